@@ -225,10 +225,10 @@ def hold_event_id(contact_id: str, cycle: datetime | None) -> str:
 # --------------------------------------------------------------------------- helpers
 
 
-def _aware(dt: datetime, what: str) -> datetime:
+def _utc(dt: datetime, what: str) -> datetime:
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError(f"{what} must be time-zone aware, got {dt!r}")
-    return dt
+    return dt.astimezone(timezone.utc)
 
 
 def _human(td: timedelta) -> str:
@@ -288,13 +288,13 @@ def _slots(rules: HoldRules, tz: ZoneInfo, earliest: datetime, latest_end: datet
     return sorted(found)
 
 
-def _overlaps(start: datetime, end: datetime, busy: list[Interval], buffer: timedelta) -> bool:
-    return any(start < b.end + buffer and b.start - buffer < end for b in busy)
+def _overlaps(start: datetime, end: datetime, busy: list[tuple[datetime, datetime]], buffer: timedelta) -> bool:
+    return any(start < be + buffer and bs - buffer < end for bs, be in busy)
 
 
-def _merge(intervals: list[Interval], buffer: timedelta) -> list[tuple[datetime, datetime]]:
-    """Busy intervals widened by ``buffer`` and merged, sorted: for a fast static check."""
-    spans = sorted((i.start - buffer, i.end + buffer) for i in intervals)
+def _merge(intervals: list[tuple[datetime, datetime]], buffer: timedelta) -> list[tuple[datetime, datetime]]:
+    """UTC busy spans widened by ``buffer``, merged and sorted: for a fast static check."""
+    spans = sorted((s - buffer, e + buffer) for s, e in intervals)
     merged: list[tuple[datetime, datetime]] = []
     for s, e in spans:
         if merged and s <= merged[-1][1]:
@@ -316,53 +316,51 @@ def plan(candidates: Sequence[Candidate], busy: Sequence[Interval], blocked_days
     taking the earliest slot that fits every rule; holds kept and holds planned earlier in
     this plan are busy time and count toward ``per_day``/``per_week``.  See the module
     docstring for the time model and DESIGN.md "Holds" for the rules.
+
+    All arithmetic is done in UTC: adding a timedelta to a zoneinfo datetime is wall-clock
+    arithmetic, and two datetimes of the same zone compare ignoring ``fold``, both wrong
+    around DST.  New holds are returned in UTC for the same reason.
     """
-    now = _aware(now, "now")
+    now = _utc(now, "now")
     result = Plan()
 
     # 1. Removals: future holds whose contact was touched after the hold was booked.
-    kept: list[ExistingHold] = []
+    kept: list[tuple[ExistingHold, datetime, datetime]] = []
     for h in existing:
-        _aware(h.start, "hold start")
-        _aware(h.end, "hold end")
-        touched = h.contact_last_touch_at is not None and (
-            h.cycle is None or h.contact_last_touch_at > h.cycle)
-        if rules.remove_when_touched and h.start > now and touched:
-            assert h.contact_last_touch_at is not None
-            when = _local(h.contact_last_touch_at, tz).date().isoformat()
-            result.remove.append(Removal(h, f"touched on {when}"))
+        start, end = _utc(h.start, "hold start"), _utc(h.end, "hold end")
+        last = _utc(h.contact_last_touch_at, "contact_last_touch_at") if h.contact_last_touch_at is not None else None
+        touched = last is not None and (h.cycle is None or last > _utc(h.cycle, "hold cycle"))
+        if rules.remove_when_touched and start > now and touched:
+            assert last is not None
+            result.remove.append(Removal(h, f"touched on {_local(last, tz).date().isoformat()}"))
         else:
-            kept.append(h)
+            kept.append((h, start, end))
 
     # 2. What is already taken: busy time, kept holds, and the per-day/week counts.
-    static_busy = _merge([Interval(_aware(b.start, "busy start"), _aware(b.end, "busy end")) for b in busy]
-                         + [Interval(h.start, h.end) for h in kept], rules.buffer)
+    static_busy = _merge([(_utc(b.start, "busy start"), _utc(b.end, "busy end")) for b in busy]
+                         + [(start, end) for _, start, end in kept], rules.buffer)
     per_day: Counter[date] = Counter()
     per_week: Counter[tuple[int, int]] = Counter()
-    for h in kept:
-        d = _local(h.start, tz).date()
+    for _, start, _ in kept:
+        d = _local(start, tz).date()
         per_day[d] += 1
         per_week[_week(d)] += 1
     used_ids = {h.event_id for h in existing}
-    future_hold: dict[str, ExistingHold] = {}
-    for h in sorted(kept, key=lambda h: (h.start, h.event_id)):
-        if h.end > now:
-            future_hold.setdefault(h.contact_id, h)
+    future_hold: dict[str, datetime] = {}
+    for h, start, end in sorted(kept, key=lambda k: (k[1], k[0].event_id)):
+        if end > now:
+            future_hold.setdefault(h.contact_id, start)
 
     # 3. Slots that satisfy the static rules, in time order.
-    earliest = now + rules.lead_time
-    latest_end = now + rules.horizon
-    blocked = set(blocked_days)
     busy_starts = [bs for bs, _ in static_busy]
     slots = []
-    for s in _slots(rules, tz, earliest, latest_end, blocked):
+    for s in _slots(rules, tz, now + rules.lead_time, now + rules.horizon, set(blocked_days)):
         e = s + rules.duration
         i = bisect_left(busy_starts, e)  # merged spans are disjoint: only span i-1 can overlap
         if i == 0 or static_busy[i - 1][1] <= s:
             slots.append(s)
 
-    planned: list[Interval] = []
-    planned_for: dict[str, NewHold] = {}
+    planned: list[tuple[datetime, datetime]] = []
     horizon_text = _human(rules.horizon)
     no_slot: str | None = None  # once nothing fits, nothing fits for anyone after either
 
@@ -370,17 +368,16 @@ def plan(candidates: Sequence[Candidate], busy: Sequence[Interval], blocked_days
         if c.ignore:
             result.skipped.append(Skip(c.contact_id, "ignored"))
             continue
-        if c.snoozed_until is not None and _aware(c.snoozed_until, "snoozed_until") > now:
+        if c.snoozed_until is not None and _utc(c.snoozed_until, "snoozed_until") > now:
             until = _local(c.snoozed_until, tz).date().isoformat()
             result.skipped.append(Skip(c.contact_id, f"snoozed until {until}"))
             continue
         if c.has_upcoming_meeting:
             result.skipped.append(Skip(c.contact_id, f"already meeting you within {horizon_text}"))
             continue
-        if c.contact_id in planned_for or c.contact_id in future_hold:
-            start = (planned_for[c.contact_id].start if c.contact_id in planned_for
-                     else future_hold[c.contact_id].start)
-            result.skipped.append(Skip(c.contact_id, f"already has a hold on {_local(start, tz):%Y-%m-%d %H:%M}"))
+        if c.contact_id in future_hold:
+            when = _local(future_hold[c.contact_id], tz)
+            result.skipped.append(Skip(c.contact_id, f"already has a hold on {when:%Y-%m-%d %H:%M}"))
             continue
         event_id = hold_event_id(c.contact_id, c.last_touch_at)
         if event_id in used_ids:
@@ -393,42 +390,43 @@ def plan(candidates: Sequence[Candidate], busy: Sequence[Interval], blocked_days
         chosen: datetime | None = None
         why: set[str] = set()
         for s in slots:
-            e = s + rules.duration
             d = _local(s, tz).date()
             if per_week[_week(d)] >= rules.per_week:
                 why.add("week")
             elif per_day[d] >= rules.per_day:
                 why.add("day")
-            elif _overlaps(s, e, planned, rules.buffer):
+            elif _overlaps(s, s + rules.duration, planned, rules.buffer):
                 why.add("busy")
             else:
                 chosen = s
                 break
         if chosen is None:
-            if why == {"week"}:
-                no_slot = f"per-week limit of {rules.per_week} reached in every week with a free slot within {horizon_text}"
-            elif why == {"day"}:
-                no_slot = f"per-day limit of {rules.per_day} reached on every day with a free slot within {horizon_text}"
-            elif why and "busy" not in why:
-                no_slot = (f"per-day ({rules.per_day}) and per-week ({rules.per_week}) limits reached "
-                           f"on every free slot within {horizon_text}")
-            else:
-                no_slot = f"no free slot in the windows within {horizon_text}"
+            no_slot = _no_slot_reason(why, rules, horizon_text)
             result.skipped.append(Skip(c.contact_id, no_slot))
             continue
 
-        chosen = _local(chosen, tz)
-        end = _local(chosen + rules.duration, tz)
+        end = chosen + rules.duration
         if c.last_touch_at is None:
             reason = "never touched"
         else:
             reason = f"last touch {_local(c.last_touch_at, tz).date().isoformat()}, cadence {c.cadence_days} days"
-        hold = NewHold(c.contact_id, c.name, event_id, chosen, end, c.last_touch_at, reason)
-        result.create.append(hold)
-        planned.append(Interval(chosen, end))
-        planned_for[c.contact_id] = hold
+        result.create.append(NewHold(c.contact_id, c.name, event_id, chosen, end, c.last_touch_at, reason))
+        planned.append((chosen, end))
+        future_hold[c.contact_id] = chosen
         used_ids.add(event_id)
         d = _local(chosen, tz).date()
         per_day[d] += 1
         per_week[_week(d)] += 1
     return result
+
+
+def _no_slot_reason(why: set[str], rules: HoldRules, horizon_text: str) -> str:
+    """Say why nothing fits, naming the limit when a limit is the only obstacle."""
+    if why == {"week"}:
+        return f"per-week limit of {rules.per_week} reached in every week with a free slot within {horizon_text}"
+    if why == {"day"}:
+        return f"per-day limit of {rules.per_day} reached on every day with a free slot within {horizon_text}"
+    if why == {"day", "week"}:
+        return (f"per-day ({rules.per_day}) and per-week ({rules.per_week}) limits reached "
+                f"on every free slot within {horizon_text}")
+    return f"no free slot in the windows within {horizon_text}"
