@@ -1,0 +1,85 @@
+"""Email address normalisation and the addresses that can never be a person.
+
+One canonical form per mailbox lets a contact match every way their address is written:
+case, display names, googlemail.com, and Gmail's ignored dots and +tags.
+"""
+
+from __future__ import annotations
+
+import re
+from email.header import decode_header, make_header
+from email.utils import getaddresses
+
+_ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
+_ROLE_LOCALPARTS = {
+    "noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply",
+    "notifications", "notification", "notify", "info", "support", "help",
+    "mailer-daemon", "postmaster", "bounce", "bounces", "newsletter", "newsletters",
+    "alerts", "updates", "marketing", "billing", "invitations", "reminders", "feedback",
+    "calendar-notification", "abuse", "webmaster",
+}
+_ROLE_PATTERN = re.compile(r"(^|[._+-])(no-?reply|do-?not-?reply|bounces?|mailer-daemon)([._+-]|$)")
+
+
+def normalize(address: str) -> str | None:
+    """The canonical form of one address, or None when it is not an address at all."""
+    text = address.strip().strip("<>").strip()
+    if "<" in text or " " in text:
+        parsed = getaddresses([text])
+        text = parsed[0][1].strip() if parsed else ""
+    text = text.lower()
+    if not _ADDRESS.match(text):
+        return None
+    local, _, domain = text.rpartition("@")
+    if domain == "googlemail.com":
+        domain = "gmail.com"
+    if domain == "gmail.com":
+        local = local.split("+", 1)[0].replace(".", "")
+        if not local:
+            return None
+    return f"{local}@{domain}"
+
+
+def parse_address_list(header_values: list[str] | str | None) -> list[str]:
+    """Normalised addresses from raw header values; malformed entries are dropped, not fatal."""
+    if not header_values:
+        return []
+    if isinstance(header_values, str):
+        header_values = [header_values]
+    decoded = [decode_rfc2047(value) for value in header_values]
+    result = []
+    for _name, address in getaddresses(decoded):
+        canonical = normalize(address) if address else None
+        if canonical and canonical not in result:
+            result.append(canonical)
+    return result
+
+
+def decode_rfc2047(value: str) -> str:
+    """Display names like =?utf-8?q?Ada?= decoded; broken encodings kept as they were."""
+    text = str(value)
+    if "=?" not in text:
+        return text
+    try:
+        return str(make_header(decode_header(text)))
+    except (UnicodeError, LookupError, ValueError, TypeError, AssertionError):
+        return text
+
+
+def is_role_address(address: str) -> bool:
+    """Role and no-reply mailboxes speak for systems, never for a person you know."""
+    local = address.partition("@")[0]
+    return local in _ROLE_LOCALPARTS or bool(_ROLE_PATTERN.search(local))
+
+
+def is_blocked(address: str, blocklist: list[str]) -> bool:
+    """Blocklist entries are whole addresses or domains (a domain also covers its subdomains)."""
+    domain = address.partition("@")[2]
+    for entry in blocklist:
+        entry = entry.strip().lower().lstrip("@")
+        if "@" in entry:
+            if normalize(entry) == address:
+                return True
+        elif domain == entry or domain.endswith("." + entry):
+            return True
+    return False

@@ -1,0 +1,59 @@
+"""The library behind the CLI: a config, a store and a clock, and what to ask of them.
+
+Tests and the daemon call this directly; the CLI only parses arguments and prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+
+from syncd.cold import ContactStatus, cold_list, statuses
+from syncd.config import Config
+from syncd.contacts import Contact, last_touches, list_contacts
+from syncd.engine import CycleResult, run_cycle
+from syncd.health import SourceHealth, source_health
+from syncd.sources import configured_sources
+from syncd.sources.base import Source
+from syncd.store import Store
+
+
+@dataclass
+class App:
+    config: Config
+    now: datetime
+    _store: Store | None = field(default=None, repr=False)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store.open(self.config.store_path)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    @cached_property
+    def sources(self) -> list[Source]:
+        return configured_sources(self.config)
+
+    def tier_of(self, contact: Contact) -> str:
+        return contact.tier or self.config.tiers.default
+
+    def cadence_of(self, contact: Contact) -> int:
+        return contact.cadence_days or self.config.tier_cadence(self.tier_of(contact))
+
+    def statuses(self) -> list[ContactStatus]:
+        return statuses(list_contacts(self.store), self.cadence_of, last_touches(self.store, self.now), self.now)
+
+    def cold(self) -> list[ContactStatus]:
+        return cold_list(self.statuses())
+
+    def sync_sources(self) -> CycleResult:
+        return run_cycle(self.config, self.store, self.sources, self.now)
+
+    def health(self) -> list[SourceHealth]:
+        return source_health(self.config, self.store, self.sources, self.now)

@@ -1,0 +1,261 @@
+"""Load and validate the TOML config, early and completely.
+
+Every problem is collected and reported at once with the file, line and key, so the user
+fixes the file in one pass; nothing else in syncd runs on a config that failed here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from syncd.config_spec import SPEC, TIERS, Key
+from syncd.errors import ConfigError
+from syncd.timeutil import local_timezone, parse_duration, parse_hhmm, parse_timezone
+
+
+def xdg_config_home() -> Path:
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+
+
+def xdg_data_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+
+
+def default_config_path() -> Path:
+    return xdg_config_home() / "syncd" / "config.toml"
+
+
+def default_data_dir() -> Path:
+    return xdg_data_home() / "syncd"
+
+
+def expand_path(text: str, base: Path | None = None) -> Path:
+    """`~` and variables expanded; relative paths are relative to the config file's folder."""
+    path = Path(os.path.expandvars(os.path.expanduser(text)))
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    return path
+
+
+@dataclass
+class Config:
+    path: Path | None
+    tz: tzinfo
+    sections: dict[str, SimpleNamespace] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> SimpleNamespace:
+        sections = self.__dict__.get("sections", {})
+        key = {"google": "sources.google", "ics": "sources.ics", "mail": "sources.mail"}.get(name, name)
+        if key in sections:
+            return sections[key]
+        raise AttributeError(name)
+
+    @property
+    def store_path(self) -> Path:
+        return self.store.path or default_data_dir() / "syncd.db"
+
+    @property
+    def hold_sink(self) -> str:
+        return self.holds.sink or f"ics:{self.store_path.parent / 'holds.ics'}"
+
+    def tier_cadence(self, tier: str) -> int:
+        return getattr(self.tiers, tier)
+
+
+def _convert(key: Key, value: Any, base: Path | None) -> Any:
+    kind = key.kind
+    if kind == "str":
+        _expect(isinstance(value, str), "a string", value)
+        return value
+    if kind == "bool":
+        _expect(isinstance(value, bool), "true or false", value)
+        return value
+    if kind == "int":
+        _expect(isinstance(value, int) and not isinstance(value, bool), "a whole number", value)
+        if key.minimum is not None and value < key.minimum:
+            raise ValueError(f"expected a whole number ≥ {key.minimum}, got {value}")
+        return value
+    if kind == "duration":
+        _expect(isinstance(value, str), "a duration string like \"30m\" or \"14d\"", value)
+        return parse_duration(value)
+    if kind == "hhmm":
+        _expect(isinstance(value, str), 'a time of day like "07:00"', value)
+        return parse_hhmm(value)
+    if kind == "timezone":
+        _expect(isinstance(value, str), 'a time zone name like "Europe/Berlin"', value)
+        return parse_timezone(value)
+    if kind == "path":
+        _expect(isinstance(value, str) and value.strip() != "", "a path", value)
+        return expand_path(value, base)
+    if kind in ("paths", "strings", "windows"):
+        items = [value] if isinstance(value, str) else value
+        _expect(isinstance(items, list) and all(isinstance(item, str) for item in items), "a string or a list of strings", value)
+        if kind == "paths":
+            return [expand_path(item, base) for item in items]
+        if kind == "windows":
+            from syncd.planner import parse_window
+
+            return tuple(parse_window(item) for item in items)
+        return [item.strip() for item in items]
+    if kind == "sink":
+        _expect(isinstance(value, str), 'a sink like "ics:PATH" or "google:primary"', value)
+        prefix, _, rest = value.partition(":")
+        if prefix not in ("ics", "google") or not rest:
+            raise ValueError(f'expected "ics:PATH" or "google:CALENDAR_ID", got {value!r}')
+        return f"ics:{expand_path(rest, base)}" if prefix == "ics" else value
+    if kind == "url":
+        _expect(isinstance(value, str) and re.match(r"^https?://", value) is not None, "an http(s) URL", value)
+        return value if value.endswith("/") else value + "/"
+    raise AssertionError(f"unknown kind {kind}")
+
+
+def _expect(condition: bool, what: str, value: Any) -> None:
+    if not condition:
+        raise ValueError(f"expected {what}, got {value!r}")
+
+
+def _line_of(text: str, section: str, name: str | None) -> int | None:
+    """Best-effort line number of a key: tomllib reports none for valid TOML."""
+    current = ""
+    for number, line in enumerate(text.splitlines(), 1):
+        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
+        if header:
+            current = header.group(1).replace(" ", "")
+            if name is None and current == section:
+                return number
+            continue
+        if name is not None and current == section and re.match(rf"^\s*{re.escape(name)}\s*=", line):
+            return number
+    return None
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
+    """Split nested tables into {"sources.google": {...}} so each section validates alike."""
+    known_sections = {key.section for key in SPEC}
+    sections: dict[str, dict[str, Any]] = {}
+    own: dict[str, Any] = {}
+    for name, value in data.items():
+        full = prefix + name
+        if isinstance(value, dict):
+            has_children = any(section.startswith(full + ".") for section in known_sections)
+            if has_children:
+                sections.update(_flatten(value, full + "."))
+            else:
+                sections[full] = value
+        else:
+            own[name] = value
+    if own:
+        sections.setdefault(prefix.rstrip(".") or "(top level)", {}).update(own)
+    return sections
+
+
+def parse_config(text: str, path: Path | None) -> Config:
+    label = str(path) if path else "<config>"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"{label}: not valid TOML: {error}"]) from None
+    base = path.parent if path else None
+    known = {(key.section, key.name): key for key in SPEC}
+    known_sections = {key.section for key in SPEC}
+    problems: list[str] = []
+    values: dict[str, dict[str, Any]] = {section: {} for section in known_sections}
+    for section, items in _flatten(data).items():
+        if section not in known_sections:
+            where = _where(label, text, section, None)
+            suggestion = _did_you_mean(section, known_sections)
+            problems.append(f"{where}: unknown section [{section}]{suggestion}")
+            continue
+        for name, value in items.items():
+            key = known.get((section, name))
+            where = _where(label, text, section, name)
+            if key is None:
+                suggestion = _did_you_mean(name, [k.name for k in SPEC if k.section == section])
+                problems.append(f"{where}: unknown key [{section}] {name}{suggestion}")
+                continue
+            try:
+                values[section][name] = _convert(key, value, base)
+            except ValueError as error:
+                problems.append(f"{where}: [{section}] {name}: {error}")
+    for key in SPEC:
+        if key.name not in values[key.section] and key.default is not None:
+            values[key.section][key.name] = _convert(key, key.default, base)
+        values[key.section].setdefault(key.name, None)
+    if values["tiers"]["default"] not in TIERS:
+        problems.append(f"{_where(label, text, 'tiers', 'default')}: [tiers] default: expected one of {', '.join(TIERS)}, got {values['tiers']['default']!r}")
+    problems.extend(_cross_checks(label, text, values))
+    if problems:
+        raise ConfigError(problems)
+    tz = values["user"]["timezone"] or local_timezone()
+    return Config(path=path, tz=tz, sections={name: SimpleNamespace(**items) for name, items in values.items()})
+
+
+def _cross_checks(label: str, text: str, values: dict[str, dict[str, Any]]) -> list[str]:
+    problems = []
+    google = values["sources.google"]
+    if google["enabled"] and not google["calendars"] and not google["gmail"]:
+        problems.append(f"{_where(label, text, 'sources.google', 'enabled')}: [sources.google] enabled: no calendars and gmail = false leaves nothing to read")
+    sink = values["holds"]["sink"]
+    if sink and sink.startswith("google:") and not google["enabled"]:
+        problems.append(f"{_where(label, text, 'holds', 'sink')}: [holds] sink: {sink!r} needs [sources.google] enabled = true")
+    holds = values["holds"]
+    if holds["enabled"] and holds["duration"] is not None and holds["horizon"] is not None and holds["duration"] >= holds["horizon"]:
+        problems.append(f"{_where(label, text, 'holds', 'duration')}: [holds] duration: expected shorter than horizon")
+    return problems
+
+
+def _where(label: str, text: str, section: str, name: str | None) -> str:
+    line = _line_of(text, section, name)
+    return f"{label}:{line}" if line else label
+
+
+def _did_you_mean(name: str, candidates: Any) -> str:
+    close = difflib.get_close_matches(name, list(candidates), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def load_config(path: Path | None, explicit: bool) -> Config:
+    """An absent default config means all defaults; an absent explicit one is an error."""
+    path = (path or default_config_path()).absolute()
+    if not path.exists():
+        if explicit:
+            raise ConfigError([f"{path}: no such config file (create one with `syncd --config {path} init`)"])
+        return parse_config("", None)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError([f"{path}: cannot read: {error}"]) from None
+    return parse_config(text, path)
+
+
+def starter_config() -> str:
+    """The `syncd init` template: every key, its default, and why you would change it."""
+    lines = ["# syncd configuration. Every key is optional; the values shown are the defaults.", "# Durations: 90s, 30m, 14d, 2w. Paths: ~ is expanded.", ""]
+    section = None
+    for key in SPEC:
+        if key.section != section:
+            section = key.section
+            lines += ["", f"[{section}]"]
+        lines.append(f"# {key.doc}")
+        value = key.example if key.default in (None, []) and key.example is not None else key.default
+        rendered = _toml_value(value) if value is not None else '""'
+        lines.append(f"# {key.name} = {rendered}")
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,110 @@
+"""One sync cycle: contacts files, then every source, each isolated from the others.
+
+A failing source is recorded (state, one-line error) and the others still sync; the
+cycle reports which failed so `sync` can exit 1 and the daemon can back off.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from syncd.config import Config
+from syncd.contact_files import read_contact_files
+from syncd.contacts import import_entries
+from syncd.addresses import normalize
+from syncd.sources.base import CursorInvalid, Source, SourceError, SyncContext
+from syncd.store import Store
+from syncd.touches import TouchRules
+
+log = logging.getLogger("syncd.sync")
+
+EXPAND_AHEAD_MARGIN = timedelta(days=21)
+
+
+@dataclass
+class SourceOutcome:
+    name: str
+    kind: str
+    ok: bool
+    items: int = 0
+    error: str | None = None
+
+
+@dataclass
+class CycleResult:
+    outcomes: list[SourceOutcome] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[SourceOutcome]:
+        return [outcome for outcome in self.outcomes if not outcome.ok]
+
+    @property
+    def changed(self) -> bool:
+        return any(outcome.items for outcome in self.outcomes)
+
+
+def touch_rules(config: Config, store: Store) -> TouchRules:
+    own = {address for address in (normalize(item) for item in config.user.emails) if address}
+    own |= store.own_addresses()
+    return TouchRules(
+        own_addresses=frozenset(own),
+        max_meeting_size=config.rules.max_meeting_size,
+        max_recipients=config.rules.max_recipients,
+        blocklist=tuple(config.rules.blocklist),
+    )
+
+
+def import_contact_files(config: Config, store: Store, now: datetime) -> None:
+    if config.contacts.files:
+        import_entries(store, read_contact_files(config.contacts.files), now)
+
+
+def sync_source(source: Source, store: Store, config: Config, rules: TouchRules, now: datetime) -> SourceOutcome:
+    """Run one source to completion, committing batch by batch; never raises SourceError."""
+    store.record_attempt(source.name, source.kind, now)
+    context = SyncContext(
+        now=now,
+        since=now - config.sources.lookback,
+        until=now + config.holds.horizon + EXPAND_AHEAD_MARGIN,
+        tz=config.tz,
+        known_ids=lambda scope: store.known_ids(source.name, scope),
+    )
+    written = 0
+    for attempt in range(2):
+        state = store.source_state(source.name)
+        try:
+            for batch in source.sync(state.cursor if state else None, context):
+                written += store.apply_batch(source.name, batch, rules)
+            break
+        except CursorInvalid as error:
+            if attempt:
+                return _failed(store, source, error, written)
+            log.info("%s: %s; syncing fully", source.name, error)
+            store.reset_cursor(source.name)
+        except SourceError as error:
+            return _failed(store, source, error, written)
+        except Exception as error:  # a bug or an unforeseen library error must not stop the other sources
+            log.debug("%s: unexpected error", source.name, exc_info=True)
+            return _failed(store, source, SourceError(f"unexpected error: {type(error).__name__}: {error}"), written)
+    store.record_success(source.name, now)
+    return SourceOutcome(source.name, source.kind, True, written)
+
+
+def _failed(store: Store, source: Source, error: SourceError, written: int) -> SourceOutcome:
+    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    store.record_failure(source.name, error.state, message)
+    log.warning("%s: %s", source.name, message)
+    return SourceOutcome(source.name, source.kind, False, written, message)
+
+
+def run_cycle(config: Config, store: Store, sources: list[Source], now: datetime) -> CycleResult:
+    import_contact_files(config, store, now)
+    store.ensure_touch_rules(touch_rules(config, store))
+    result = CycleResult()
+    for source in sources:
+        rules = touch_rules(config, store)
+        result.outcomes.append(sync_source(source, store, config, rules, now))
+    store.ensure_touch_rules(touch_rules(config, store))
+    return result

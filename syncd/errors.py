@@ -1,0 +1,23 @@
+"""Exceptions that carry a message meant for the user, and the exit code that goes with it."""
+
+from __future__ import annotations
+
+
+class SyncdError(Exception):
+    """A problem the user can act on; the CLI prints it without a traceback."""
+
+    exit_code = 1
+
+
+class UsageError(SyncdError):
+    """Bad input from the user: a config file, a contacts file, an argument."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """Every problem found in a config file, reported together so one edit fixes all."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))

@@ -1,0 +1,76 @@
+"""The normalised records that sources yield and the store keeps.
+
+Sources only describe what happened; whether it counts as a touch is decided later by
+`syncd.touches`, so a rule change never needs a re-download. Records serialise to JSON
+so the store can re-derive touches from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Union
+
+from syncd.timeutil import from_iso
+
+
+@dataclass(frozen=True)
+class Attendee:
+    address: str  # normalised
+    response: str = "needsAction"  # accepted | declined | tentative | needsAction
+    is_resource: bool = False
+    is_self: bool = False
+
+
+@dataclass(frozen=True)
+class Meeting:
+    item_id: str
+    start: datetime
+    end: datetime
+    attendees: tuple[Attendee, ...] = ()
+    organizer: str | None = None
+    cancelled: bool = False
+    all_day: bool = False
+    transparent: bool = False
+    title: str | None = None
+    kind: str = field(default="meeting", init=False)
+
+
+@dataclass(frozen=True)
+class Message:
+    item_id: str
+    date: datetime
+    sender: tuple[str, ...] = ()
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    bulk: bool = False
+    auto_submitted: str | None = None
+    labels: tuple[str, ...] = ()
+    subject: str | None = None
+    kind: str = field(default="email", init=False)
+
+
+Record = Union[Meeting, Message]
+
+
+def record_time(record: Record) -> datetime:
+    return record.start if isinstance(record, Meeting) else record.date
+
+
+def to_json(record: Record) -> dict[str, Any]:
+    data = asdict(record)
+    for name in ("start", "end", "date"):
+        if name in data:
+            data[name] = data[name].isoformat()
+    return data
+
+
+def from_json(data: dict[str, Any]) -> Record:
+    data = dict(data)
+    kind = data.pop("kind")
+    if kind == "meeting":
+        attendees = tuple(Attendee(**item) for item in data.pop("attendees"))
+        return Meeting(attendees=attendees, start=from_iso(data.pop("start")), end=from_iso(data.pop("end")), **data)
+    for name in ("sender", "to", "cc", "labels"):
+        data[name] = tuple(data[name])
+    return Message(date=from_iso(data.pop("date")), **data)

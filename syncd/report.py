@@ -1,0 +1,71 @@
+"""What the read-only commands show: the stable JSON shapes and the terminal tables.
+
+JSON field names are a contract (DESIGN.md, README); add fields, never rename.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from typing import Any
+
+from syncd.cold import ContactStatus
+from syncd.contacts import Contact
+
+
+def local_iso(value: datetime | None, tz: tzinfo) -> str | None:
+    """Store UTC, show local: every timestamp leaves syncd with the user's offset."""
+    return None if value is None else value.astimezone(tz).isoformat()
+
+
+def contact_json(status: ContactStatus, tz: tzinfo, tier: str, cold: bool) -> dict[str, Any]:
+    contact = status.contact
+    data: dict[str, Any] = {
+        "id": contact.id,
+        "name": contact.name,
+        "email": contact.email,
+        "emails": list(contact.emails),
+        "tier": tier,
+        "cadence_days": status.cadence_days,
+        "last_touch_at": local_iso(status.last_touch.at if status.last_touch else None, tz),
+        "last_touch_kind": status.last_touch.kind if status.last_touch else None,
+    }
+    if cold:
+        data["overdue_days"] = status.overdue_days
+    data.update({
+        "ignore": contact.ignore,
+        "snoozed_until": local_iso(contact.snoozed_until, tz) if status.snoozed else None,
+        "cold": status.cold,
+        "notes": contact.notes,
+        "tags": list(contact.tags),
+    })
+    return data
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)] if rows else [len(h) for h in headers]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(headers, widths)).rstrip()]
+    lines += ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def ago(then: datetime | None, now: datetime) -> str:
+    if then is None:
+        return "never"
+    seconds = (now - then).total_seconds()
+    if seconds < 0:
+        return "in the future"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return "just now"
+
+
+def describe_touch(status: ContactStatus, now: datetime, tz: tzinfo) -> str:
+    touch = status.last_touch
+    if touch is None:
+        return "never"
+    return f"{touch.at.astimezone(tz):%Y-%m-%d} ({touch.kind}, {ago(touch.at, now)})"
+
+
+def contact_label(contact: Contact) -> str:
+    return f"{contact.name} <{contact.email}>" if contact.email else contact.name

@@ -1,0 +1,166 @@
+"""ICS files and vdir folders as a calendar source.
+
+Each file is re-read only when its size or mtime changed, and a re-read replaces
+everything that file contributed (a batch scoped to the file, pruned by generation),
+so edited, moved and deleted events follow the file exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from pathlib import Path
+from typing import Any, Iterator
+
+import icalendar
+import recurring_ical_events
+
+from syncd.addresses import normalize
+from syncd.records import Attendee, Meeting
+from syncd.sources.base import SourceError, SyncContext, display_path, file_signature, log
+from syncd.store import Batch
+
+REEXPAND_EVERY = timedelta(days=7)
+
+
+class IcsSource:
+    kind = "ics"
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.name = f"ics:{display_path(path)}"
+
+    def _files(self) -> list[Path]:
+        if self.path.is_dir():
+            return sorted(child for child in self.path.rglob("*.ics") if child.is_file())
+        if self.path.is_file():
+            return [self.path]
+        raise SourceError(f"{display_path(self.path)}: no such file or folder")
+
+    def sync(self, cursor: dict[str, Any] | None, context: SyncContext) -> Iterator[Batch]:
+        cursor = cursor or {}
+        files_seen: dict[str, list[int]] = dict(cursor.get("files", {}))
+        expanded_at = cursor.get("expanded_at")
+        reexpand = expanded_at is None or context.now.timestamp() - expanded_at > REEXPAND_EVERY.total_seconds() or context.now.timestamp() < expanded_at
+        if reexpand:
+            files_seen = {}
+            expanded_at = context.now.timestamp()
+        broken: list[str] = []
+        current = self._files()
+        for path in current:
+            scope = str(path.relative_to(self.path)) if self.path.is_dir() else path.name
+            try:
+                signature = file_signature(path)
+            except OSError as error:
+                broken.append(f"{display_path(path)}: {error.strerror}")
+                continue
+            if files_seen.get(scope) == signature:
+                continue
+            try:
+                meetings = parse_calendar(path.read_bytes(), context.since, context.until, context.tz)
+            except (OSError, ValueError) as error:
+                broken.append(f"{display_path(path)}: {error}")
+                continue
+            files_seen[scope] = signature
+            yield Batch(upserts=meetings, cursor={"files": dict(files_seen), "expanded_at": expanded_at},
+                        scope=scope, generation=uuid.uuid4().hex, prune=True)
+        present = {str(path.relative_to(self.path)) if self.path.is_dir() else path.name for path in current}
+        gone = [scope for scope in files_seen if scope not in present]
+        for scope in gone:
+            del files_seen[scope]
+        yield Batch(upserts=[], cursor={"files": files_seen, "expanded_at": expanded_at}, drop_scopes=gone)
+        if broken:
+            raise SourceError("cannot parse " + "; ".join(broken))
+
+
+def parse_calendar(data: bytes, since: datetime, until: datetime, tz: tzinfo) -> list[Meeting]:
+    """Every occurrence between `since` and `until`, exceptions applied; ValueError if unreadable."""
+    try:
+        calendars = icalendar.Calendar.from_ical(data, multiple=True)
+    except Exception as error:  # icalendar raises many types on malformed input
+        raise ValueError(f"not a valid iCalendar file ({_one_line(error)})") from None
+    if not calendars:
+        raise ValueError("no VCALENDAR found")
+    meetings: dict[str, Meeting] = {}
+    for calendar in calendars:
+        try:
+            occurrences = recurring_ical_events.of(calendar, skip_bad_series=True).between(since, until)
+        except Exception as error:
+            raise ValueError(f"cannot expand its events ({_one_line(error)})") from None
+        for component in occurrences:
+            if component.name != "VEVENT":
+                continue
+            try:
+                meeting = _meeting(component, tz)
+            except (ValueError, TypeError, AttributeError, KeyError) as error:
+                log.warning("skipping an event that cannot be read: %s", _one_line(error))
+                continue
+            if meeting is not None:
+                meetings.setdefault(meeting.item_id, meeting)
+    return list(meetings.values())
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return (text[0] if text else type(error).__name__)[:200]
+
+
+def _as_datetime(value: date | datetime, tz: tzinfo) -> datetime:
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(timezone.utc)
+    return datetime.combine(value, time(0, 0), tzinfo=tz).astimezone(timezone.utc)
+
+
+def _address(value: Any) -> str | None:
+    text = str(value)
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    return normalize(text)
+
+
+def _meeting(component: icalendar.Event, tz: tzinfo) -> Meeting | None:
+    start_prop = component.get("DTSTART")
+    if start_prop is None:
+        return None
+    start_value = start_prop.dt
+    all_day = not isinstance(start_value, datetime)
+    end_prop = component.get("DTEND")
+    if end_prop is not None:
+        end_value = end_prop.dt
+    elif component.get("DURATION") is not None:
+        end_value = start_value + component.get("DURATION").dt
+    else:
+        end_value = start_value + (timedelta(days=1) if all_day else timedelta(0))
+    start, end = _as_datetime(start_value, tz), _as_datetime(end_value, tz)
+    if end < start:
+        end = start
+    attendees = []
+    for prop in _as_list(component.get("ATTENDEE")):
+        address = _address(prop)
+        if address is None:
+            continue
+        params = getattr(prop, "params", {})
+        cutype = str(params.get("CUTYPE", "INDIVIDUAL")).upper()
+        partstat = str(params.get("PARTSTAT", "NEEDS-ACTION")).upper()
+        attendees.append(Attendee(address=address, response=_RESPONSES.get(partstat, "needsAction"), is_resource=cutype in ("ROOM", "RESOURCE")))
+    organizer = _address(component.get("ORGANIZER")) if component.get("ORGANIZER") is not None else None
+    uid = str(component.get("UID") or "")
+    if not uid:
+        uid = hashlib.sha1(f"{start.isoformat()}|{component.get('SUMMARY', '')}".encode()).hexdigest()
+    item_id = f"{uid}#{start.strftime('%Y%m%dT%H%M%SZ')}"
+    status = str(component.get("STATUS", "")).upper()
+    transparent = str(component.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT"
+    summary = component.get("SUMMARY")
+    return Meeting(item_id=item_id, start=start, end=end, attendees=tuple(attendees), organizer=organizer,
+                   cancelled=status == "CANCELLED", all_day=all_day, transparent=transparent,
+                   title=str(summary) if summary is not None else None)
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+_RESPONSES = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative", "NEEDS-ACTION": "needsAction", "DELEGATED": "declined"}

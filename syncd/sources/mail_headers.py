@@ -1,0 +1,109 @@
+"""Message headers → a Message record. Headers only: bodies are never read or kept.
+
+Shared by the mbox and Maildir sources. Anything malformed yields None (the caller
+logs and skips it) so one broken message never stops a mailbox from syncing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from email.message import Message as EmailMessage
+from email.parser import BytesHeaderParser
+from email.policy import compat32
+from email.utils import parsedate_to_datetime
+from typing import BinaryIO
+
+from syncd.addresses import decode_rfc2047, parse_address_list
+from syncd.records import Message
+
+_PARSER = BytesHeaderParser(policy=compat32)
+_GMAIL_LABELS = {"spam": "SPAM", "trash": "TRASH", "sent": "SENT", "bin": "TRASH", "papierkorb": "TRASH"}
+MAX_HEADER_BYTES = 256 * 1024
+
+
+def read_header_block(handle: BinaryIO) -> tuple[bytes, bytes]:
+    """The `From ` line (mbox only) and the header block, stopping at the first blank line."""
+    first = handle.readline()
+    from_line = b""
+    lines = []
+    if first.startswith(b"From "):
+        from_line = first
+    else:
+        lines.append(first)
+    size = len(first)
+    for line in iter(handle.readline, b""):
+        if line in (b"\n", b"\r\n"):
+            break
+        size += len(line)
+        if size > MAX_HEADER_BYTES:
+            break
+        lines.append(line)
+    return from_line, b"".join(lines)
+
+
+def parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(str(value).strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return None
+
+
+def from_line_date(from_line: bytes) -> datetime | None:
+    """`From sender Sat Nov 21 09:00:00 2026`: asctime in UTC, the mbox fallback date."""
+    parts = from_line.decode("latin-1").split()
+    if len(parts) < 7:
+        return None
+    try:
+        return datetime.strptime(" ".join(parts[-5:]), "%a %b %d %H:%M:%S %Y").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+def message_from_headers(raw_headers: bytes, from_line: bytes = b"", extra_labels: tuple[str, ...] = ()) -> Message | None:
+    headers = _PARSER.parsebytes(raw_headers)
+    date = parse_date(_header(headers, "Date")) or from_line_date(from_line)
+    if date is None:
+        return None
+    message_id = (_header(headers, "Message-ID") or "").strip().strip("<>").strip()
+    if not message_id:
+        fingerprint = "|".join(_header(headers, name) or "" for name in ("From", "To", "Cc", "Date", "Subject"))
+        message_id = "sha1:" + hashlib.sha1(fingerprint.encode("utf-8", "replace") + from_line).hexdigest()
+    precedence = (_header(headers, "Precedence") or "").strip().lower()
+    bulk = bool(_header(headers, "List-Id") or _header(headers, "List-Unsubscribe")) or precedence in ("bulk", "list", "junk")
+    labels = set(extra_labels)
+    for label in (_header(headers, "X-Gmail-Labels") or "").split(","):
+        mapped = _GMAIL_LABELS.get(label.strip().lower())
+        if mapped:
+            labels.add(mapped)
+    subject = _header(headers, "Subject")
+    return Message(
+        item_id=message_id[:500],
+        date=date,
+        sender=tuple(parse_address_list(_all(headers, "From"))),
+        to=tuple(parse_address_list(_all(headers, "To"))),
+        cc=tuple(parse_address_list(_all(headers, "Cc"))),
+        bulk=bulk,
+        auto_submitted=(_header(headers, "Auto-Submitted") or None),
+        labels=tuple(sorted(labels)),
+        subject=decode_rfc2047(subject)[:300] if subject else None,
+    )
+
+
+def _header(headers: EmailMessage, name: str) -> str | None:
+    value = headers.get(name)
+    return None if value is None else str(value)
+
+
+def _all(headers: EmailMessage, name: str) -> list[str]:
+    return [str(value) for value in headers.get_all(name) or []]

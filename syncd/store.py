@@ -1,0 +1,238 @@
+"""The SQLite store: interactions, derived touches, sync state and holds.
+
+Interactions are keyed by (source, item id), so replaying a sync replaces rows instead
+of adding them, and a source's cursor is written in the same transaction as the rows
+it covers: a crash at any point leaves either the old state or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from syncd.errors import SyncdError
+from syncd.migrations import migrate
+from syncd.records import Meeting, Record, from_json, record_time, to_json
+from syncd.touches import TouchRules, touched_addresses
+
+
+def ts(value: datetime | None) -> int | None:
+    """Epoch seconds in UTC: compact, and compares correctly in SQL."""
+    return None if value is None else int(value.timestamp())
+
+
+def dt(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, timezone.utc)
+
+
+@dataclass(frozen=True)
+class SourceState:
+    name: str
+    kind: str
+    state: str
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    error: str | None
+    items: int
+    failures: int
+    cursor: dict[str, Any] | None
+    own_addresses: list[str]
+
+
+@dataclass
+class Batch:
+    """One transaction's worth of a source's changes and the cursor that covers them.
+
+    `scope` groups rows (a file, a calendar); with `prune`, rows of that scope not
+    tagged with this batch's `generation` are deleted once the batch lands, which is how
+    a full re-read removes items that disappeared. `drop_scopes` removes whole scopes
+    (a deleted file).
+    """
+
+    upserts: list[Record]
+    cursor: dict[str, Any] | None
+    deletes: list[str] | None = None
+    scope: str = ""
+    generation: str = ""
+    prune: bool = False
+    drop_scopes: list[str] | None = None
+    own_addresses: list[str] | None = None
+
+
+class Store:
+    def __init__(self, connection: sqlite3.Connection, path: Path):
+        self.connection = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> "Store":
+        """Private by default: the folder 0700, the file and its WAL companions 0600."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not path.exists():
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            old_umask = os.umask(0o077)
+            try:
+                connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+                connection.execute("PRAGMA journal_mode=WAL")
+            finally:
+                os.umask(old_umask)
+            connection.execute("PRAGMA foreign_keys=ON")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            migrate(connection)
+        except (sqlite3.DatabaseError, OSError, RuntimeError) as error:
+            raise SyncdError(f"{path}: cannot open the store: {error}") from None
+        return cls(connection, path)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE so two syncd processes never interleave half-written work."""
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.connection
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def meta(self, key: str) -> str | None:
+        row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str, connection: sqlite3.Connection | None = None) -> None:
+        (connection or self.connection).execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # --- sources -------------------------------------------------------------------
+
+    def source_state(self, name: str) -> SourceState | None:
+        row = self.connection.execute(
+            "SELECT name, kind, state, last_attempt_at, last_success_at, error, items, failures, cursor, own_addresses FROM sources WHERE name = ?",
+            (name,),
+        ).fetchone()
+        return _source_state(row) if row else None
+
+    def source_states(self) -> list[SourceState]:
+        rows = self.connection.execute(
+            "SELECT name, kind, state, last_attempt_at, last_success_at, error, items, failures, cursor, own_addresses FROM sources ORDER BY name"
+        ).fetchall()
+        return [_source_state(row) for row in rows]
+
+    def ensure_source(self, name: str, kind: str) -> None:
+        self.connection.execute("INSERT OR IGNORE INTO sources(name, kind) VALUES (?, ?)", (name, kind))
+
+    def record_attempt(self, name: str, kind: str, now: datetime) -> None:
+        self.ensure_source(name, kind)
+        self.connection.execute("UPDATE sources SET last_attempt_at = ? WHERE name = ?", (ts(now), name))
+
+    def record_success(self, name: str, now: datetime) -> None:
+        with self.transaction() as connection:
+            items = connection.execute("SELECT COUNT(*) FROM interactions WHERE source = ?", (name,)).fetchone()[0]
+            connection.execute(
+                "UPDATE sources SET state = 'ok', last_success_at = ?, error = NULL, failures = 0, items = ? WHERE name = ?",
+                (ts(now), items, name),
+            )
+
+    def record_failure(self, name: str, state: str, error: str) -> None:
+        self.connection.execute("UPDATE sources SET state = ?, error = ?, failures = failures + 1 WHERE name = ?", (state, error, name))
+
+    def reset_cursor(self, name: str) -> None:
+        self.connection.execute("UPDATE sources SET cursor = NULL WHERE name = ?", (name,))
+
+    def own_addresses(self) -> set[str]:
+        """Addresses the providers say are the user's (e.g. the Gmail profile)."""
+        found: set[str] = set()
+        for (value,) in self.connection.execute("SELECT own_addresses FROM sources"):
+            found.update(json.loads(value))
+        return found
+
+    # --- interactions ----------------------------------------------------------------
+
+    def known_ids(self, source: str, scope: str | None = None) -> set[str]:
+        if scope is None:
+            rows = self.connection.execute("SELECT item_id FROM interactions WHERE source = ?", (source,))
+        else:
+            rows = self.connection.execute("SELECT item_id FROM interactions WHERE source = ? AND scope = ?", (source, scope))
+        return {row[0] for row in rows}
+
+    def apply_batch(self, source: str, batch: Batch, rules: TouchRules) -> int:
+        """Rows, their derived touches and the cursor land together or not at all."""
+        with self.transaction() as connection:
+            if batch.own_addresses is not None:
+                connection.execute("UPDATE sources SET own_addresses = ? WHERE name = ?", (json.dumps(sorted(batch.own_addresses)), source))
+            for scope in batch.drop_scopes or []:
+                connection.execute("DELETE FROM touches WHERE source = ? AND item_id IN (SELECT item_id FROM interactions WHERE source = ? AND scope = ?)", (source, source, scope))
+                connection.execute("DELETE FROM interactions WHERE source = ? AND scope = ?", (source, scope))
+            deletes = [(source, item_id) for item_id in batch.deletes or []]
+            connection.executemany("DELETE FROM interactions WHERE source = ? AND item_id = ?", deletes)
+            connection.executemany("DELETE FROM touches WHERE source = ? AND item_id = ?", deletes)
+            self._write_records(connection, source, batch.upserts, batch.scope, batch.generation, rules)
+            if batch.prune:
+                stale = [(source, row[0]) for row in connection.execute(
+                    "SELECT item_id FROM interactions WHERE source = ? AND scope = ? AND generation != ?", (source, batch.scope, batch.generation))]
+                connection.executemany("DELETE FROM interactions WHERE source = ? AND item_id = ?", stale)
+                connection.executemany("DELETE FROM touches WHERE source = ? AND item_id = ?", stale)
+            connection.execute("UPDATE sources SET cursor = ? WHERE name = ?", (json.dumps(batch.cursor) if batch.cursor is not None else None, source))
+        return len(batch.upserts)
+
+    def _write_records(self, connection: sqlite3.Connection, source: str, records: list[Record], scope: str, generation: str, rules: TouchRules) -> None:
+        rows = []
+        touch_rows = []
+        for record in records:
+            at = ts(record_time(record))
+            end_at = ts(record.end) if isinstance(record, Meeting) else at
+            rows.append((source, record.item_id, record.kind, at, end_at, scope, generation, json.dumps(to_json(record), separators=(",", ":"))))
+            touch_rows.extend((address, at, source, record.item_id, record.kind) for address in touched_addresses(record, rules))
+        ids = [(source, record.item_id) for record in records]
+        connection.executemany("DELETE FROM touches WHERE source = ? AND item_id = ?", ids)
+        connection.executemany("INSERT OR REPLACE INTO interactions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        connection.executemany("INSERT OR REPLACE INTO touches VALUES (?, ?, ?, ?, ?)", touch_rows)
+
+    def ensure_touch_rules(self, rules: TouchRules) -> bool:
+        """Re-derive every touch when the rules changed since they were last derived."""
+        fingerprint = rules.fingerprint()
+        if self.meta("touch_rules") == fingerprint:
+            return False
+        with self.transaction() as connection:
+            connection.execute("DELETE FROM touches")
+            cursor = connection.execute("SELECT source, item_id, kind, at, payload FROM interactions")
+            while chunk := cursor.fetchmany(5000):
+                touch_rows = []
+                for source, item_id, kind, at, payload in chunk:
+                    record = from_json(json.loads(payload))
+                    touch_rows.extend((address, at, source, item_id, kind) for address in touched_addresses(record, rules))
+                connection.executemany("INSERT OR REPLACE INTO touches VALUES (?, ?, ?, ?, ?)", touch_rows)
+            self.set_meta("touch_rules", fingerprint, connection)
+        return True
+
+    def interaction(self, source: str, item_id: str) -> Record | None:
+        row = self.connection.execute("SELECT payload FROM interactions WHERE source = ? AND item_id = ?", (source, item_id)).fetchone()
+        return from_json(json.loads(row[0])) if row else None
+
+    def meetings_between(self, start: datetime, end: datetime) -> list[Meeting]:
+        """Meetings overlapping [start, end), for busy time and out-of-office days."""
+        rows = self.connection.execute(
+            "SELECT payload FROM interactions WHERE kind = 'meeting' AND at < ? AND end_at > ?", (ts(end), ts(start))
+        )
+        return [from_json(json.loads(row[0])) for row in rows]  # type: ignore[misc]
+
+    def interaction_count(self) -> int:
+        return self.connection.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
+
+
+def _source_state(row: tuple) -> SourceState:
+    name, kind, state, attempt, success, error, items, failures, cursor, own = row
+    return SourceState(
+        name=name, kind=kind, state=state, last_attempt_at=dt(attempt), last_success_at=dt(success),
+        error=error, items=items, failures=failures, cursor=json.loads(cursor) if cursor else None,
+        own_addresses=json.loads(own),
+    )

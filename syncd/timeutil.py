@@ -1,0 +1,103 @@
+"""Clock, durations and time zones.
+
+Everything in syncd takes `now` as an argument so that tests and "what if" questions
+(`--now`, `SYNCD_NOW`) see one consistent clock; this module is the only place that
+reads the real one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse `90s`, `30m`, `14d`: one integer and one unit keeps config files unambiguous."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"expected a duration like 30m, 14d or 2w, got {text!r}")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def format_duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit in ("w", "d", "h", "m"):
+        if seconds and seconds % _UNITS[unit] == 0:
+            return f"{seconds // _UNITS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+def parse_hhmm(text: str) -> time:
+    match = re.match(r"^(\d{1,2}):(\d{2})$", str(text).strip())
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValueError(f"expected a time of day like 07:00, got {text!r}")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def local_timezone() -> tzinfo:
+    """The machine's zone, preferring an IANA name so DST rules stay right."""
+    name = os.environ.get("TZ")
+    if name:
+        try:
+            return ZoneInfo(name.lstrip(":"))
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    try:
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in target:
+            return ZoneInfo(target.split("zoneinfo/", 1)[1])
+    except (OSError, ZoneInfoNotFoundError, ValueError):
+        pass
+    return datetime.now().astimezone().tzinfo or timezone.utc
+
+
+def parse_timezone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"expected an IANA time zone like Europe/Berlin, got {name!r}") from None
+
+
+def parse_instant(text: str, tz: tzinfo) -> datetime:
+    """A date or datetime from the user; naive values are in the user's zone."""
+    text = text.strip()
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"expected an ISO-8601 date or datetime like 2026-11-20 or 2026-11-20T09:00:00+01:00, got {text!r}") from None
+    if len(text) == 10:
+        value = datetime.combine(value.date(), time(12, 0))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(timezone.utc)
+
+
+def resolve_now(option: str | None, tz: tzinfo) -> datetime:
+    """`--now` wins over `SYNCD_NOW`, which wins over the real clock."""
+    text = option or os.environ.get("SYNCD_NOW")
+    if text:
+        return parse_instant(text, tz)
+    return datetime.now(timezone.utc)
+
+
+def to_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime reached a place that needs a zone")
+    return value.astimezone(timezone.utc)
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def from_iso(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def start_of_day(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time(0, 0), tzinfo=tz)
