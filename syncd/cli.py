@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     auth.add_argument("--port", type=int, default=0, help="local port for the OAuth redirect (for SSH forwarding)")
 
     commands.add_parser("run", help="the daemon, in the foreground (what systemd starts)")
+    install = commands.add_parser("install-service", help="install the systemd user unit for this syncd")
+    install.add_argument("--print", action="store_true", dest="print_only", help="print the unit instead of writing it")
 
     demo = commands.add_parser("demo", help="the whole pipeline on bundled sample data")
     demo.add_argument("--keep", type=Path, help="keep the demo's store and holds file in this folder")
@@ -297,6 +299,18 @@ def _parse(value: str | None):
     return from_iso(value)
 
 
+def cmd_run(app: App, args: argparse.Namespace) -> int:
+    from syncd.daemon import run_daemon
+
+    return run_daemon(app.config, args.now)
+
+
+def cmd_install_service(app: App, args: argparse.Namespace) -> int:
+    from syncd.daemon import install_service
+
+    return install_service(app.config, print_only=args.print_only)
+
+
 COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "contacts": cmd_contacts,
     "cold": cmd_cold,
@@ -304,4 +318,6 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "snooze": cmd_snooze,
     "sync": cmd_sync,
     "status": cmd_status,
+    "run": cmd_run,
+    "install-service": cmd_install_service,
 }

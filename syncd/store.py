@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -104,6 +105,7 @@ class Store:
             self.connection.execute("ROLLBACK")
             raise
         self.connection.execute("COMMIT")
+        _crash_point()
 
     def meta(self, key: str) -> str | None:
         row = self.connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -227,6 +229,19 @@ class Store:
 
     def interaction_count(self) -> int:
         return self.connection.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
+
+
+_commits = 0
+
+
+def _crash_point() -> None:
+    """Crash-safety tests kill the process right after the N-th commit (SYNCD_FAULT_KILL_AFTER_COMMITS)."""
+    global _commits
+    limit = os.environ.get("SYNCD_FAULT_KILL_AFTER_COMMITS")
+    if limit:
+        _commits += 1
+        if _commits >= int(limit):
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _source_state(row: tuple) -> SourceState:
