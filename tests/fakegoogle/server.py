@@ -1,0 +1,414 @@
+"""FakeGoogle: a loopback HTTP server the real google-api-python-client talks to.
+
+Why a real server rather than mocks: syncd's Google code (discovery-built
+services, BatchHttpRequest, google-auth refresh, httplib2 retries) is only
+exercised for real when bytes cross a socket. Every request goes through one
+pipeline — route, fault injection, auth, quota, handler — whether it arrives
+alone or as a part of a batch, so a batch part can fail on its own as at Google.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import socket
+import struct
+import threading
+import time
+from collections import Counter
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from . import calendar_list as cal_reads
+from .auth import DEFAULT_SCOPES, Auth
+from .batch import BatchFormatError, format_batch, parse_batch
+from .calendar import CalendarState
+from .errors import ApiError, Response, bad_request, rate_limited, server_error
+from .gmail import GmailState
+from .limits import FAULT_KINDS, DEFAULT_FAULT_PATHS, FaultRule, Faults, Quota, units_for
+from .query import Query
+from .timeutil import UTC
+
+RESET = object()   # dispatch() result: close the socket without answering
+SEG = r"([^/]+)"
+CAL = "calendar/v3/"
+GM = "gmail/v1/users/" + SEG + "/"
+
+# (HTTP verb, path regex relative to ROOT, API method name as in the discovery doc)
+ROUTES = [
+    ("POST", r"token", "oauth.token"),
+    ("POST", r"batch(?:/(gmail/v1|calendar/v3))?", "batch"),
+    ("GET", CAL + r"calendars/" + SEG + "/events", "calendar.events.list"),
+    ("POST", CAL + r"calendars/" + SEG + "/events", "calendar.events.insert"),
+    ("GET", CAL + r"calendars/" + SEG + "/events/" + SEG, "calendar.events.get"),
+    ("PATCH", CAL + r"calendars/" + SEG + "/events/" + SEG, "calendar.events.patch"),
+    ("PUT", CAL + r"calendars/" + SEG + "/events/" + SEG, "calendar.events.update"),
+    ("DELETE", CAL + r"calendars/" + SEG + "/events/" + SEG, "calendar.events.delete"),
+    ("POST", CAL + r"freeBusy", "calendar.freebusy.query"),
+    ("GET", CAL + r"users/me/calendarList", "calendar.calendarList.list"),
+    ("GET", CAL + r"users/me/calendarList/" + SEG, "calendar.calendarList.get"),
+    ("GET", GM + "profile", "gmail.users.getProfile"),
+    ("GET", GM + "messages", "gmail.users.messages.list"),
+    ("GET", GM + "messages/" + SEG, "gmail.users.messages.get"),
+    ("GET", GM + "history", "gmail.users.history.list"),
+    ("GET", GM + "labels", "gmail.users.labels.list"),
+]
+_COMPILED = [(verb, re.compile(rx + r"/?"), name) for verb, rx, name in ROUTES]
+
+
+class FakeGoogle:
+    """See tests/fakegoogle/__init__.py for the public API summary."""
+
+    def __init__(self, email: str = "me@example.com", *, quota_units_per_second: float | None = 250,
+                 calendar_units_per_second: float | None = None, quota_burst_seconds: float = 1.0,
+                 rate_limit_status: int = 429, retry_after: float | str | None = None,
+                 gmail_metadata_only: bool = True, minimal_cancelled: bool = True,
+                 freebusy_max_days: float = 62, batch_limits: dict | None = None,
+                 scopes=DEFAULT_SCOPES, now=None, monotonic=time.monotonic,
+                 host: str = "127.0.0.1"):
+        self.email = email
+        self.host = host
+        self.lock = threading.RLock()
+        self.now = now or (lambda: datetime.now(UTC))
+        self.auth = Auth(scopes)
+        self.calendar = CalendarState(email, self.now, self.lock, minimal_cancelled)
+        self.gmail = GmailState(email, self.lock, gmail_metadata_only)
+        cal_rate = calendar_units_per_second if calendar_units_per_second is not None \
+            else quota_units_per_second
+        self.quota = Quota({"gmail": quota_units_per_second, "calendar": cal_rate},
+                           quota_burst_seconds, monotonic)
+        self.rate_limit_status = rate_limit_status
+        self.retry_after = retry_after
+        self.freebusy_max_days = freebusy_max_days
+        # Gmail: 100 calls per batch; Calendar's batch guide says 1000.
+        self.batch_limits = {"gmail/v1": 100, "calendar/v3": 1000, None: 1000,
+                             **(batch_limits or {})}
+        self.faults = Faults()
+        self.fault_delay = 0.2
+        self.reset_counters()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ----- lifecycle ----------------------------------------------------------
+    def start(self) -> "FakeGoogle":
+        server = ThreadingHTTPServer((self.host, 0), _Handler)
+        server.daemon_threads = True
+        server.fake = self
+        server.handle_error = lambda request, client_address: None
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="fakegoogle",
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=5)
+            self._server = None
+
+    def __enter__(self) -> "FakeGoogle":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def root(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    # ----- counters -------------------------------------------------------------
+    def reset_counters(self) -> None:
+        with self.lock:
+            self.calls: Counter = Counter()
+            self.units_used = 0
+            self.count_429 = 0
+            self.requests: list[tuple[str, str, dict]] = []
+            self.log: list[dict] = []
+            self.faults.log.clear()
+
+    # ----- auth -------------------------------------------------------------------
+    def authorized_user_info(self) -> dict:
+        """google-auth "authorized_user" dict; build Credentials from its fields directly."""
+        return {"type": "authorized_user", "client_id": self.auth.client_id,
+                "client_secret": self.auth.client_secret,
+                "refresh_token": self.auth.refresh_token, "token_uri": self.root + "token"}
+
+    def credentials(self):
+        """google.oauth2 Credentials for this fake (token_uri kept, unlike from_authorized_user_info)."""
+        from google.oauth2.credentials import Credentials
+        info = self.authorized_user_info()
+        return Credentials(token=None, refresh_token=info["refresh_token"],
+                           token_uri=info["token_uri"], client_id=info["client_id"],
+                           client_secret=info["client_secret"])
+
+    def calendar_service(self, credentials=None):
+        from googleapiclient.discovery import build
+        return build("calendar", "v3", credentials=credentials or self.credentials(),
+                     client_options={"api_endpoint": self.root + "calendar/v3/"},
+                     static_discovery=True, cache_discovery=False)
+
+    def gmail_service(self, credentials=None):
+        from googleapiclient.discovery import build
+        return build("gmail", "v1", credentials=credentials or self.credentials(),
+                     client_options={"api_endpoint": self.root}, static_discovery=True,
+                     cache_discovery=False)
+
+    def revoke_refresh_token(self, expire_access_tokens: bool = True) -> None:
+        self.auth.revoke_refresh_token(expire_access_tokens)
+
+    def new_refresh_token(self) -> str:
+        return self.auth.new_refresh_token()
+
+    def expire_access_tokens(self) -> None:
+        self.auth.expire_access_tokens()
+
+    # ----- calendar seeding -----------------------------------------------------
+    def add_calendar(self, calendar_id: str, **kw):
+        return self.calendar.add_calendar(calendar_id, **kw)
+
+    def calendar_add_event(self, event: dict, calendar_id: str = "primary") -> dict:
+        return self.calendar.insert(calendar_id, event, seeded=True)
+
+    def calendar_update_event(self, event_id: str, changes: dict, calendar_id: str = "primary") -> dict:
+        return self.calendar.patch(calendar_id, event_id, changes)
+
+    def calendar_delete_event(self, event_id: str, calendar_id: str = "primary") -> None:
+        self.calendar.delete(calendar_id, event_id)
+
+    def calendar_add_exception(self, master_id: str, original_start, changes: dict | None = None,
+                               cancelled: bool = False, calendar_id: str = "primary") -> dict:
+        return self.calendar.add_exception(calendar_id, master_id, original_start, changes, cancelled)
+
+    def calendar_get_event(self, event_id: str, calendar_id: str = "primary") -> dict:
+        return self.calendar.get(calendar_id, event_id)
+
+    def calendar_events(self, calendar_id: str = "primary", include_cancelled: bool = True) -> list:
+        evs = self.calendar.stored(calendar_id)
+        return [e for e in evs if include_cancelled or e.get("status") != "cancelled"]
+
+    def invalidate_sync_tokens(self) -> None:
+        with self.lock:
+            self.calendar.generation += 1
+
+    # ----- gmail seeding -----------------------------------------------------------
+    def gmail_add_message(self, headers, internal_date, labels=("INBOX",), thread_id=None,
+                          size=None) -> str:
+        return self.gmail.add_message(headers, internal_date, labels, thread_id, size)
+
+    def gmail_delete_message(self, message_id: str) -> None:
+        self.gmail.delete_message(message_id)
+
+    def gmail_modify_labels(self, message_id: str, add=(), remove=()) -> None:
+        self.gmail.modify_labels(message_id, add, remove)
+
+    def expire_history(self, upto: int | None = None) -> None:
+        self.gmail.expire_history(upto)
+
+    @property
+    def gmail_history_id(self) -> int:
+        return self.gmail.history_id
+
+    # ----- quota and faults ------------------------------------------------------
+    def set_quota(self, units_per_second: float | None, api: str | None = None) -> None:
+        for name in ([api] if api else ["gmail", "calendar"]):
+            self.quota.set_rate(name, units_per_second)
+
+    def inject(self, rate: float = 0.2, kinds=("500", "503", "429", "reset", "delay"), seed=0,
+               paths=DEFAULT_FAULT_PATHS, methods=None, delay: float | None = None,
+               in_batch: bool = True) -> None:
+        """Fail a `rate` share of matching requests with a seeded random kind."""
+        self._check_kinds(kinds)
+        if delay is not None:
+            self.fault_delay = delay
+        with self.faults.lock:
+            self.faults.random.append(FaultRule(tuple(kinds), rate, None, _tuple(paths),
+                                                _tuple(methods), in_batch, random.Random(seed)))
+
+    def fail_next(self, n: int = 1, kind: str = "500", paths=DEFAULT_FAULT_PATHS, methods=None,
+                  in_batch: bool = True) -> None:
+        """The next `n` matching requests fail with `kind`."""
+        self._check_kinds([kind])
+        with self.faults.lock:
+            self.faults.once.append(FaultRule((kind,), 1.0, n, _tuple(paths), _tuple(methods),
+                                              in_batch))
+
+    def clear_faults(self) -> None:
+        with self.faults.lock:
+            self.faults.once.clear()
+            self.faults.random.clear()
+
+    @staticmethod
+    def _check_kinds(kinds) -> None:
+        bad = [k for k in kinds if k not in FAULT_KINDS]
+        if bad:
+            raise ValueError(f"unknown fault kinds {bad}; known: {FAULT_KINDS}")
+
+    # ----- the pipeline -------------------------------------------------------------
+    def dispatch(self, verb: str, target: str, headers: dict, body: bytes,
+                 in_batch: bool = False, outer_auth: str | None = None):
+        """Answer one request (a Response, or RESET to drop the connection)."""
+        split = urlsplit(target)
+        path = split.path.lstrip("/")
+        query = parse_qs(split.query, keep_blank_values=True)
+        entry = {"method": verb, "path": "/" + path, "query": query, "api": None,
+                 "status": None, "batch": in_batch}
+        with self.lock:
+            self.requests.append((verb, "/" + path, query))
+            self.log.append(entry)
+        resp = self._answer(verb, path, Query(query), headers, body, in_batch, outer_auth, entry)
+        entry["status"] = "reset" if resp is RESET else resp.status
+        if resp is not RESET and resp.status == 429:
+            with self.lock:
+                self.count_429 += 1
+        return resp
+
+    def _answer(self, verb, path, q, headers, body, in_batch, outer_auth, entry):
+        route = _route(verb, path)
+        if route is None:
+            return Response(404, ApiError(404, "Not Found", "notFound").body)
+        name, args = route
+        entry["api"] = name
+        with self.lock:
+            self.calls[name] += 1
+        kind = self.faults.pick(verb, path, name, in_batch)
+        if kind == "reset":
+            return RESET
+        if kind == "delay":
+            time.sleep(self.fault_delay)
+        elif kind in ("429", "403rate"):
+            hint = 1.0 if self.retry_after == "auto" else self.retry_after
+            return Response.from_error(rate_limited(403 if kind == "403rate" else 429, hint))
+        elif kind in ("500", "503"):
+            return Response.from_error(server_error(int(kind)))
+        try:
+            if name == "oauth.token":
+                return self.auth.token_endpoint(body)
+            if name == "batch":
+                if in_batch:
+                    raise bad_request("Nested batch requests are not allowed.")
+                return self._batch(args[0], headers, body)
+            api = name.split(".")[0]
+            self.auth.check(headers.get("authorization") or outer_auth, name)
+            units = units_for(name)
+            wait = self.quota.charge(api, units)
+            if wait:
+                hint = wait if self.retry_after == "auto" else self.retry_after
+                raise rate_limited(self.rate_limit_status, hint)
+            with self.lock:
+                self.units_used += units
+            return self._handle(name, args, q, body)
+        except ApiError as err:
+            return Response.from_error(err)
+
+    def _handle(self, name: str, args: list[str], q: Query, body: bytes) -> Response:
+        cal, gm = self.calendar, self.gmail
+        if name.startswith("gmail."):
+            gm.check_user(args[0])
+        handlers = {
+            "calendar.events.list": lambda: cal_reads.list_events(cal, args[0], q),
+            "calendar.events.insert": lambda: cal.insert(args[0], _json(body)),
+            "calendar.events.get": lambda: cal.get(args[0], args[1]),
+            "calendar.events.patch": lambda: cal.patch(args[0], args[1], _json(body)),
+            "calendar.events.update": lambda: cal.patch(args[0], args[1], _json(body), True),
+            "calendar.events.delete": lambda: cal.delete(args[0], args[1]),
+            "calendar.freebusy.query": lambda: cal_reads.freebusy(cal, _json(body),
+                                                                  self.freebusy_max_days),
+            "calendar.calendarList.list": lambda: cal_reads.calendar_list(cal, q),
+            "calendar.calendarList.get": lambda: cal_reads.calendar_list_get(cal, args[0]),
+            "gmail.users.getProfile": gm.profile,
+            "gmail.users.messages.list": lambda: gm.list_messages(q),
+            "gmail.users.messages.get": lambda: gm.get_message(args[1], q),
+            "gmail.users.history.list": lambda: gm.list_history(q),
+            "gmail.users.labels.list": gm.labels,
+        }
+        result = handlers[name]()
+        return Response(204) if result is None else Response(200, result)
+
+    def _batch(self, api_path: str | None, headers: dict, body: bytes) -> Response:
+        try:
+            parts = parse_batch(headers.get("content-type", ""), body)
+        except BatchFormatError as exc:
+            raise bad_request(f"Failed to parse batch request: {exc}", "badRequest") from None
+        limit = self.batch_limits.get(api_path, 1000)
+        if len(parts) > limit:
+            raise bad_request(f"Too many requests in batch: {len(parts)} > {limit}.", "badRequest")
+        answers = []
+        for part in parts:
+            if api_path and not urlsplit(part.target).path.lstrip("/").startswith(api_path):
+                resp = Response.from_error(bad_request(
+                    "All requests in a batch must go to the batch's API.", "badRequest"))
+            else:
+                resp = self.dispatch(part.method, part.target, part.headers, part.body,
+                                     in_batch=True, outer_auth=headers.get("authorization"))
+            answers.append((part.content_id, resp))
+        content_type, payload = format_batch(answers)
+        return Response(200, payload, {"Content-Type": content_type})
+
+
+def _tuple(value):
+    if value is None:
+        return None
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _route(verb: str, path: str):
+    for rverb, rx, name in _COMPILED:
+        m = rx.fullmatch(path)
+        if m and rverb == verb:
+            return name, [unquote(g) if g else g for g in m.groups()]
+    return None
+
+
+def _json(body: bytes) -> dict:
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        raise bad_request("Parse Error", "parseError") from None
+    if not isinstance(data, dict):
+        raise bad_request("Parse Error", "parseError")
+    return data
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "ESF"
+    sys_version = ""
+    timeout = 30
+
+    def log_message(self, format, *args):  # noqa: A002 - quiet test output
+        pass
+
+    def _serve(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        resp = self.server.fake.dispatch(self.command, self.path, headers, body)
+        if resp is RESET:
+            self.close_connection = True
+            try:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        payload = resp.payload()
+        self.send_response(resp.status)
+        if payload:
+            self.send_header("Content-Type", resp.content_type())
+        for name, value in resp.headers.items():
+            if name.lower() != "content-type":
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
