@@ -7,6 +7,7 @@ only new messages are opened and vanished keys delete their rows.
 from __future__ import annotations
 
 import mailbox
+import os
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
@@ -19,21 +20,44 @@ from syncd.store import Batch
 BATCH_SIZE = 5000
 
 
-def _read(box: mailbox.Mailbox, key: str, label: str, from_=False) -> Message | None:
+def _read(box: mailbox.mbox, key: str, label: str) -> Message | None:
     try:
-        handle = box.get_file(key, from_=True) if from_ else box.get_file(key)
+        handle = box.get_file(key, from_=True)
         try:
             from_line, headers = read_header_block(handle)
         finally:
             handle.close()
-        extra = ("TRASH",) if isinstance(box, mailbox.Maildir) and "T" in box.get_flags(key) else ()
-        record = message_from_headers(headers, from_line, extra)
-    except (OSError, ValueError, TypeError, LookupError, UnicodeError) as error:
+    except OSError as error:
+        log.warning("%s: skipping message %s: %s", label, key, error)
+        return None
+    return _record(headers, from_line, (), label, key)
+
+
+def _record(headers: bytes, from_line: bytes, labels: tuple[str, ...], label: str, key: str) -> Message | None:
+    try:
+        record = message_from_headers(headers, from_line, labels)
+    except (ValueError, TypeError, LookupError, UnicodeError) as error:
         log.warning("%s: skipping message %s: %s", label, key, str(error).splitlines()[0] if str(error) else type(error).__name__)
         return None
     if record is None:
         log.warning("%s: skipping message %s: no usable Date", label, key)
     return record
+
+
+def maildir_entries(path: Path) -> dict[str, tuple[Path, str]]:
+    """key → (file, flags), read from file names as the Maildir spec defines them.
+
+    The key is the unique part before the `:2,` info, so a message keeps its key when
+    a mail client moves it from new/ to cur/ or changes its flags.
+    """
+    entries: dict[str, tuple[Path, str]] = {}
+    for sub in ("new", "cur"):
+        for name in os.listdir(path / sub):
+            if name.startswith("."):
+                continue
+            key, _, info = name.partition(":")
+            entries[key] = (path / sub / name, info[2:] if info.startswith("2,") else "")
+    return entries
 
 
 class MboxSource:
@@ -57,7 +81,7 @@ class MboxSource:
             raise SourceError(f"{display_path(self.path)}: cannot read: {error}") from None
         records: dict[str, Message] = {}
         for key in keys:
-            record = _read(box, key, self.name, from_=True)
+            record = _read(box, key, self.name)
             if record is not None and record.date >= context.since:
                 records.setdefault(record.item_id, record)
         box.close()
@@ -80,28 +104,43 @@ class MaildirSource:
         since = int(context.since.timestamp())
         if cursor.get("folders") == folders and cursor.get("since", since) <= since:
             return
-        box = mailbox.Maildir(self.path, factory=None, create=False)
-        keys = set(box.keys())
-        known = context.known_ids(None)
-        passed_over = set(cursor.get("passed_over", [])) & keys if cursor.get("since", since) <= since else set()
+        try:
+            entries = maildir_entries(self.path)
+        except OSError as error:
+            raise SourceError(f"{display_path(self.path)}: cannot list: {error.strerror}") from None
+        keys = set(entries)
+        same_window = cursor.get("since", since) <= since
+        passed_over = set(cursor.get("passed_over", [])) & keys if same_window else set()
         item_of_key: dict[str, str] = dict(cursor.get("items", {}))
-        gone_items = [item_of_key.pop(key) for key in list(item_of_key) if key not in keys]
-        gone_items = [item for item in gone_items if item not in item_of_key.values()]
-        new_keys = sorted(key for key in keys if key not in item_of_key and key not in passed_over)
+        was_trashed = set(cursor.get("trashed", []))
+        gone = [key for key in item_of_key if key not in keys]
+        gone_items = {item_of_key.pop(key) for key in gone} - set(item_of_key.values())
+        trashed = {key for key, (_, flags) in entries.items() if "T" in flags}
+        flag_changed = {key for key in item_of_key if (key in trashed) != (key in was_trashed)}
+        to_read = sorted(key for key in keys if (key not in item_of_key and key not in passed_over) or key in flag_changed)
         batch: list[Message] = []
 
         def make_cursor(final: bool) -> dict[str, Any]:
-            return {"folders": folders if final else None, "since": since, "items": dict(item_of_key), "passed_over": sorted(passed_over)}
+            return {"folders": folders if final else None, "since": since, "items": dict(item_of_key),
+                    "passed_over": sorted(passed_over), "trashed": sorted(trashed & set(item_of_key))}
 
-        for key in new_keys:
-            record = _read(box, key, self.name)
+        for key in to_read:
+            record = self._read(key, *entries[key])
             if record is None or record.date < context.since:
                 passed_over.add(key)
                 continue
+            batch.append(record)
             item_of_key[key] = record.item_id
-            if record.item_id not in known:
-                batch.append(record)
             if len(batch) >= BATCH_SIZE:
                 yield Batch(upserts=batch, cursor=make_cursor(False))
                 batch = []
-        yield Batch(upserts=batch, deletes=gone_items, cursor=make_cursor(True))
+        yield Batch(upserts=batch, deletes=sorted(gone_items), cursor=make_cursor(True))
+
+    def _read(self, key: str, path: Path, flags: str) -> Message | None:
+        try:
+            with open(path, "rb") as handle:
+                _, headers = read_header_block(handle)
+        except OSError as error:
+            log.warning("%s: skipping message %s: %s", self.name, key, error.strerror)
+            return None
+        return _record(headers, b"", ("TRASH",) if "T" in flags else (), self.name, key)
