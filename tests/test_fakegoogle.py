@@ -9,6 +9,7 @@ and injected faults.
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
@@ -255,6 +256,7 @@ def seed_mail(fake, n: int) -> list[str]:
 
 
 def test_gmail_list_get_and_batch_get_50(fake, gmail):
+    fake.set_quota(100_000)        # 265 units in well under a second: above the default 250/s
     ids = seed_mail(fake, 120)
     listed, token = [], None
     while True:
@@ -408,3 +410,40 @@ def test_reset_drops_the_connection(fake, gmail):
         gmail.users().getProfile(userId="me").execute()
     assert not isinstance(exc.value, HttpError)
     assert [e["status"] for e in fake.log if e["api"] == "gmail.users.getProfile"][:2] == ["reset"] * 2
+
+
+def test_calendar_batch_insert_and_per_part_errors(fake, cal):
+    results = {}
+    batch = BatchHttpRequest(batch_uri=fake.root + "batch/calendar/v3")
+    for i, eid in enumerate(["hold0001aa", "hold0001aa", "bad_id"]):
+        batch.add(cal.events().insert(calendarId="primary", body=timed(T0 + timedelta(hours=i), id=eid)),
+                  request_id=str(i),
+                  callback=lambda rid, resp, exc: results.__setitem__(
+                      rid, exc.status_code if exc else resp["id"]))
+    batch.execute()
+    assert results == {"0": "hold0001aa", "1": 409, "2": 400}
+    assert [e["id"] for e in fake.calendar_events()] == ["hold0001aa"]
+
+
+def test_missing_scope_is_403_insufficient_permissions():
+    only_mail = ["https://www.googleapis.com/auth/gmail.metadata"]
+    with FakeGoogle(scopes=only_mail) as fake:
+        cal = fake.calendar_service()
+        with pytest.raises(HttpError) as exc:
+            cal.freebusy().query(body={"timeMin": "2024-03-01T00:00:00Z",
+                                       "timeMax": "2024-03-02T00:00:00Z", "items": []}).execute()
+        assert (exc.value.status_code, reason(exc.value)) == (403, "insufficientPermissions")
+
+
+def test_delay_fault_and_retry_after_header():
+    with FakeGoogle(quota_units_per_second=1, retry_after="auto", monotonic=lambda: 0.0) as fake:
+        gmail = fake.gmail_service()
+        fake.inject(rate=1.0, kinds=("delay",), delay=0.3, methods=["gmail.users.getProfile"])
+        started = time.monotonic()
+        gmail.users().getProfile(userId="me").execute()
+        assert time.monotonic() - started >= 0.3
+        fake.clear_faults()
+        with pytest.raises(HttpError) as exc:
+            gmail.users().getProfile(userId="me").execute()
+        assert exc.value.status_code == 429
+        assert int(exc.value.resp["retry-after"]) >= 1
