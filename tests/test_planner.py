@@ -478,3 +478,9 @@ def test_per_day_counts_local_day_across_dst():
     r = rules(windows=("Mon 08:30-10:00",), lead_time=timedelta(0), per_day=1, per_week=2)
     p = run([cand("a")], r, now, tz=BERLIN, existing=[h])
     assert p.create[0].start == datetime(2026, 10, 26, 8, 30, tzinfo=BERLIN)
+
+
+def test_hold_in_progress_counts_as_the_contacts_hold():
+    running = held("a", NOW - timedelta(minutes=10), cycle=None)
+    p = run([cand("a")], rules(), NOW, existing=[running])
+    assert p.create == [] and "already has a hold" in p.skipped[0].reason
