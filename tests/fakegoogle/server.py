@@ -9,53 +9,25 @@ alone or as a part of a batch, so a batch part can fail on its own as at Google.
 
 from __future__ import annotations
 
-import json
 import random
-import re
-import socket
-import struct
 import threading
 import time
 from collections import Counter
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from http.server import ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 from . import calendar_list as cal_reads
 from .auth import DEFAULT_SCOPES, Auth
 from .batch import BatchFormatError, format_batch, parse_batch
 from .calendar import CalendarState
 from .errors import ApiError, Response, bad_request, rate_limited, server_error
+from .handler import RESET, Handler
 from .gmail import GmailState
 from .limits import FAULT_KINDS, DEFAULT_FAULT_PATHS, FaultRule, Faults, Quota, units_for
 from .query import Query
+from .routes import parse_json, route
 from .timeutil import UTC
-
-RESET = object()   # dispatch() result: close the socket without answering
-SEG = r"([^/]+)"
-CAL = "calendar/v3/"
-GM = "gmail/v1/users/" + SEG + "/"
-
-# (HTTP verb, path regex relative to ROOT, API method name as in the discovery doc)
-ROUTES = [
-    ("POST", r"token", "oauth.token"),
-    ("POST", r"batch(?:/(gmail/v1|calendar/v3))?", "batch"),
-    ("GET", CAL + r"calendars/" + SEG + "/events", "calendar.events.list"),
-    ("POST", CAL + r"calendars/" + SEG + "/events", "calendar.events.insert"),
-    ("GET", CAL + r"calendars/" + SEG + "/events/" + SEG, "calendar.events.get"),
-    ("PATCH", CAL + r"calendars/" + SEG + "/events/" + SEG, "calendar.events.patch"),
-    ("PUT", CAL + r"calendars/" + SEG + "/events/" + SEG, "calendar.events.update"),
-    ("DELETE", CAL + r"calendars/" + SEG + "/events/" + SEG, "calendar.events.delete"),
-    ("POST", CAL + r"freeBusy", "calendar.freebusy.query"),
-    ("GET", CAL + r"users/me/calendarList", "calendar.calendarList.list"),
-    ("GET", CAL + r"users/me/calendarList/" + SEG, "calendar.calendarList.get"),
-    ("GET", GM + "profile", "gmail.users.getProfile"),
-    ("GET", GM + "messages", "gmail.users.messages.list"),
-    ("GET", GM + "messages/" + SEG, "gmail.users.messages.get"),
-    ("GET", GM + "history", "gmail.users.history.list"),
-    ("GET", GM + "labels", "gmail.users.labels.list"),
-]
-_COMPILED = [(verb, re.compile(rx + r"/?"), name) for verb, rx, name in ROUTES]
 
 
 class FakeGoogle:
@@ -93,7 +65,7 @@ class FakeGoogle:
 
     # ----- lifecycle ----------------------------------------------------------
     def start(self) -> "FakeGoogle":
-        server = ThreadingHTTPServer((self.host, 0), _Handler)
+        server = ThreadingHTTPServer((self.host, 0), Handler)
         server.daemon_threads = True
         server.fake = self
         server.handle_error = lambda request, client_address: None
@@ -271,10 +243,10 @@ class FakeGoogle:
         return resp
 
     def _answer(self, verb, path, q, headers, body, in_batch, outer_auth, entry):
-        route = _route(verb, path)
-        if route is None:
+        matched = route(verb, path)
+        if matched is None:
             return Response(404, ApiError(404, "Not Found", "notFound").body)
-        name, args = route
+        name, args = matched
         entry["api"] = name
         with self.lock:
             self.calls[name] += 1
@@ -314,12 +286,12 @@ class FakeGoogle:
             gm.check_user(args[0])
         handlers = {
             "calendar.events.list": lambda: cal_reads.list_events(cal, args[0], q),
-            "calendar.events.insert": lambda: cal.insert(args[0], _json(body)),
+            "calendar.events.insert": lambda: cal.insert(args[0], parse_json(body)),
             "calendar.events.get": lambda: cal.get(args[0], args[1]),
-            "calendar.events.patch": lambda: cal.patch(args[0], args[1], _json(body)),
-            "calendar.events.update": lambda: cal.patch(args[0], args[1], _json(body), True),
+            "calendar.events.patch": lambda: cal.patch(args[0], args[1], parse_json(body)),
+            "calendar.events.update": lambda: cal.patch(args[0], args[1], parse_json(body), True),
             "calendar.events.delete": lambda: cal.delete(args[0], args[1]),
-            "calendar.freebusy.query": lambda: cal_reads.freebusy(cal, _json(body),
+            "calendar.freebusy.query": lambda: cal_reads.freebusy(cal, parse_json(body),
                                                                   self.freebusy_max_days),
             "calendar.calendarList.list": lambda: cal_reads.calendar_list(cal, q),
             "calendar.calendarList.get": lambda: cal_reads.calendar_list_get(cal, args[0]),
@@ -357,66 +329,3 @@ def _tuple(value):
     if value is None:
         return None
     return (value,) if isinstance(value, str) else tuple(value)
-
-
-def _route(verb: str, path: str):
-    for rverb, rx, name in _COMPILED:
-        m = rx.fullmatch(path)
-        if m and rverb == verb:
-            return name, [unquote(g) if g else g for g in m.groups()]
-    return None
-
-
-def _json(body: bytes) -> dict:
-    try:
-        data = json.loads(body or b"{}")
-    except ValueError:
-        raise bad_request("Parse Error", "parseError") from None
-    if not isinstance(data, dict):
-        raise bad_request("Parse Error", "parseError")
-    return data
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "ESF"
-    sys_version = ""
-    timeout = 30
-
-    def log_message(self, format, *args):  # noqa: A002 - quiet test output
-        pass
-
-    def setup(self):
-        super().setup()
-        # Without this, Nagle + delayed ACK add ~40 ms to every keep-alive exchange.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def _serve(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        if length and hasattr(socket, "TCP_QUICKACK"):
-            # The client holds the body back until its headers are ACKed (Nagle).
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        resp = self.server.fake.dispatch(self.command, self.path, headers, body)
-        if resp is RESET:
-            self.close_connection = True
-            try:
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           struct.pack("ii", 1, 0))
-                self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            return
-        payload = resp.payload()
-        self.send_response(resp.status)
-        if payload:
-            self.send_header("Content-Type", resp.content_type())
-        for name, value in resp.headers.items():
-            if name.lower() != "content-type":
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self._headers_buffer.append(b"\r\n" + payload)   # headers and body in one write
-        self.flush_headers()
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
