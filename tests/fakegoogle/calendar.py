@@ -221,23 +221,33 @@ class CalendarState:
     def patch(self, cal_id: str, event_id: str, body: dict, replace: bool = False) -> dict:
         with self.lock:
             cal = self.calendar(cal_id)
+            fresh = event_id not in cal.events
             ev = self._stored_or_exception(cal, event_id)
-            new = copy.deepcopy(ev)
-            if replace:
-                keep = {k: new[k] for k in ("id", "created", "iCalUID", "recurringEventId",
-                                            "originalStartTime", "organizer", "creator", "kind")
-                        if k in new}
-                new = {**copy.deepcopy(body), **keep}
-                self._defaults(cal, new)
-            else:
-                body = {k: v for k, v in body.items() if k != "id"}
-                _merge(new, body)
-            self._validate_times(cal, new)
-            new["sequence"] = ev.get("sequence", 0) + 1
-            ev.clear()
-            ev.update(new)
-            self._touch(cal, ev)
-            return self.render(cal, ev, in_list=False)
+            try:
+                return self._apply(cal, ev, body, replace)
+            except ApiError:
+                if fresh:          # an invalid patch must not leave a new exception behind
+                    cal.events.pop(event_id, None)
+                raise
+
+    def _apply(self, cal: Calendar, ev: dict, body: dict, replace: bool) -> dict:
+        """Patch (merge) or update (replace) a stored event in place, validated first."""
+        new = copy.deepcopy(ev)
+        if replace:
+            keep = {k: new[k] for k in ("id", "created", "iCalUID", "recurringEventId",
+                                        "originalStartTime", "organizer", "creator", "kind")
+                    if k in new}
+            new = {**copy.deepcopy(body), **keep}
+            self._defaults(cal, new)
+        else:
+            body = {k: v for k, v in body.items() if k != "id"}
+            _merge(new, body)
+        self._validate_times(cal, new)
+        new["sequence"] = ev.get("sequence", 0) + 1
+        ev.clear()
+        ev.update(new)
+        self._touch(cal, ev)
+        return self.render(cal, ev, in_list=False)
 
     def delete(self, cal_id: str, event_id: str) -> None:
         with self.lock:

@@ -82,7 +82,8 @@ def expanded(state: CalendarState, cal: Calendar, lo, hi, single: bool, show_del
 
 
 def _delta(state: CalendarState, cal: Calendar, since: int, asof: int, single: bool) -> list:
-    changed = sorted((cal.seq[i], ev) for i, ev in cal.events.items() if since < cal.seq[i] <= asof)
+    changed = sorted(((cal.seq.get(i, 0), ev) for i, ev in cal.events.items()
+                      if since < cal.seq.get(i, 0) <= asof), key=lambda pair: pair[0])
     out, seen = [], set()
 
     def add(ev):
