@@ -1,0 +1,86 @@
+"""What every hold sink offers (Google Calendar, an ICS file), and the types they share.
+
+The planner decides; a sink only writes and reports back.  Keeping the interface this
+small lets the sync code treat every sink alike, and lets tests swap a sink for a fake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from syncd.planner import Interval, NewHold
+
+__all__ = ["SinkHold", "HoldSink", "SinkError", "HoldWrite", "apply_all", "Interval", "NewHold"]
+
+#: The marker property carried by every hold syncd writes (ICS); Google uses
+#: ``extendedProperties.private`` with the same name.
+MARKER = "X-SYNCD-HOLD"
+CONTACT_PROP = "X-SYNCD-CONTACT"
+
+
+class SinkError(Exception):
+    """A sink failure, with a one-line human message (shown as is by the CLI)."""
+
+
+@dataclass(frozen=True)
+class SinkHold:
+    """A hold as the sink has it now (after whatever the user did to it)."""
+
+    event_id: str
+    contact_id: str
+    start: datetime
+    end: datetime
+    title: str = ""
+    declined: bool = False
+
+
+@dataclass(frozen=True)
+class HoldWrite:
+    """One hold to create, with its rendered title and description."""
+
+    hold: NewHold
+    title: str
+    description: str
+
+
+@runtime_checkable
+class HoldSink(Protocol):
+    """Where holds are written.
+
+    ``name`` identifies the sink in status and the holds table (``"ics:/abs/holds.ics"``,
+    ``"google:primary"``).  Every method may raise :class:`SinkError`.
+    """
+
+    name: str
+
+    def list_holds(self) -> list[SinkHold]:
+        """syncd's holds currently in the sink (marker-bearing events only)."""
+        ...
+
+    def busy(self, start: datetime, end: datetime) -> list[Interval]:
+        """Busy time the sink knows of between start and end (for ICS: its holds)."""
+        ...
+
+    def create(self, hold: NewHold, title: str, description: str) -> SinkHold:
+        """Write one hold; idempotent: the same ``event_id`` twice gives one event."""
+        ...
+
+    def remove(self, event_id: str) -> None:
+        """Remove one of syncd's holds; events without the marker, or absent, are left alone."""
+        ...
+
+
+def apply_all(sink: HoldSink, creates: Sequence[HoldWrite], removes: Sequence[str]) -> list[SinkHold]:
+    """Apply a plan's writes, in one go where the sink supports it (``apply``), else one by one.
+
+    Removals go first so that a slot freed by a removal is free when the new hold lands.
+    """
+    batch = getattr(sink, "apply", None)
+    if callable(batch):
+        return list(batch(creates, removes))
+    for event_id in removes:
+        sink.remove(event_id)
+    return [sink.create(w.hold, w.title, w.description) for w in creates]
