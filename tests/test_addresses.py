@@ -122,7 +122,7 @@ def test_parse_address_list_unknown_charset_is_not_fatal() -> None:
 @pytest.mark.xfail(
     strict=True,
     raises=HeaderParseError,
-    reason="addresses.py:67 does not catch email.errors.HeaderParseError, which decode_header raises "
+    reason="addresses.py:65 does not catch email.errors.HeaderParseError, which decode_header raises "
     "for a broken base64 word: parse_address_list crashes instead of keeping the text",
 )
 def test_parse_address_list_broken_base64_word_is_not_fatal() -> None:
@@ -133,7 +133,7 @@ def test_parse_address_list_broken_base64_word_is_not_fatal() -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="addresses.py:50 decodes RFC 2047 words before parsing; a decoded display name containing "
+    reason="addresses.py:49 decodes RFC 2047 words before parsing; a decoded display name containing "
     "'\"' swallows the next address (it should parse first, names are not needed)",
 )
 def test_parse_address_list_encoded_quote_in_display_name_does_not_swallow_next_address() -> None:
@@ -142,7 +142,7 @@ def test_parse_address_list_encoded_quote_in_display_name_does_not_swallow_next_
 
 @pytest.mark.xfail(
     strict=True,
-    reason="addresses.py:50 decodes RFC 2047 words before parsing; an encoded display name "
+    reason="addresses.py:49 decodes RFC 2047 words before parsing; an encoded display name "
     "'eve@evil.com,' injects an address that is not in the header",
 )
 def test_parse_address_list_encoded_display_name_cannot_inject_an_address() -> None:
