@@ -100,7 +100,7 @@ def _week(d: date) -> tuple[int, int]:
     return d.isocalendar()[:2]
 
 
-SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
@@ -137,7 +137,7 @@ def dst_nights(draw):
     return cands, busy, set(), [], rules, tz, now
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(dst_nights())
 def test_dst_nights(sc):
     p = plan(*sc)

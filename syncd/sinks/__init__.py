@@ -4,19 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, tzinfo
+from typing import Any
 
-from syncd.sinks.base import HoldSink, HoldWrite, SinkError, SinkHold, apply_all
+from syncd.sinks.base import HoldGone, HoldSink, HoldWrite, SinkError, SinkHold, SinkSpecError, apply_all
 
-__all__ = ["make_sink", "HoldSink", "HoldWrite", "SinkError", "SinkHold", "apply_all"]
+__all__ = ["make_sink", "SinkSpecError", "HoldGone", "HoldSink", "HoldWrite", "SinkError", "SinkHold", "apply_all"]
 
 
-def make_sink(spec: str, *, tz: tzinfo | None = None, clock: Callable[[], datetime] | None = None) -> HoldSink:
+def make_sink(spec: str, *, tz: tzinfo | None = None, clock: Callable[[], datetime] | None = None,
+              config: Any = None, store: Any = None) -> HoldSink:
     """Build the sink named by ``[holds] sink``: ``"ics:PATH"`` (``~`` expanded).
 
-    ``tz`` is the user's zone (floating times typed into the file are read in it);
-    ``clock`` stamps DTSTAMP, so ``--now`` can fix it.  Raises :class:`ValueError` for a
-    spec that names no known sink: that is a configuration error (exit 2).
+    ``tz`` is the user's zone (floating times typed into the file are read in it; default
+    ``config.tz``); ``clock`` stamps DTSTAMP.  ``config`` and ``store`` are passed through
+    for sinks that need them (Google: endpoint, credentials); the ICS sink needs neither.
+    Raises :class:`SinkSpecError` (a ValueError and a SinkError) for a spec that names no
+    known sink: that is a configuration error (exit 2).
     """
+    if tz is None and config is not None:
+        tz = getattr(config, "tz", None)
     kind, sep, rest = spec.partition(":")
     kind = kind.strip().lower()
     if kind == "ics" and sep and rest.strip():
@@ -24,7 +30,7 @@ def make_sink(spec: str, *, tz: tzinfo | None = None, clock: Callable[[], dateti
 
         return IcsHoldSink(rest.strip(), tz=tz, clock=clock)
     if kind == "ics":
-        raise ValueError(f"hold sink {spec!r}: expected 'ics:PATH', e.g. 'ics:~/.local/share/syncd/holds.ics'")
+        raise SinkSpecError(f"hold sink {spec!r}: expected 'ics:PATH', e.g. 'ics:~/.local/share/syncd/holds.ics'")
     if kind == "google":
-        raise ValueError(f"hold sink {spec!r}: the Google Calendar hold sink is not available in this build")
-    raise ValueError(f"unknown hold sink {spec!r}: expected 'ics:PATH' or 'google:CALENDAR_ID'")
+        raise SinkSpecError(f"hold sink {spec!r}: the Google Calendar hold sink is not available in this build")
+    raise SinkSpecError(f"unknown hold sink {spec!r}: expected 'ics:PATH' or 'google:CALENDAR_ID'")

@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from syncd.planner import Interval, NewHold
 
-__all__ = ["SinkHold", "HoldSink", "SinkError", "HoldWrite", "apply_all", "Interval", "NewHold"]
+__all__ = ["SinkHold", "HoldSink", "SinkError", "SinkSpecError", "HoldGone", "HoldWrite", "apply_all", "Interval", "NewHold"]
 
 #: The marker property carried by every hold syncd writes (ICS); Google uses
 #: ``extendedProperties.private`` with the same name.
@@ -23,6 +23,24 @@ CONTACT_PROP = "X-SYNCD-CONTACT"
 
 class SinkError(Exception):
     """A sink failure, with a one-line human message (shown as is by the CLI)."""
+
+
+class SinkSpecError(SinkError, ValueError):
+    """``[holds] sink`` names no sink this build can write to (a configuration error).
+
+    Both a SinkError (so hold planning reports it instead of crashing) and a ValueError
+    (so configuration validation can treat it like any bad value).
+    """
+
+
+class HoldGone(SinkError):
+    """``create`` found this hold's event id already used and deleted by the user.
+
+    Google keeps deleted events, and inserting a deleted id answers 409: the user removed
+    this very hold, so the caller records it as deleted by the user (and snoozes the
+    contact) instead of retrying.  The ICS sink never raises it (a removed VEVENT leaves
+    no trace; the caller learns of it from ``list_holds``).
+    """
 
 
 @dataclass(frozen=True)

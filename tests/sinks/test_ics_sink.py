@@ -309,3 +309,22 @@ def test_make_sink(tmp_path, monkeypatch):
                           ("ftp:x", "unknown hold sink"), ("holds.ics", "unknown hold sink")]:
         with pytest.raises(ValueError, match=fragment):
             make_sink(bad)
+        with pytest.raises(SinkError):
+            make_sink(bad)
+
+
+def test_make_sink_takes_tz_from_config(tmp_path):
+    class Cfg:
+        tz = BERLIN
+
+    s = make_sink(f"ics:{tmp_path}/h.ics", config=Cfg(), store=object())
+    s.create(new_hold(), "Coffee", "")
+    write_raw(tmp_path / "h.ics", raw_text(tmp_path / "h.ics").replace("DTSTART:20260602T070000Z",
+                                                                      "DTSTART:20260602T100000"))
+    assert s.list_holds()[0].start == datetime(2026, 6, 2, 8, 0, tzinfo=UTC)
+
+
+def test_hold_gone_is_a_sink_error():
+    from syncd.sinks.base import HoldGone
+
+    assert issubclass(HoldGone, SinkError)
