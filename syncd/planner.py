@@ -429,4 +429,7 @@ def _no_slot_reason(why: set[str], rules: HoldRules, horizon_text: str) -> str:
     if why == {"day", "week"}:
         return (f"per-day ({rules.per_day}) and per-week ({rules.per_week}) limits reached "
                 f"on every free slot within {horizon_text}")
+    if why - {"busy"}:
+        return (f"no free slot in the windows within {horizon_text}: the rest is at the per-day ({rules.per_day}) "
+                f"or per-week ({rules.per_week}) limit")
     return f"no free slot in the windows within {horizon_text}"

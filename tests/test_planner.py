@@ -484,3 +484,10 @@ def test_hold_in_progress_counts_as_the_contacts_hold():
     running = held("a", NOW - timedelta(minutes=10), cycle=None)
     p = run([cand("a")], rules(), NOW, existing=[running])
     assert p.create == [] and "already has a hold" in p.skipped[0].reason
+
+
+def test_per_day_reason():
+    r = rules(per_day=1, per_week=5, horizon=timedelta(days=5))
+    p = run([cand(f"c{i}") for i in range(4)], r, NOW)
+    assert len(p.create) == 3  # Tue, Wed, Thu
+    assert p.skipped == [p.skipped[0]] and "per-day limit of 1" in p.skipped[0].reason
