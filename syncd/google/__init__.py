@@ -1,0 +1,16 @@
+"""Google plumbing shared by the Google sources and the Google hold sink.
+
+- `credentials`: where the OAuth token lives (OS keyring, or a 0600 `token_file`).
+- `client`: Calendar/Gmail services for an `api_endpoint` root, batches, per-thread
+  HTTP, retries with backoff, and the mapping of Google's errors onto syncd's.
+- `auth`: `syncd auth`, the installed-app OAuth flow.
+"""
+
+SCOPE_PREFIX = "https://www.googleapis.com/auth/"
+# The narrowest scopes that work (DESIGN.md "Scopes"): headers only for Gmail, event
+# read/write for Calendar (read events, write holds), free/busy for hold planning.
+SCOPES = (
+    SCOPE_PREFIX + "gmail.metadata",
+    SCOPE_PREFIX + "calendar.events",
+    SCOPE_PREFIX + "calendar.freebusy",
+)
