@@ -13,7 +13,8 @@ from syncd.cold import ContactStatus, cold_list, statuses
 from syncd.config import Config
 from syncd.contacts import Contact, last_touches, list_contacts
 from syncd.engine import CycleResult, run_cycle
-from syncd.health import SourceHealth, source_health
+from syncd.health import SourceHealth, problems, source_health
+from syncd.holds import HoldOutcome, StoredHold, plan_holds, upcoming_holds
 from syncd.sources import configured_sources
 from syncd.sources.base import Source
 from syncd.store import Store
@@ -57,3 +58,9 @@ class App:
 
     def health(self) -> list[SourceHealth]:
         return source_health(self.config, self.store, self.sources, self.now)
+
+    def plan_holds(self, dry_run: bool = False) -> HoldOutcome:
+        return plan_holds(self.config, self.store, self.statuses, problems(self.health()), self.now, dry_run=dry_run)
+
+    def upcoming_holds(self) -> list[StoredHold]:
+        return upcoming_holds(self.store, self.now)

@@ -256,7 +256,45 @@ def cmd_sync(app: App, args: argparse.Namespace) -> int:
             print(f"syncd: {outcome.name}: {outcome.error}", file=sys.stderr)
     if not result.outcomes:
         print("no sources configured; see `syncd init`", file=sys.stderr)
-    return 1 if result.failed else 0
+    holds_failed = False
+    if not args.no_holds:
+        holds = app.plan_holds(dry_run=args.dry_run)
+        holds_failed = holds.failed
+        if args.dry_run or holds.changed:
+            print(holds.summary(app.config.tz))
+        elif holds.failed:
+            print(f"syncd: {holds.summary(app.config.tz)}", file=sys.stderr)
+        else:
+            log.info(holds.summary(app.config.tz))
+    return 1 if result.failed or holds_failed else 0
+
+
+def holds_data(app: App) -> list[dict[str, Any]]:
+    contacts = {status.contact.id: status.contact for status in app.statuses()}
+    result = []
+    for hold in app.upcoming_holds():
+        contact = contacts.get(hold.contact_id)
+        result.append({
+            "contact_id": hold.contact_id,
+            "name": contact.name if contact else None,
+            "email": contact.email if contact else None,
+            "start": local_iso(hold.start, app.config.tz),
+            "end": local_iso(hold.end, app.config.tz),
+            "sink": hold.sink,
+            "event_id": hold.event_id,
+        })
+    return result
+
+
+def cmd_holds(app: App, args: argparse.Namespace) -> int:
+    data = holds_data(app)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    elif not data:
+        print("no upcoming holds")
+    else:
+        print(table(["WHEN", "WITH", "WHERE"], [[f"{_parse(item['start']):%a %Y-%m-%d %H:%M}", f"{item['name']} <{item['email']}>", item["sink"]] for item in data]))
+    return 0
 
 
 def status_data(app: App) -> dict[str, Any]:
@@ -275,7 +313,7 @@ def status_data(app: App) -> dict[str, Any]:
         "sources": sources,
         "next_run_at": None,
         "cold_count": len(app.cold()),
-        "upcoming_holds": 0,
+        "upcoming_holds": len(app.upcoming_holds()),
         "problems": problems(health),
     }
 
@@ -299,6 +337,12 @@ def _parse(value: str | None):
     return from_iso(value)
 
 
+def cmd_auth(app: App, args: argparse.Namespace) -> int:
+    from syncd.google.auth import run_auth
+
+    return run_auth(app.config, no_browser=args.no_browser, port=args.port)
+
+
 def cmd_run(app: App, args: argparse.Namespace) -> int:
     from syncd.daemon import run_daemon
 
@@ -318,6 +362,8 @@ COMMANDS: dict[str, Callable[[App, argparse.Namespace], int]] = {
     "snooze": cmd_snooze,
     "sync": cmd_sync,
     "status": cmd_status,
+    "holds": cmd_holds,
+    "auth": cmd_auth,
     "run": cmd_run,
     "install-service": cmd_install_service,
 }

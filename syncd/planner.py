@@ -160,6 +160,7 @@ class Candidate:
     snoozed_until: datetime | None = None
     ignore: bool = False
     has_upcoming_meeting: bool = False
+    attempt: int = 0  # holds of this cycle the user deleted or let pass: each retry gets a fresh id
 
 
 @dataclass(frozen=True)
@@ -207,18 +208,21 @@ class Plan:
 # --------------------------------------------------------------------------- ids
 
 
-def hold_event_id(contact_id: str, cycle: datetime | None) -> str:
-    """The deterministic id of the hold for (contact, cycle).
+def hold_event_id(contact_id: str, cycle: datetime | None, attempt: int = 0) -> str:
+    """The deterministic id of the hold for (contact, cycle, attempt).
 
     Lowercase base32hex (``0-9a-v``), 26 characters: valid both as a Google Calendar
     event id (which allows only that alphabet, 5–1024 chars) and as an ICS UID.  Being
     derived from the cycle, a retried run re-derives the same id (so no double booking)
-    and a new touch gives a new id (so a removed hold's id is never reused).
+    and a new touch gives a new id (so a removed hold's id is never reused).  `attempt`
+    counts earlier holds of the same cycle that the user deleted or let pass, so a later
+    retry never reuses the id of a deleted event (Google answers 409 for those).
     """
     if cycle is not None and cycle.tzinfo is None:
         raise ValueError("hold cycle must be time-zone aware")
     stamp = cycle.astimezone(timezone.utc).isoformat() if cycle is not None else "never"
-    digest = hashlib.sha256(f"{contact_id}|{stamp}".encode()).digest()
+    suffix = f"|{attempt}" if attempt else ""
+    digest = hashlib.sha256(f"{contact_id}|{stamp}{suffix}".encode()).digest()
     return base64.b32hexencode(digest).decode("ascii").lower()[:26]
 
 
@@ -379,7 +383,7 @@ def plan(candidates: Sequence[Candidate], busy: Sequence[Interval], blocked_days
             when = _local(future_hold[c.contact_id], tz)
             result.skipped.append(Skip(c.contact_id, f"already has a hold on {when:%Y-%m-%d %H:%M}"))
             continue
-        event_id = hold_event_id(c.contact_id, c.last_touch_at)
+        event_id = hold_event_id(c.contact_id, c.last_touch_at, c.attempt)
         if event_id in used_ids:
             result.skipped.append(Skip(c.contact_id, "already had a hold since the last touch"))
             continue
