@@ -7,6 +7,7 @@ case, display names, googlemail.com, and Gmail's ignored dots and +tags.
 from __future__ import annotations
 
 import re
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.utils import getaddresses
 
@@ -46,9 +47,10 @@ def parse_address_list(header_values: list[str] | str | None) -> list[str]:
         return []
     if isinstance(header_values, str):
         header_values = [header_values]
-    decoded = [decode_rfc2047(value) for value in header_values]
     result = []
-    for _name, address in getaddresses(decoded):
+    # Split the raw header first: a decoded display name may contain commas, quotes or
+    # even "@", which would otherwise add or swallow addresses.
+    for _name, address in getaddresses([str(value) for value in header_values]):
         canonical = normalize(address) if address else None
         if canonical and canonical not in result:
             result.append(canonical)
@@ -62,7 +64,7 @@ def decode_rfc2047(value: str) -> str:
         return text
     try:
         return str(make_header(decode_header(text)))
-    except (UnicodeError, LookupError, ValueError, TypeError, AssertionError):
+    except (UnicodeError, LookupError, ValueError, TypeError, AssertionError, MessageError):
         return text
 
 
@@ -80,6 +82,8 @@ def is_blocked(address: str, blocklist: list[str]) -> bool:
         if "@" in entry:
             if normalize(entry) == address:
                 return True
-        elif domain == entry or domain.endswith("." + entry):
+            continue
+        entry = "gmail.com" if entry == "googlemail.com" else entry
+        if domain == entry or domain.endswith("." + entry):
             return True
     return False

@@ -226,7 +226,7 @@ def cmd_cold(app: App, args: argparse.Namespace) -> int:
 
 def cmd_touch(app: App, args: argparse.Namespace) -> int:
     contact = resolve(app.store, args.contact)
-    at = parse_instant(args.date, app.config.tz) if args.date else app.now
+    at = parse_instant(args.date, app.config.tz, app.now) if args.date else app.now
     if at > app.now:
         raise UsageError(f"--date {args.date}: a touch cannot be in the future")
     add_manual_touch(app.store, contact.id, at, args.note, app.now)

@@ -11,14 +11,14 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import timedelta, tzinfo
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from syncd.config_spec import SPEC, TIERS, Key
 from syncd.errors import ConfigError
-from syncd.timeutil import local_timezone, parse_duration, parse_hhmm, parse_timezone
+from syncd.timeutil import format_duration, local_timezone, parse_duration, parse_hhmm, parse_timezone
 
 
 def xdg_config_home() -> Path:
@@ -85,7 +85,10 @@ def _convert(key: Key, value: Any, base: Path | None) -> Any:
         return value
     if kind == "duration":
         _expect(isinstance(value, str), "a duration string like \"30m\" or \"14d\"", value)
-        return parse_duration(value)
+        duration = parse_duration(value)
+        if key.minimum is not None and duration.total_seconds() < key.minimum:
+            raise ValueError(f"expected at least {format_duration(timedelta(seconds=key.minimum))}, got {value!r}")
+        return duration
     if kind == "hhmm":
         _expect(isinstance(value, str), 'a time of day like "07:00"', value)
         return parse_hhmm(value)
@@ -169,6 +172,12 @@ def parse_config(text: str, path: Path | None) -> Config:
     problems: list[str] = []
     values: dict[str, dict[str, Any]] = {section: {} for section in known_sections}
     for section, items in _flatten(data).items():
+        if section == "(top level)":
+            for name in items:
+                homes = sorted(key.section for key in SPEC if key.name == name)
+                hint = f" (did you mean under [{homes[0]}]?)" if homes else ""
+                problems.append(f"{_where(label, text, '', name)}: key {name!r} must be inside a section{hint}")
+            continue
         if section not in known_sections:
             where = _where(label, text, section, None)
             suggestion = _did_you_mean(section, known_sections)
@@ -237,18 +246,20 @@ def load_config(path: Path | None, explicit: bool) -> Config:
 
 
 def starter_config() -> str:
-    """The `syncd init` template: every key, its default, and why you would change it."""
-    lines = ["# syncd configuration. Every key is optional; the values shown are the defaults.", "# Durations: 90s, 30m, 14d, 2w. Paths: ~ is expanded.", ""]
+    """The `syncd init` template: every key, its default or an example, and why to change it."""
+    lines = ["# syncd configuration. Every key is optional: uncomment what you want to change.",
+             "# Durations: 90s, 30m, 14d, 2w. Paths: ~ is expanded, relative paths are relative to this file."]
     section = None
     for key in SPEC:
         if key.section != section:
             section = key.section
             lines += ["", f"[{section}]"]
         lines.append(f"# {key.doc}")
-        value = key.example if key.default in (None, []) and key.example is not None else key.default
-        rendered = _toml_value(value) if value is not None else '""'
-        lines.append(f"# {key.name} = {rendered}")
-    return "\n".join(lines).lstrip("\n") + "\n"
+        if key.default not in (None, []):
+            lines.append(f"# {key.name} = {_toml_value(key.default)}")
+        elif key.example is not None:
+            lines.append(f"# {key.name} = {_toml_value(key.example)}   # an example; default: none")
+    return "\n".join(lines) + "\n"
 
 
 def _toml_value(value: Any) -> str:

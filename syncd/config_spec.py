@@ -21,7 +21,7 @@ class Key:
     default: Any
     doc: str
     example: Any = None
-    minimum: int | None = None
+    minimum: int | None = None  # ints: the smallest value; durations: the fewest seconds
 
 
 DEFAULT_WINDOWS = ["Tue-Thu 08:30-10:00", "Tue-Thu 12:00-13:30"]
@@ -29,16 +29,16 @@ DEFAULT_WINDOWS = ["Tue-Thu 08:30-10:00", "Tue-Thu 12:00-13:30"]
 SPEC: tuple[Key, ...] = (
     Key("user", "emails", "strings", [], "Your own addresses; they are never contacts.", ["me@example.com"]),
     Key("user", "timezone", "timezone", None, "IANA zone for windows and display (default: the machine's).", "Europe/Berlin"),
-    Key("store", "path", "path", None, "The SQLite database file (default: XDG data dir, syncd/syncd.db)."),
+    Key("store", "path", "path", None, "The SQLite database file (default: XDG data dir, syncd/syncd.db).", "~/.local/share/syncd/syncd.db"),
     Key("contacts", "files", "paths", [], "Contacts files imported on every sync (TOML, CSV, .vcf or a vdir).", ["~/.config/syncd/contacts.toml"]),
-    Key("sources", "lookback", "duration", "365d", "How far back the first sync of every source reads."),
+    Key("sources", "lookback", "duration", "365d", "How far back the first sync of every source reads.", minimum=86400),
     Key("sources.google", "enabled", "bool", False, "Read Google Calendar and Gmail (run `syncd auth` first)."),
     Key("sources.google", "client_secrets", "path", None, "The OAuth client JSON you downloaded from Google Cloud.", "~/.config/syncd/client_secret.json"),
-    Key("sources.google", "account", "str", None, "Which Google account's token to use from the keyring (default: the only one)."),
+    Key("sources.google", "account", "str", None, "Which Google account's token to use from the keyring (default: the only one).", "me@gmail.com"),
     Key("sources.google", "calendars", "strings", ["primary"], "Calendar ids to read."),
     Key("sources.google", "gmail", "bool", True, "Read Gmail message metadata (headers only)."),
-    Key("sources.google", "api_endpoint", "url", None, "One root URL for both APIs, for tests and proxies."),
-    Key("sources.google", "token_file", "path", None, "Authorized-user JSON, only where no OS keyring exists (kept 0600)."),
+    Key("sources.google", "api_endpoint", "url", None, "One root URL for both APIs, for tests and proxies.", "http://127.0.0.1:8080/"),
+    Key("sources.google", "token_file", "path", None, "Authorized-user JSON, only where no OS keyring exists (kept 0600).", "~/.config/syncd/token.json"),
     Key("sources.ics", "enabled", "bool", True, "Read the ICS files and vdir folders below."),
     Key("sources.ics", "paths", "paths", [], ".ics files or vdir folders of them.", ["~/calendars/work.ics"]),
     Key("sources.mail", "enabled", "bool", True, "Read the mailboxes below (headers only)."),
@@ -55,15 +55,15 @@ SPEC: tuple[Key, ...] = (
     Key("holds", "enabled", "bool", True, "Book coffee holds for cold contacts."),
     Key("holds", "sink", "sink", None, 'Where holds go: "ics:PATH" or "google:CALENDAR_ID" (default: ics:<data dir>/holds.ics).', "ics:~/calendars/syncd-holds.ics"),
     Key("holds", "title", "str", "Coffee with {name}", "Title template; {name} and {first_name} are filled in."),
-    Key("holds", "duration", "duration", "30m", "Length of a hold."),
+    Key("holds", "duration", "duration", "30m", "Length of a hold.", minimum=300),
     Key("holds", "windows", "windows", DEFAULT_WINDOWS, "When holds may be booked, in your time zone."),
     Key("holds", "per_day", "int", 1, "At most this many holds a day.", minimum=0),
     Key("holds", "per_week", "int", 1, "At most this many holds an ISO week (one coffee a week).", minimum=0),
-    Key("holds", "horizon", "duration", "14d", "How far ahead holds are booked."),
+    Key("holds", "horizon", "duration", "14d", "How far ahead holds are booked.", minimum=86400),
     Key("holds", "lead_time", "duration", "1d", "No hold sooner than this from now."),
     Key("holds", "buffer", "duration", "15m", "Free time kept around busy events."),
     Key("holds", "remove_when_touched", "bool", True, "Remove a future hold when its contact got touched first."),
-    Key("daemon", "sync_every", "duration", "15m", "How often `syncd run` syncs."),
+    Key("daemon", "sync_every", "duration", "15m", "How often `syncd run` syncs.", minimum=1),
     Key("daemon", "plan_at", "hhmm", "07:00", "When `syncd run` plans holds each day (local time)."),
 )
 

@@ -7,6 +7,7 @@ entry) and field, and nothing reaches the store unless every file parsed.
 from __future__ import annotations
 
 import csv
+import io
 import re
 import tomllib
 from dataclasses import dataclass
@@ -80,7 +81,7 @@ def _build(origin: str, values: dict[str, Any], problems: list[str]) -> ContactE
     unknown = set(values) - set(FIELDS)
     for key in sorted(unknown):
         problems.append(f"{origin}: unknown field {key!r} (expected one of {', '.join(FIELDS)})")
-    raw_emails = values.get("emails", values.get("email"))
+    raw_emails = values.get("emails")
     if isinstance(raw_emails, str):
         raw_emails = [raw_emails]
     if not isinstance(raw_emails, list) or not raw_emails or not all(isinstance(item, str) for item in raw_emails):
@@ -157,7 +158,7 @@ def _parse_toml(path: Path, text: str, problems: list[str]) -> list[ContactEntry
 
 
 def _parse_csv(path: Path, text: str, problems: list[str]) -> list[ContactEntry]:
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [name.strip() for name in reader.fieldnames or []]
     if "emails" not in header:
         problems.append(f"{path}:1: header must name the columns {','.join(FIELDS)} (at least emails)")
@@ -223,7 +224,7 @@ def _parse_vcards(path: Path, text: str, problems: list[str]) -> list[ContactEnt
             elif prop == "NOTE":
                 card["notes"] = _vcard_value(value)
             elif prop == "CATEGORIES":
-                card["tags"] = [tag.strip() for tag in re.split(r"(?<!\\),", value) if tag.strip()]
+                card["tags"] = [_vcard_value(tag).strip() for tag in re.split(r"(?<!\\),", value) if tag.strip()]
     if card is not None:
         problems.append(f"{path}:{start}: vCard without END:VCARD")
     if not entries and not problems and "BEGIN:VCARD" not in text.upper():

@@ -74,23 +74,17 @@ def import_entries(store: Store, entries: Iterable[ContactEntry], now: datetime)
     gives replace the old ones); an address claimed by two contacts is an error that
     names both, because silently picking one would misattribute every touch.
     """
+    entries = list(entries)
+    problems = _conflicts_within(entries)
     created = updated = 0
-    problems: list[str] = []
     with store.transaction() as connection:
-        claimed_in_import: dict[str, str] = {}
         for entry in entries:
             owners = {row[0] for address in entry.emails for row in connection.execute("SELECT contact_id FROM contact_emails WHERE address = ?", (address,))}
             if len(owners) > 1:
-                names = ", ".join(sorted(_name_of(connection, owner) for owner in owners))
-                problems.append(f"{entry.origin}: its addresses belong to different contacts ({names}); split or merge them first")
+                names = " and ".join(sorted(_name_of(connection, owner) for owner in owners))
+                problems.append(f"{entry.origin}: its addresses belong to two contacts, {names}; give each address to one of them")
                 continue
             contact_id = owners.pop() if owners else None
-            for address in entry.emails:
-                previous = claimed_in_import.get(address)
-                if previous and previous != entry.origin:
-                    problems.append(f"{entry.origin}: address {address} is also claimed by {previous}")
-            if problems:
-                continue
             if contact_id is None:
                 if entry.name is None:
                     problems.append(f"{entry.origin}: name: a new contact needs a name")
@@ -103,11 +97,21 @@ def import_entries(store: Store, entries: Iterable[ContactEntry], now: datetime)
             else:
                 updated += 1
             _apply_entry(connection, contact_id, entry, now)
-            for address in entry.emails:
-                claimed_in_import[address] = entry.origin
         if problems:
             raise _ImportFailed(problems)
     return created, updated
+
+
+def _conflicts_within(entries: list[ContactEntry]) -> list[str]:
+    """Two entries of one import claiming the same address, named so the user can pick."""
+    claimed: dict[str, ContactEntry] = {}
+    problems = []
+    for entry in entries:
+        for address in entry.emails:
+            first = claimed.setdefault(address, entry)
+            if first is not entry:
+                problems.append(f"{entry.origin}: {address} is claimed by both {first.name or 'an unnamed contact'} ({first.origin}) and {entry.name or 'an unnamed contact'}")
+    return problems
 
 
 class _ImportFailed(UsageError):

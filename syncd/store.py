@@ -101,10 +101,11 @@ class Store:
         self.connection.execute("BEGIN IMMEDIATE")
         try:
             yield self.connection
+            self.connection.execute("COMMIT")
         except BaseException:
-            self.connection.execute("ROLLBACK")
+            if self.connection.in_transaction:
+                self.connection.execute("ROLLBACK")
             raise
-        self.connection.execute("COMMIT")
         _crash_point()
 
     def meta(self, key: str) -> str | None:
@@ -187,6 +188,7 @@ class Store:
         return len(batch.upserts)
 
     def _write_records(self, connection: sqlite3.Connection, source: str, records: list[Record], scope: str, generation: str, rules: TouchRules) -> None:
+        records = list({record.item_id: record for record in records}.values())  # last version wins
         rows = []
         touch_rows = []
         for record in records:

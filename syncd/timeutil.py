@@ -12,7 +12,7 @@ import re
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_DURATION = re.compile(r"^\s*([0-9]+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -33,7 +33,7 @@ def format_duration(delta: timedelta) -> str:
 
 
 def parse_hhmm(text: str) -> time:
-    match = re.match(r"^(\d{1,2}):(\d{2})$", str(text).strip())
+    match = re.match(r"^([0-9]{1,2}):([0-9]{2})$", str(text).strip())
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
         raise ValueError(f"expected a time of day like 07:00, got {text!r}")
     return time(int(match.group(1)), int(match.group(2)))
@@ -63,15 +63,24 @@ def parse_timezone(name: str) -> ZoneInfo:
         raise ValueError(f"expected an IANA time zone like Europe/Berlin, got {name!r}") from None
 
 
-def parse_instant(text: str, tz: tzinfo) -> datetime:
-    """A date or datetime from the user; naive values are in the user's zone."""
+def parse_instant(text: str, tz: tzinfo, now: datetime | None = None) -> datetime:
+    """A date or datetime from the user; naive values are in the user's zone.
+
+    A bare date means midday of that day (a touch "on Tuesday"), but never later than
+    `now`, so "today" works in the morning too.
+    """
     text = text.strip()
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        day = None
+    if day is not None:
+        value = datetime.combine(day, time(12, 0), tzinfo=tz).astimezone(timezone.utc)
+        return min(value, now) if now is not None and day == now.astimezone(tz).date() else value
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"expected an ISO-8601 date or datetime like 2026-11-20 or 2026-11-20T09:00:00+01:00, got {text!r}") from None
-    if len(text) == 10:
-        value = datetime.combine(value.date(), time(12, 0))
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(timezone.utc)

@@ -15,6 +15,8 @@ from syncd.addresses import is_blocked, is_role_address
 from syncd.records import Meeting, Message, Record
 
 BULK_LABELS = frozenset({"SPAM", "TRASH"})
+# Bump when the rules below change meaning, so stores re-derive their touches on upgrade.
+RULES_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class TouchRules:
 
     def fingerprint(self) -> str:
         """Changes whenever stored touches would be derived differently."""
-        return repr((sorted(self.own_addresses), self.max_meeting_size, self.max_recipients, sorted(self.blocklist)))
+        return repr((RULES_VERSION, sorted(self.own_addresses), self.max_meeting_size, self.max_recipients, sorted(self.blocklist)))
 
 
 def touched_addresses(record: Record, rules: TouchRules) -> list[str]:

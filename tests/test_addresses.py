@@ -119,32 +119,16 @@ def test_parse_address_list_unknown_charset_is_not_fatal() -> None:
     assert parse_address_list("=?bogus-charset?q?Ada?= <ada@example.com>") == ["ada@example.com"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=HeaderParseError,
-    reason="addresses.py:65 does not catch email.errors.HeaderParseError, which decode_header raises "
-    "for a broken base64 word: parse_address_list crashes instead of keeping the text",
-)
 def test_parse_address_list_broken_base64_word_is_not_fatal() -> None:
     assert parse_address_list("=?utf-8?b?QQ?= <ada@example.com>") == ["ada@example.com"]
     assert parse_address_list("=?utf-8?b?!!!notbase64?= <ada@example.com>") == ["ada@example.com"]
     assert decode_rfc2047("=?utf-8?b?!!!notbase64?=") == "=?utf-8?b?!!!notbase64?="
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="addresses.py:49 decodes RFC 2047 words before parsing; a decoded display name containing "
-    "'\"' swallows the next address (it should parse first, names are not needed)",
-)
 def test_parse_address_list_encoded_quote_in_display_name_does_not_swallow_next_address() -> None:
     assert parse_address_list("=?utf-8?q?=22?= <ada@example.com>, bob@example.org") == ["ada@example.com", "bob@example.org"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="addresses.py:49 decodes RFC 2047 words before parsing; an encoded display name "
-    "'eve@evil.com,' injects an address that is not in the header",
-)
 def test_parse_address_list_encoded_display_name_cannot_inject_an_address() -> None:
     assert parse_address_list("=?utf-8?q?eve=40evil=2Ecom=2C?= <ada@example.com>") == ["ada@example.com"]
 

@@ -197,11 +197,6 @@ def test_upsert_to_a_version_that_no_longer_counts_removes_its_touches(store: St
     assert touches(store) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store.py:189-200 (_write_records) deletes old touches once, then inserts the touches of every "
-    "version in the batch: the same item id twice in one batch leaves the first version's touches",
-)
 def test_same_item_twice_in_one_batch_keeps_only_the_last_version(store: Store) -> None:
     store.apply_batch(SRC, Batch([sent("m1", ADA), sent("m1", BOB)], None), RULES)
     assert store.interaction_count() == 1

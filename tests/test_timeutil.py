@@ -118,11 +118,6 @@ def test_parse_instant_date_is_local_noon() -> None:
     assert parse_instant("2026-11-20", NEW_YORK).astimezone(NEW_YORK) == datetime(2026, 11, 20, 12, 0, tzinfo=NEW_YORK)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="timeutil.py:73 recognises a date by len(text) == 10: the ISO basic form '20261120' "
-    "(which fromisoformat accepts) becomes local midnight, not noon like '2026-11-20'",
-)
 def test_parse_instant_basic_date_form_is_also_local_noon() -> None:
     assert parse_instant("20261120", BERLIN) == parse_instant("2026-11-20", BERLIN)
 
@@ -209,11 +204,6 @@ def test_touch_date_yesterday_morning(touch_world: Path, capsys: pytest.CaptureF
     assert "on 2026-11-19 12:00" in capsys.readouterr().out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a date-only --date is local noon (timeutil.py:73-74) and cli.py cmd_touch refuses touches after now: "
-    "`touch ada --date <today>` before noon exits 2 'a touch cannot be in the future'",
-)
 def test_touch_date_today_before_noon_is_accepted(touch_world: Path, capsys: pytest.CaptureFixture) -> None:
     from syncd.cli import main
 
