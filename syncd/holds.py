@@ -136,30 +136,44 @@ def reconcile(store: Store, sink: HoldSink, statuses: dict[str, ContactStatus], 
     moved: list[str] = []
     known = {hold.event_id: hold for hold in stored_holds(store, sink.name, (BOOKED, PENDING, REMOVED, DELETED, PAST))}
     for hold in known.values():
-        in_sink = present.get(hold.event_id)
-        if hold.state == PENDING:
-            if in_sink is None:
-                store.connection.execute("DELETE FROM holds WHERE event_id = ?", (hold.event_id,))
-            else:
-                _mark_booked(store, in_sink)
-        elif hold.state == REMOVED and in_sink is not None:
-            sink.remove(hold.event_id)
-        elif hold.state != BOOKED:
-            continue
-        elif in_sink is not None and (in_sink.start, in_sink.end) != (hold.start, hold.end) and not in_sink.declined:
-            store.connection.execute("UPDATE holds SET start = ?, end = ? WHERE event_id = ?", (ts(in_sink.start), ts(in_sink.end), hold.event_id))
-            moved.append(hold.contact_id)
-            if in_sink.end <= now:
-                _close(store, hold, PAST, "over", statuses, now)
-        elif hold.end <= now:
-            _close(store, hold, PAST, "over", statuses, now)
-        elif in_sink is None or in_sink.declined:
-            _close(store, hold, DELETED, "declined by you" if in_sink else "deleted by you", statuses, now)
+        with store.transaction():
+            change = _reconcile_one(store, sink, hold, present.get(hold.event_id), statuses, now)
+        if change == DELETED:
             deleted.append(hold.contact_id)
+        elif change == "moved":
+            moved.append(hold.contact_id)
     for event_id, in_sink in present.items():
         if event_id not in known and in_sink.contact_id in statuses:
-            _adopt(store, sink.name, in_sink, statuses[in_sink.contact_id], now)
+            with store.transaction():
+                _adopt(store, sink.name, in_sink, statuses[in_sink.contact_id], now)
     return deleted, moved
+
+
+def _reconcile_one(store: Store, sink: HoldSink, hold: StoredHold, in_sink: SinkHold | None,
+                   statuses: dict[str, ContactStatus], now: datetime) -> str | None:
+    """One stored hold against what the sink has now; returns what the user did, if anything."""
+    if hold.state == PENDING:
+        if in_sink is None:
+            store.connection.execute("DELETE FROM holds WHERE event_id = ?", (hold.event_id,))
+        else:
+            _mark_booked(store, in_sink)
+        return None
+    if hold.state == REMOVED and in_sink is not None:
+        sink.remove(hold.event_id)
+    if hold.state != BOOKED:
+        return None
+    if in_sink is not None and (in_sink.start, in_sink.end) != (hold.start, hold.end) and not in_sink.declined:
+        store.connection.execute("UPDATE holds SET start = ?, end = ? WHERE event_id = ?", (ts(in_sink.start), ts(in_sink.end), hold.event_id))
+        if in_sink.end <= now:
+            _close(store, hold, PAST, "over", statuses, now)
+        return "moved"
+    if hold.end <= now:
+        _close(store, hold, PAST, "over", statuses, now)
+        return None
+    if in_sink is None or in_sink.declined:
+        _close(store, hold, DELETED, "declined by you" if in_sink else "deleted by you", statuses, now)
+        return DELETED
+    return None
 
 
 def _close(store: Store, hold: StoredHold, state: str, reason: str, statuses: dict[str, ContactStatus], now: datetime) -> None:
@@ -272,7 +286,8 @@ def _last_touch_at(status: ContactStatus | None) -> datetime | None:
 def _apply(store: Store, sink: HoldSink, config: Config, outcome: HoldOutcome, by_id: dict[str, ContactStatus], now: datetime) -> None:
     assert outcome.plan is not None
     for removal in outcome.plan.remove:
-        _set_state(store, removal.hold.event_id, REMOVED, now, removal.reason)
+        with store.transaction():
+            _set_state(store, removal.hold.event_id, REMOVED, now, removal.reason)
         try:
             sink.remove(removal.hold.event_id)
         except SinkError as error:
@@ -280,17 +295,23 @@ def _apply(store: Store, sink: HoldSink, config: Config, outcome: HoldOutcome, b
     for hold in outcome.plan.create:
         status = by_id[hold.contact_id]
         title, description = hold_text(config, status.contact, status, config.tz)
-        store.connection.execute(
-            "INSERT OR REPLACE INTO holds(event_id, contact_id, sink, start, end, cycle, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (hold.event_id, hold.contact_id, sink.name, ts(hold.start), ts(hold.end), ts(hold.cycle), PENDING, ts(now)),
-        )
+        with store.transaction() as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO holds(event_id, contact_id, sink, start, end, cycle, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (hold.event_id, hold.contact_id, sink.name, ts(hold.start), ts(hold.end), ts(hold.cycle), PENDING, ts(now)),
+            )
         try:
-            _mark_booked(store, sink.create(hold, title, description))
-            outcome.created.append(hold)
+            written = sink.create(hold, title, description)
         except HoldGone:
-            stored = StoredHold(hold.event_id, hold.contact_id, sink.name, hold.start, hold.end, hold.cycle, PENDING)
-            _close(store, stored, DELETED, "deleted by you", by_id, now)
+            with store.transaction():
+                stored = StoredHold(hold.event_id, hold.contact_id, sink.name, hold.start, hold.end, hold.cycle, PENDING)
+                _close(store, stored, DELETED, "deleted by you", by_id, now)
             outcome.user_deleted.append(hold.contact_id)
         except SinkError as error:
-            store.connection.execute("DELETE FROM holds WHERE event_id = ? AND state = ?", (hold.event_id, PENDING))
+            with store.transaction() as connection:
+                connection.execute("DELETE FROM holds WHERE event_id = ? AND state = ?", (hold.event_id, PENDING))
             outcome.errors.append(f"could not book a hold for {status.contact.name}: {error}")
+        else:
+            with store.transaction():
+                _mark_booked(store, written)
+            outcome.created.append(hold)
