@@ -7,6 +7,7 @@ logs and skips it) so one broken message never stops a mailbox from syncing.
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import datetime, timezone
 from email.message import Message as EmailMessage
 from email.parser import BytesHeaderParser
@@ -20,6 +21,7 @@ from syncd.records import Message
 _PARSER = BytesHeaderParser(policy=compat32)
 _GMAIL_LABELS = {"spam": "SPAM", "trash": "TRASH", "sent": "SENT", "bin": "TRASH", "papierkorb": "TRASH"}
 MAX_HEADER_BYTES = 256 * 1024
+log = logging.getLogger("syncd.sources")
 
 
 def read_header_block(handle: BinaryIO) -> tuple[bytes, bytes]:
@@ -90,9 +92,9 @@ def message_from_headers(raw_headers: bytes, from_line: bytes = b"", extra_label
     return Message(
         item_id=message_id[:500],
         date=date,
-        sender=tuple(parse_address_list(_all(headers, "From"))),
-        to=tuple(parse_address_list(_all(headers, "To"))),
-        cc=tuple(parse_address_list(_all(headers, "Cc"))),
+        sender=_addresses(headers, "From"),
+        to=_addresses(headers, "To"),
+        cc=_addresses(headers, "Cc"),
         bulk=bulk,
         auto_submitted=(_header(headers, "Auto-Submitted") or None),
         labels=tuple(sorted(labels)),
@@ -100,10 +102,34 @@ def message_from_headers(raw_headers: bytes, from_line: bytes = b"", extra_label
     )
 
 
-def _header(headers: EmailMessage, name: str) -> str | None:
-    value = headers.get(name)
-    return None if value is None else str(value)
+def _text(value: str) -> str:
+    """A raw header value as text. compat32 keeps 8-bit bytes as surrogate escapes
+    (and `get` would turn them into U+FFFD), so raw UTF-8 headers (RFC 6532) and legacy
+    8-bit ones are decoded here: UTF-8 when valid, else Windows-1252."""
+    if value.isascii():
+        return value
+    raw = value.encode("ascii", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
 
 
 def _all(headers: EmailMessage, name: str) -> list[str]:
-    return [str(value) for value in headers.get_all(name) or []]
+    wanted = name.lower()
+    return [_text(str(value)) for key, value in headers.raw_items() if key.lower() == wanted]
+
+
+def _header(headers: EmailMessage, name: str) -> str | None:
+    values = _all(headers, name)
+    return values[0] if values else None
+
+
+def _addresses(headers: EmailMessage, name: str) -> tuple[str, ...]:
+    """Malformed addresses are dropped; so is a header the stdlib parser cannot finish
+    (it recurses once per nested comment: `To: ((((…` deep enough raises RecursionError)."""
+    try:
+        return tuple(parse_address_list(_all(headers, name)))
+    except RecursionError:
+        log.warning("ignoring a %s header nested too deeply to parse", name)
+        return ()
