@@ -1,0 +1,108 @@
+"""Advisory file locks next to the store, so two syncd processes never sync it at once.
+
+Two locks, because they answer two different questions:
+
+- `store_lock`: `<store>.lock`, held for the length of one sync cycle by whoever syncs
+  (the daemon's jobs, `syncd sync`). A `sync` typed while the daemon is mid-cycle waits
+  for that cycle, then runs its own.
+- `daemon_lock`: `<store>.daemon.lock`, held by `syncd run` for its whole life: one
+  daemon per store. A second `run` is refused at once.
+
+Both are `flock` locks: the kernel drops them when the holder dies (kill -9 included),
+so a stale lock file never blocks anyone. The files themselves are never removed
+(unlinking a lock file races with a process about to lock it) and carry the holder's pid
+for the error message only.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from syncd.errors import SyncdError
+
+POLL_SECONDS = 0.1
+
+
+class StoreLocked(SyncdError):
+    """Another process holds the lock; exit code 1 (the command ran, the store is busy)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, pid: int | None):
+        super().__init__(message)
+        self.pid = pid
+
+
+def lock_path(store_path: Path, suffix: str = ".lock") -> Path:
+    store_path = Path(store_path)
+    return store_path.with_name(store_path.name + suffix)
+
+
+def holder_pid(path: Path) -> int | None:
+    """The pid written by the current holder, if it can be read; for messages only."""
+    try:
+        text = Path(path).read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _describe(what: str, pid: int | None, suffix: str) -> str:
+    return (f"{what} (pid {pid})" if pid else what) + suffix
+
+
+@contextmanager
+def _flock(path: Path, wait: bool, timeout: float | None, what: str, suffix: str = "") -> Iterator[Path]:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as error:
+                if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise SyncdError(f"{path}: cannot lock: {error.strerror}") from None
+            if not wait or (deadline is not None and time.monotonic() >= deadline):
+                pid = holder_pid(path)
+                raise StoreLocked(_describe(what, pid, suffix), pid)
+            time.sleep(POLL_SECONDS if deadline is None else max(0.0, min(POLL_SECONDS, deadline - time.monotonic())))
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        try:
+            yield path
+        finally:
+            try:
+                os.ftruncate(fd, 0)
+            except OSError:
+                pass
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def store_lock(store_path: Path, wait: bool, timeout: float | None = None) -> Iterator[Path]:
+    """Hold `<store>.lock` for one sync cycle.
+
+    wait=False fails at once, wait=True polls until the lock is free or `timeout` seconds
+    have passed (None: no limit). Raises StoreLocked naming the holder's pid.
+    """
+    path = lock_path(store_path)
+    suffix = f"; gave up waiting after {timeout:g}s" if wait and timeout is not None else ""
+    with _flock(path, wait, timeout, "another syncd is syncing this store", suffix) as held:
+        yield held
+
+
+@contextmanager
+def daemon_lock(store_path: Path) -> Iterator[Path]:
+    """Hold `<store>.daemon.lock` for the life of `syncd run`; never waits."""
+    with _flock(lock_path(store_path, ".daemon.lock"), False, None, "another syncd is running") as held:
+        yield held

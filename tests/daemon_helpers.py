@@ -1,0 +1,238 @@
+"""Shared by the daemon, lock, unit and crash tests: a private syncd world in tmp_path.
+
+Everything is real: files the tests write, `syncd` run as a subprocess of this
+interpreter, the SQLite store read back with sqlite3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any, Callable
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
+NOW_ISO = NOW.isoformat()
+ME = "me@example.com"
+CONTACTS = [("Ada Lovelace", "ada@example.com"), ("Grace Hopper", "grace@example.com"), ("Alan Turing", "alan@example.com"),
+            ("Edsger Dijkstra", "edsger@example.com"), ("Barbara Liskov", "barbara@example.com")]
+
+
+def ics_event(uid: str, start: datetime, attendee: str, summary: str = "Coffee", minutes: int = 30) -> str:
+    end = start + timedelta(minutes=minutes)
+    fmt = "%Y%m%dT%H%M%SZ"
+    return (
+        "BEGIN:VEVENT\r\n"
+        f"UID:{uid}\r\n"
+        f"DTSTAMP:{start.strftime(fmt)}\r\n"
+        f"DTSTART:{start.strftime(fmt)}\r\n"
+        f"DTEND:{end.strftime(fmt)}\r\n"
+        f"SUMMARY:{summary}\r\n"
+        f"ORGANIZER:mailto:{ME}\r\n"
+        f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{ME}\r\n"
+        f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{attendee}\r\n"
+        "END:VEVENT\r\n"
+    )
+
+
+def ics_calendar(events: list[str]) -> str:
+    return "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//syncd tests//EN\r\n" + "".join(events) + "END:VCALENDAR\r\n"
+
+
+def mbox_message(index: int, to: str, date: datetime, sender: str = ME) -> str:
+    return (
+        f"From {sender} {date.strftime('%a %b %d %H:%M:%S %Y')}\n"
+        f"From: Me <{sender}>\n"
+        f"To: {to}\n"
+        f"Subject: note {index}\n"
+        f"Date: {format_datetime(date)}\n"
+        f"Message-ID: <m{index}@example.com>\n"
+        "\n"
+        "body is never read\n"
+        "\n"
+    )
+
+
+@dataclass
+class World:
+    root: Path
+    config: Path
+    ics: Path
+    mbox: Path
+    contacts: Path
+    store: Path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items()
+               if key not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM", "SYNCD_NOW",
+                              "SYNCD_FAULT_KILL_AFTER_COMMITS", "LISTEN_FDS", "LISTEN_PID")}
+        home = self.root / "home"
+        env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local" / "share"),
+                   XDG_STATE_HOME=str(home / ".local" / "state"), XDG_CACHE_HOME=str(home / ".cache"), TZ="UTC",
+                   PYTHONDONTWRITEBYTECODE="1")
+        env.update(extra)
+        return env
+
+    def argv(self, *args: str, now: str | None = NOW_ISO) -> list[str]:
+        return [sys.executable, "-m", "syncd", "--config", str(self.config)] + (["--now", now] if now else []) + list(args)
+
+    def run(self, *args: str, now: str | None = NOW_ISO, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run(self.argv(*args, now=now), env=self.env(**env), capture_output=True, text=True, timeout=timeout)
+
+    def start(self, *args: str, now: str | None = NOW_ISO, **env: str) -> subprocess.Popen:
+        return subprocess.Popen(self.argv(*args, now=now), env=self.env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def status(self) -> tuple[int, dict[str, Any]]:
+        result = self.run("status", "--json")
+        try:
+            return result.returncode, json.loads(result.stdout)
+        except json.JSONDecodeError:
+            raise AssertionError(f"status --json exited {result.returncode} without JSON:\n{result.stderr}") from None
+
+    def start_daemon(self, *args: str, now: str | None = NOW_ISO, **env: str) -> subprocess.Popen:
+        """`syncd run`, returned once its first heartbeat is in the store.
+
+        (Until then other commands would race it creating the store.)
+        """
+        process = self.start("run", *args, now=now, **env)
+
+        def started() -> bool:
+            if process.poll() is not None:
+                raise AssertionError(f"syncd run exited {process.returncode}:\n{process.communicate()[1]}")
+            return meta(self.store, "daemon_heartbeat_at") is not None
+
+        try:
+            wait_for(started, 20, interval=0.05, what="the daemon's first heartbeat")
+        except BaseException:
+            kill_quietly(process)
+            raise
+        return process
+
+    def source(self, kind: str) -> dict[str, Any] | None:
+        _, data = self.status()
+        return next((source for source in data["sources"] if source["kind"] == kind), None)
+
+
+def make_world(root: Path, sync_every: str = "2s", ics_files: int = 1, events_per_file: int = 2, messages: int = 3,
+               store: Path | None = None, sources_root: Path | None = None) -> World:
+    """Contacts, an ICS file (or a vdir of several), an mbox and a config, all under `root`.
+
+    `sources_root` lets two worlds (two stores) read the very same source files.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    data = sources_root or root
+    data.mkdir(parents=True, exist_ok=True)
+    contacts = data / "contacts.toml"
+    ics = data / ("calendar.ics" if ics_files == 1 else "calendars")
+    mbox = data / "sent.mbox"
+    if sources_root is None or not contacts.exists():
+        contacts.write_text("".join(f'[[contact]]\nname = "{name}"\nemails = ["{email}"]\ntier = "meaningful"\n\n' for name, email in CONTACTS))
+        if ics_files == 1:
+            ics.write_text(ics_calendar([ics_event(f"ev-{i}", NOW - timedelta(days=10 + i), CONTACTS[i % len(CONTACTS)][1]) for i in range(events_per_file)]))
+        else:
+            ics.mkdir(exist_ok=True)
+            for number in range(ics_files):
+                events = [ics_event(f"ev-{number}-{i}", NOW - timedelta(days=5 + number * 7 + i), CONTACTS[(number + i) % len(CONTACTS)][1])
+                          for i in range(events_per_file)]
+                (ics / f"cal{number}.ics").write_text(ics_calendar(events))
+        mbox.write_text("".join(mbox_message(i, CONTACTS[(i + 2) % len(CONTACTS)][1], NOW - timedelta(days=3 + i)) for i in range(messages)))
+    store = store or root / "data" / "syncd.db"
+    config = root / "config.toml"
+    config.write_text(
+        "[user]\n"
+        f'emails = ["{ME}"]\n'
+        'timezone = "UTC"\n\n'
+        "[store]\n"
+        f'path = "{store}"\n\n'
+        "[contacts]\n"
+        f'files = ["{contacts}"]\n\n'
+        "[sources.ics]\n"
+        f'paths = ["{ics}"]\n\n'
+        "[sources.mail]\n"
+        f'mbox = ["{mbox}"]\n\n'
+        "[holds]\n"
+        f'sink = "ics:{root / "data" / "holds.ics"}"\n\n'
+        "[daemon]\n"
+        f'sync_every = "{sync_every}"\n'
+    )
+    return World(root=root, config=config, ics=ics, mbox=mbox, contacts=contacts, store=store)
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.2, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10) -> tuple[int, float, str]:
+    """Send `sig`, wait; returns (exit code, seconds until exit, stderr)."""
+    started = time.monotonic()
+    process.send_signal(sig)
+    try:
+        _, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, stderr = process.communicate()
+        raise AssertionError(f"syncd did not exit within {timeout}s of {signal.Signals(sig).name}:\n{stderr}")
+    return process.returncode, time.monotonic() - started, stderr
+
+
+def kill_quietly(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.communicate()
+
+
+def meta(store: Path, key: str) -> str | None:
+    """A meta value, read without creating the store (None while it does not exist yet)."""
+    if not store.exists():
+        return None
+    try:
+        connection = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+        try:
+            row = connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
+
+
+def store_snapshot(store: Path) -> dict[str, Any]:
+    """What must be identical after any crash and resume: rows, touches, contacts, cursors.
+
+    Left out: interactions.generation (a random tag of the batch that wrote a row) and the
+    sources' attempt/success timestamps and failure counters.
+    """
+    connection = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    try:
+        def rows(sql: str) -> list[tuple]:
+            return sorted(connection.execute(sql).fetchall(), key=repr)
+
+        sources = []
+        for name, kind, state, cursor, own, items in connection.execute("SELECT name, kind, state, cursor, own_addresses, items FROM sources"):
+            sources.append((name, kind, state, json.loads(cursor) if cursor else None, json.loads(own), items))
+        return {
+            "interactions": rows("SELECT source, item_id, kind, at, end_at, scope, payload FROM interactions"),
+            "touches": rows("SELECT address, at, source, item_id, kind FROM touches"),
+            "contacts": rows("SELECT id, name, tier, cadence_days, notes, tags, ignore, snoozed_until FROM contacts"),
+            "contact_emails": rows("SELECT address, contact_id, position, written FROM contact_emails"),
+            "manual_touches": rows("SELECT contact_id, at, note FROM manual_touches"),
+            "sources": sorted(sources, key=repr),
+            "touch_rules": connection.execute("SELECT value FROM meta WHERE key = 'touch_rules'").fetchone(),
+        }
+    finally:
+        connection.close()

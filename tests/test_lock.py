@@ -1,0 +1,119 @@
+"""The store lock and the daemon lock, held by real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from syncd.lock import StoreLocked, daemon_lock, holder_pid, lock_path, store_lock
+
+
+def _holder(store: Path, which: str = "store_lock", extra: str = "") -> subprocess.Popen:
+    """A separate process that takes the lock, says so on stdout, and sleeps."""
+    code = textwrap.dedent(f"""
+        import sys, time
+        from pathlib import Path
+        from syncd.lock import {which}
+        args = (Path({str(store)!r}), False) if {which!r} == "store_lock" else (Path({str(store)!r}),)
+        with {which}(*args):
+            print("locked", flush=True)
+            {extra or "time.sleep(30)"}
+    """)
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    assert process.stdout.readline().strip() == "locked"
+    return process
+
+
+def _end(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+
+
+def test_lock_is_exclusive_across_processes_and_names_the_holder(tmp_path: Path) -> None:
+    store = tmp_path / "data" / "syncd.db"
+    holder = _holder(store)
+    try:
+        with pytest.raises(StoreLocked) as caught:
+            with store_lock(store, wait=False):
+                pass
+        assert caught.value.pid == holder.pid
+        assert str(caught.value) == f"another syncd is syncing this store (pid {holder.pid})"
+        assert caught.value.exit_code == 1
+        assert holder_pid(lock_path(store)) == holder.pid
+    finally:
+        _end(holder)
+
+
+def test_wait_with_timeout_gives_up_after_the_timeout(tmp_path: Path) -> None:
+    store = tmp_path / "syncd.db"
+    holder = _holder(store)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreLocked) as caught:
+            with store_lock(store, wait=True, timeout=0.4):
+                pass
+        waited = time.monotonic() - started
+        assert 0.35 <= waited < 2.0
+        assert "gave up waiting after 0.4s" in str(caught.value)
+    finally:
+        _end(holder)
+
+
+def test_wait_gets_the_lock_when_the_holder_finishes(tmp_path: Path) -> None:
+    store = tmp_path / "syncd.db"
+    holder = _holder(store, extra="time.sleep(0.5)")
+    try:
+        started = time.monotonic()
+        with store_lock(store, wait=True, timeout=10):
+            assert holder_pid(lock_path(store)) == os.getpid()
+            assert time.monotonic() - started >= 0.2
+        assert holder.wait(5) == 0
+    finally:
+        _end(holder)
+
+
+def test_kill_9_releases_the_lock(tmp_path: Path) -> None:
+    store = tmp_path / "syncd.db"
+    holder = _holder(store)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    with store_lock(store, wait=False):  # the kernel dropped the flock with the process
+        pass
+    assert lock_path(store).exists()  # lock files are never removed (unlink races with lockers)
+
+
+def test_daemon_lock_and_store_lock_are_independent(tmp_path: Path) -> None:
+    """The daemon holds its own lock for life; a `sync` can still take the store lock between cycles."""
+    store = tmp_path / "syncd.db"
+    holder = _holder(store, which="daemon_lock")
+    try:
+        with store_lock(store, wait=False):
+            pass
+        with pytest.raises(StoreLocked) as caught:
+            with daemon_lock(store):
+                pass
+        assert str(caught.value) == f"another syncd is running (pid {holder.pid})"
+    finally:
+        _end(holder)
+
+
+def test_lock_file_is_private_and_released_on_exit(tmp_path: Path) -> None:
+    store = tmp_path / "new" / "syncd.db"
+    with store_lock(store, wait=False) as path:
+        assert path == tmp_path / "new" / "syncd.db.lock"
+        assert path.stat().st_mode & 0o777 == 0o600
+        with pytest.raises(StoreLocked):  # flock is per open file: a second open in-process conflicts too
+            with store_lock(store, wait=False):
+                pass
+    assert holder_pid(lock_path(store)) is None
+    with store_lock(store, wait=False):
+        pass
