@@ -83,6 +83,16 @@ def parse_calendar(data: bytes, since: datetime, until: datetime, tz: tzinfo) ->
     if not calendars:
         raise ValueError("no VCALENDAR found")
     meetings: dict[str, Meeting] = {}
+    broken = [
+        f"{event.get('UID', '(no UID)')}: {message}"
+        for calendar in calendars for event in calendar.walk("VEVENT")
+        for name, message in getattr(event, "errors", []) if name in ("DTSTART", "DTEND", "RRULE", "RECURRENCE-ID")
+    ]
+    readable = sum(1 for calendar in calendars for _ in calendar.walk("VEVENT")) - len(broken)
+    if broken and readable <= 0:
+        raise ValueError(f"no readable event ({_one_line(ValueError(broken[0]))})")
+    if broken:
+        log.warning("skipping %d event(s) that cannot be read, e.g. %s", len(broken), broken[0][:200])
     for calendar in calendars:
         try:
             occurrences = recurring_ical_events.of(calendar, skip_bad_series=True).between(since, until)
