@@ -38,8 +38,11 @@ Public API (details in server.py):
   limits:   .set_quota(units_per_second, api=None)
             .inject(rate=0.2, kinds=(...), seed=0, paths=(...), methods=None, delay=None, in_batch=True)
             .fail_next(n=1, kind="500", paths=(...), methods=None, in_batch=True) .clear_faults()
+            kinds: 500 503 429 403rate, "reset" (dropped before acting), "lost" (acted,
+            then dropped before answering), "delay" (fault_delay seconds, then answered)
   counters: .calls (Counter by API method, e.g. "gmail.users.messages.get") .units_used
-            .count_429 .requests [(verb, path, query)] .log [dicts incl. status, batch]
+            .count_429 .requests [(verb, path, query)]
+            .log [dicts: method, path, query, api, status ("reset"/"lost" for drops), batch, body]
             .faults.log [(kind, api method, path)] .auth.issued (tokens handed out)
             .reset_counters()
 """

@@ -80,7 +80,9 @@ class Quota:
             return 0.0 if bucket is None or units == 0 else bucket.take(units)
 
 
-FAULT_KINDS = ("500", "503", "429", "403rate", "reset", "delay")
+# "reset": the connection drops before the server acts; "lost": the server acts, then the
+# connection drops before the answer (a retried insert then meets its own event: 409).
+FAULT_KINDS = ("500", "503", "429", "403rate", "reset", "delay", "lost")
 # Kinds that make sense for one part inside a batch (a part cannot reset a socket).
 STATUS_KINDS = ("500", "503", "429", "403rate")
 

@@ -231,12 +231,12 @@ class FakeGoogle:
         path = split.path.lstrip("/")
         query = parse_qs(split.query, keep_blank_values=True)
         entry = {"method": verb, "path": "/" + path, "query": query, "api": None,
-                 "status": None, "batch": in_batch}
+                 "status": None, "batch": in_batch, "body": body}
         with self.lock:
             self.requests.append((verb, "/" + path, query))
             self.log.append(entry)
         resp = self._answer(verb, path, Query(query), headers, body, in_batch, outer_auth, entry)
-        entry["status"] = "reset" if resp is RESET else resp.status
+        entry["status"] = ("lost" if entry.get("lost") else "reset") if resp is RESET else resp.status
         if resp is not RESET and resp.status == 429:
             with self.lock:
                 self.count_429 += 1
@@ -253,6 +253,12 @@ class FakeGoogle:
         kind = self.faults.pick(verb, path, name, in_batch)
         if kind == "reset":
             return RESET
+        if kind == "lost":
+            entry["lost"] = True
+            # Done, but the answer never reaches the client (a connection lost after the
+            # server acted): the case that makes retried inserts need idempotent ids.
+            self._process(verb, name, args, q, headers, body, in_batch, outer_auth)
+            return RESET
         if kind == "delay":
             time.sleep(self.fault_delay)
         elif kind in ("429", "403rate"):
@@ -260,6 +266,10 @@ class FakeGoogle:
             return Response.from_error(rate_limited(403 if kind == "403rate" else 429, hint))
         elif kind in ("500", "503"):
             return Response.from_error(server_error(int(kind)))
+        return self._process(verb, name, args, q, headers, body, in_batch, outer_auth)
+
+    def _process(self, verb, name, args, q, headers, body, in_batch, outer_auth):
+        """Auth, quota and the handler for one routed request."""
         try:
             if name == "oauth.token":
                 return self.auth.token_endpoint(body)
