@@ -13,7 +13,8 @@ __all__ = ["make_sink", "SinkSpecError", "HoldGone", "HoldSink", "HoldWrite", "S
 
 def make_sink(spec: str, *, tz: tzinfo | None = None, clock: Callable[[], datetime] | None = None,
               config: Any = None, store: Any = None) -> HoldSink:
-    """Build the sink named by ``[holds] sink``: ``"ics:PATH"`` (``~`` expanded).
+    """Build the sink named by ``[holds] sink``: ``"ics:PATH"`` (``~`` expanded) or
+    ``"google:CALENDAR_ID"`` (credentials, endpoint and busy calendars from ``config``).
 
     ``tz`` is the user's zone (floating times typed into the file are read in it; default
     ``config.tz``); ``clock`` stamps DTSTAMP.  ``config`` and ``store`` are passed through
@@ -32,5 +33,12 @@ def make_sink(spec: str, *, tz: tzinfo | None = None, clock: Callable[[], dateti
     if kind == "ics":
         raise SinkSpecError(f"hold sink {spec!r}: expected 'ics:PATH', e.g. 'ics:~/.local/share/syncd/holds.ics'")
     if kind == "google":
-        raise SinkSpecError(f"hold sink {spec!r}: the Google Calendar hold sink is not available in this build")
+        calendar_id = rest.strip()
+        if not sep or not calendar_id:
+            raise SinkSpecError(f"hold sink {spec!r}: expected 'google:CALENDAR_ID', e.g. 'google:primary'")
+        if config is None or getattr(config, "google", None) is None:
+            raise SinkSpecError(f"hold sink {spec!r}: the Google Calendar hold sink needs the [sources.google] configuration")
+        from syncd.sinks.google import GoogleHoldSink
+
+        return GoogleHoldSink.from_config(calendar_id, config, tz=tz, clock=clock)
     raise SinkSpecError(f"unknown hold sink {spec!r}: expected 'ics:PATH' or 'google:CALENDAR_ID'")
