@@ -23,6 +23,14 @@ from syncd.store import Batch
 
 REEXPAND_EVERY = timedelta(days=7)
 
+# Expansion limits. A series is expanded by iterating its rule from DTSTART, so a rule
+# like FREQ=SECONDLY (or MINUTELY over months) would hang a sync and exhaust memory: one
+# line of a subscribed calendar could stop every later sync. Series above these are
+# skipped with a warning; a file whose events still add up to more is rejected.
+MAX_SERIES_OCCURRENCES = 10_000  # in the expansion window: more than one an hour for a year
+MAX_SERIES_STEPS = 20_000_000  # rule periods iterated from DTSTART to the window's end
+MAX_FILE_OCCURRENCES = 500_000
+
 
 class IcsSource:
     kind = "ics"
@@ -93,7 +101,11 @@ def parse_calendar(data: bytes, since: datetime, until: datetime, tz: tzinfo) ->
         raise ValueError(f"no readable event ({_one_line(ValueError(broken[0]))})")
     if broken:
         log.warning("skipping %d event(s) that cannot be read, e.g. %s", len(broken), broken[0][:200])
+    budget = MAX_FILE_OCCURRENCES
     for calendar in calendars:
+        budget -= _drop_runaway_series(calendar, since, until, tz)
+        if budget < 0:
+            raise ValueError(f"its events repeat more than {MAX_FILE_OCCURRENCES} times between {since:%Y-%m-%d} and {until:%Y-%m-%d}")
         try:
             occurrences = recurring_ical_events.of(calendar, skip_bad_series=True).between(since, until)
         except Exception as error:
@@ -112,8 +124,95 @@ def parse_calendar(data: bytes, since: datetime, until: datetime, tz: tzinfo) ->
 
 
 def _one_line(error: BaseException) -> str:
+    if isinstance(error, KeyError) and error.args:
+        return f"missing {error.args[0]}"  # str(KeyError("DTSTART")) is just "'DTSTART'"
     text = str(error).strip().splitlines()
     return (text[0] if text else type(error).__name__)[:200]
+
+
+_FREQ_SECONDS = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 7 * 86400, "MONTHLY": 31 * 86400, "YEARLY": 366 * 86400}
+_FREQ_RANK = {name: rank for rank, name in enumerate(_FREQ_SECONDS)}
+
+
+def _drop_runaway_series(calendar: icalendar.Calendar, since: datetime, until: datetime, tz: tzinfo) -> int:
+    """Remove series that would expand past the limits; the expected occurrences of the rest."""
+    total = 0
+    runaway: set[str] = set()
+    for component in calendar.walk("VEVENT"):
+        occurrences, steps = _expansion_estimate(component, since, until, tz)
+        if occurrences > MAX_SERIES_OCCURRENCES or steps > MAX_SERIES_STEPS:
+            uid = str(component.get("UID") or "")
+            log.warning("skipping the series %r: its rule repeats too often to be meetings (about %d occurrences)", uid[:80], occurrences)
+            runaway.add(uid or f"#{id(component)}")  # exceptions share the UID; a UID-less series is itself
+        else:
+            total += occurrences
+    if runaway:
+        stack = [calendar]
+        while stack:
+            parent = stack.pop()
+            parent.subcomponents[:] = [child for child in parent.subcomponents
+                                       if not (child.name == "VEVENT" and (str(child.get("UID") or "") or f"#{id(child)}") in runaway)]
+            stack.extend(parent.subcomponents)
+    return total
+
+
+def _expansion_estimate(event: icalendar.Event, since: datetime, until: datetime, tz: tzinfo) -> tuple[float, float]:
+    """(occurrences inside [since, until], rule periods iterated from DTSTART): generous
+    upper bounds, exact enough to tell a weekly meeting from a rule that fires every minute."""
+    rules = _as_list(event.get("RRULE"))
+    if not rules:
+        return 1.0, 0.0
+    try:
+        start = _as_datetime(event["DTSTART"].dt, tz)
+    except Exception:  # unreadable DTSTART: the expansion reports it
+        return 1.0, 0.0
+    occurrences = steps = 0.0
+    for rule in rules:
+        try:
+            freq = str(rule.get("FREQ")[0]).upper()
+            interval = max(1, int((rule.get("INTERVAL") or [1])[0]))
+            end = until
+            if rule.get("UNTIL"):
+                end = min(end, _as_datetime(rule.get("UNTIL")[0], tz))
+            count = int(rule.get("COUNT")[0]) if rule.get("COUNT") else None
+        except Exception:  # a malformed rule: the expansion skips or reports it
+            continue
+        if freq not in _FREQ_SECONDS or end <= start:
+            continue
+        period = _FREQ_SECONDS[freq] * interval
+        rule_steps = (end - start).total_seconds() / period
+        per_period = _occurrences_per_period(rule, _FREQ_RANK[freq])
+        window = max(0.0, (end - max(start, since)).total_seconds()) / period * per_period
+        if count is not None:
+            window = min(window, count)
+            if not any(key.startswith("BY") for key in rule):
+                rule_steps = min(rule_steps, count)
+        occurrences += window
+        steps += rule_steps
+    return occurrences, steps
+
+
+def _occurrences_per_period(rule: Any, rank: int) -> float:
+    """BYxxx parts finer than FREQ multiply the occurrences of a period; coarser ones filter them."""
+    factor = 1.0
+    for key, unit_rank, size in (("BYSECOND", 0, 60), ("BYMINUTE", 1, 60), ("BYHOUR", 2, 24)):
+        n = len(rule.get(key) or [])
+        if n:
+            factor *= n if unit_rank < rank else n / size
+    n_month = len(rule.get("BYMONTH") or [])
+    for key, size in (("BYDAY", 7), ("BYMONTHDAY", 31), ("BYYEARDAY", 366), ("BYMONTH", 12), ("BYWEEKNO", 53)):
+        n = len(rule.get(key) or [])
+        if not n:
+            continue
+        if key == "BYDAY":
+            factor *= n / 7 if rank <= 3 else n * {4: 1, 5: 5, 6: 53}[rank]
+        elif key == "BYMONTHDAY":
+            factor *= n / 31 if rank <= 4 else n * (12 if rank == 6 and not n_month else 1)
+        elif rank == 6 or (key == "BYMONTH" and rank < 6):
+            factor *= n if rank == 6 else n / 12
+        else:
+            factor *= n / size
+    return factor
 
 
 def _as_datetime(value: date | datetime, tz: tzinfo) -> datetime:
