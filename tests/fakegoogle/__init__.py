@@ -31,7 +31,7 @@ Public API (details in server.py):
             .calendar_update_event(id, changes) .calendar_delete_event(id)
             .calendar_add_exception(master_id, original_start, changes=None, cancelled=False)
             .calendar_get_event(id) .calendar_events(calendar_id, include_cancelled=True)
-            .invalidate_sync_tokens()
+            .invalidate_sync_tokens() .calendar_snapshot() .calendar_restore(snapshot)
   gmail:    .gmail_add_message(headers, internal_date, labels=("INBOX",), thread_id=None) -> id
             .gmail_delete_message(id) .gmail_modify_labels(id, add=(), remove=())
             .expire_history(upto=None) .gmail_history_id
@@ -45,6 +45,8 @@ Public API (details in server.py):
             .log [dicts: method, path, query, api, status ("reset"/"lost" for drops), batch, body]
             .faults.log [(kind, api method, path)] .auth.issued (tokens handed out)
             .reset_counters()
+  hooks:    .after_dispatch [callables hook(entry)], run after a request is answered and
+            before the answer is sent (crash tests kill the client there)
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ alone or as a part of a batch, so a batch part can fail on its own as at Google.
 
 from __future__ import annotations
 
+import copy
 import random
 import threading
 import time
@@ -59,6 +60,9 @@ class FakeGoogle:
                              **(batch_limits or {})}
         self.faults = Faults()
         self.fault_delay = 0.2
+        # Called as hook(entry) after a request was answered and before the answer is
+        # sent (entry as in `log`): crash tests kill the client there.
+        self.after_dispatch: list = []
         self.reset_counters()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -166,6 +170,20 @@ class FakeGoogle:
         evs = self.calendar.stored(calendar_id)
         return [e for e in evs if include_cancelled or e.get("status") != "cancelled"]
 
+    def calendar_snapshot(self):
+        """A copy of all calendar state (events, change sequence, token generation)."""
+        with self.lock:
+            state = self.calendar
+            return copy.deepcopy((state.calendars, state.change_seq, state.generation))
+
+    def calendar_restore(self, snapshot) -> None:
+        """Put back a `calendar_snapshot()`, also one taken from another FakeGoogle with the
+        same email: sync and page tokens issued against it stay valid."""
+        calendars, seq, generation = copy.deepcopy(snapshot)
+        with self.lock:
+            state = self.calendar
+            state.calendars, state.change_seq, state.generation = calendars, seq, generation
+
     def invalidate_sync_tokens(self) -> None:
         with self.lock:
             self.calendar.generation += 1
@@ -240,6 +258,8 @@ class FakeGoogle:
         if resp is not RESET and resp.status == 429:
             with self.lock:
                 self.count_429 += 1
+        for hook in list(self.after_dispatch):
+            hook(entry)
         return resp
 
     def _answer(self, verb, path, q, headers, body, in_batch, outer_auth, entry):
