@@ -193,7 +193,6 @@ class Daemon:
                     if self.stop_signal is None:
                         assert self.sync_job is not None
                         self.sync_job.run()  # the first sync, now; reschedules itself
-                        self._send_status()
                     self._loop()
                 except Interrupted:
                     pass
@@ -208,6 +207,7 @@ class Daemon:
             self.scheduler.run_pending()
             if self.stop_signal is not None:
                 break
+            self._schedule_retry()
             self._send_status()
             self._heartbeat()
             self._ping_watchdog()
@@ -381,7 +381,6 @@ class Daemon:
                and (full or source.name in self.failures)]
         if sources and not due:
             log.debug("%s sync: every source is backing off", reason)
-            self._schedule_retry()
             return
         try:
             with store_lock(self.config.store_path, wait=False):
@@ -402,9 +401,7 @@ class Daemon:
             log.error("sync failed: %s; retrying in %s", _redact(_one_line(error)), format_duration(delay))
             log.debug("traceback", exc_info=True)
             self.notifier.status(f"sync failed at {self._local(now)}: {_redact(_one_line(error))}; retrying in {format_duration(delay)}")
-            self._schedule_retry()
             return
-        self._schedule_retry()
         self._report(result, len(sources) - len(due), now)
 
     def _run_cycle(self, due: list[Source], sources: list[Source]) -> CycleResult:
@@ -429,21 +426,26 @@ class Daemon:
             log.info("%s failed %d time%s in a row; next try in %s", _redact(outcome.name), count, "" if count == 1 else "s", format_duration(delay))
 
     def _schedule_retry(self) -> None:
-        """One retry job at the earliest backed-off source, unless the regular sync comes first."""
+        """One retry job at the earliest backed-off source, unless the regular sync comes first.
+
+        Called between jobs, when `schedule` has set the regular sync's next run.
+        """
+        deadlines = list(self.retry_at.values()) + ([self.cycle_retry_at] if self.cycle_retry_at is not None else [])
+        delay = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+        regular = self._seconds_until(self.sync_job)
+        if delay is not None and regular is not None and regular <= delay:
+            delay = None  # the regular sync retries them anyway
+        current = self._seconds_until(self.retry_job)
+        if delay is not None and current is not None and abs(current - delay) < 1.5:
+            return
         if self.retry_job is not None:
             self.scheduler.cancel_job(self.retry_job)
             self.retry_job = None
-        deadlines = list(self.retry_at.values()) + ([self.cycle_retry_at] if self.cycle_retry_at is not None else [])
-        if not deadlines:
-            return
-        delay = max(0.0, min(deadlines) - time.monotonic())
-        regular = self._seconds_until(self.sync_job)
-        if regular is not None and regular <= delay:
-            return
-        self.retry_job = self.scheduler.every(max(1, int(delay + 0.999))).seconds.do(self._guarded, self._retry)
+        if delay is not None:
+            self.retry_job = self.scheduler.every(max(1, int(delay + 0.999))).seconds.do(self._guarded, self._retry)
 
     def _retry(self) -> type[schedule.CancelJob]:
-        self.retry_job = None
+        self.retry_job = None  # one-shot: the loop schedules the next one if still needed
         self._sync("retry", only_failing=True)
         return schedule.CancelJob
 
@@ -458,21 +460,22 @@ class Daemon:
             log.info("%s; skipping the daily planning (that sync plans too)", _redact(str(error)))
 
     def _plan(self, reason: str) -> None:
+        """Book/remove holds; the planner itself refuses while a source is failing or stale."""
         assert self.app is not None
-        plan_holds = getattr(self.app, "plan_holds", None)
-        if plan_holds is None:
-            log.debug("hold planning (%s) skipped: not available in this version", reason)
-            return
         self.app.now = self.clock.now()
         try:
-            plan_holds()
-        except (Interrupted, KeyboardInterrupt):
-            raise
+            outcome = self.app.plan_holds()
         except Exception as error:
             log.error("hold planning failed: %s", _redact(_one_line(error)))
             log.debug("traceback", exc_info=True)
             return
-        log.info("planned holds (%s)", reason)
+        summary = outcome.summary(self.config.tz)
+        headline = _redact(summary.splitlines()[0]) if summary else ""
+        if outcome.failed:
+            log.warning("hold planning (%s): %s", reason, headline)
+        else:
+            (log.info if outcome.changed else log.debug)("hold planning (%s): %s", reason, headline)
+        log.debug("%s", summary)
 
     # --- reporting ---------------------------------------------------------------------
 

@@ -69,6 +69,7 @@ class World:
     mbox: Path
     contacts: Path
     store: Path
+    holds: Path
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items()
@@ -121,11 +122,15 @@ class World:
         return next((source for source in data["sources"] if source["kind"] == kind), None)
 
 
+COLD_CONTACTS = [("Katherine Johnson", "katherine@example.com"), ("Claude Shannon", "claude@example.com")]
+
+
 def make_world(root: Path, sync_every: str = "2s", ics_files: int = 1, events_per_file: int = 2, messages: int = 3,
-               store: Path | None = None, sources_root: Path | None = None) -> World:
+               store: Path | None = None, sources_root: Path | None = None, cold: bool = False) -> World:
     """Contacts, an ICS file (or a vdir of several), an mbox and a config, all under `root`.
 
-    `sources_root` lets two worlds (two stores) read the very same source files.
+    `sources_root` lets two worlds (two stores) read the very same source files. With
+    `cold`, two contacts nobody met are added, so a sync books holds for them.
     """
     root.mkdir(parents=True, exist_ok=True)
     data = sources_root or root
@@ -134,7 +139,8 @@ def make_world(root: Path, sync_every: str = "2s", ics_files: int = 1, events_pe
     ics = data / ("calendar.ics" if ics_files == 1 else "calendars")
     mbox = data / "sent.mbox"
     if sources_root is None or not contacts.exists():
-        contacts.write_text("".join(f'[[contact]]\nname = "{name}"\nemails = ["{email}"]\ntier = "meaningful"\n\n' for name, email in CONTACTS))
+        people = CONTACTS + (COLD_CONTACTS if cold else [])
+        contacts.write_text("".join(f'[[contact]]\nname = "{name}"\nemails = ["{email}"]\ntier = "meaningful"\n\n' for name, email in people))
         if ics_files == 1:
             ics.write_text(ics_calendar([ics_event(f"ev-{i}", NOW - timedelta(days=10 + i), CONTACTS[i % len(CONTACTS)][1]) for i in range(events_per_file)]))
         else:
@@ -145,6 +151,7 @@ def make_world(root: Path, sync_every: str = "2s", ics_files: int = 1, events_pe
                 (ics / f"cal{number}.ics").write_text(ics_calendar(events))
         mbox.write_text("".join(mbox_message(i, CONTACTS[(i + 2) % len(CONTACTS)][1], NOW - timedelta(days=3 + i)) for i in range(messages)))
     store = store or root / "data" / "syncd.db"
+    holds = root / "data" / "holds.ics"
     config = root / "config.toml"
     config.write_text(
         "[user]\n"
@@ -159,11 +166,11 @@ def make_world(root: Path, sync_every: str = "2s", ics_files: int = 1, events_pe
         "[sources.mail]\n"
         f'mbox = ["{mbox}"]\n\n'
         "[holds]\n"
-        f'sink = "ics:{root / "data" / "holds.ics"}"\n\n'
+        f'sink = "ics:{holds}"\n\n'
         "[daemon]\n"
         f'sync_every = "{sync_every}"\n'
     )
-    return World(root=root, config=config, ics=ics, mbox=mbox, contacts=contacts, store=store)
+    return World(root=root, config=config, ics=ics, mbox=mbox, contacts=contacts, store=store, holds=holds)
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.2, what: str = "condition") -> Any:
@@ -211,11 +218,25 @@ def meta(store: Path, key: str) -> str | None:
     return row[0] if row else None
 
 
-def store_snapshot(store: Path) -> dict[str, Any]:
-    """What must be identical after any crash and resume: rows, touches, contacts, cursors.
+def holds_in_file(path: Path) -> list[tuple[str, str, str]]:
+    """(contact id, start, end) of every VEVENT in an ICS holds file, duplicates kept."""
+    import icalendar
 
-    Left out: interactions.generation (a random tag of the batch that wrote a row) and the
-    sources' attempt/success timestamps and failure counters.
+    if not path.exists():
+        return []
+    calendar = icalendar.Calendar.from_ical(path.read_bytes())
+    found = [(str(event.get("X-SYNCD-CONTACT")), event.decoded("DTSTART").isoformat(), event.decoded("DTEND").isoformat())
+             for event in calendar.walk("VEVENT")]
+    return sorted(found)
+
+
+def store_snapshot(store: Path, holds_file: Path | None = None) -> dict[str, Any]:
+    """What must be identical after any crash and resume: rows, touches, contacts, cursors, holds.
+
+    Left out: interactions.generation (a random tag of the batch that wrote a row), the
+    sources' attempt/success timestamps and failure counters, and hold event ids (an id
+    may name a booking attempt, and a crash can cost one): holds compare by contact and
+    time, in the store and in the holds file, where each must appear exactly once.
     """
     connection = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     try:
@@ -233,6 +254,8 @@ def store_snapshot(store: Path) -> dict[str, Any]:
             "manual_touches": rows("SELECT contact_id, at, note FROM manual_touches"),
             "sources": sorted(sources, key=repr),
             "touch_rules": connection.execute("SELECT value FROM meta WHERE key = 'touch_rules'").fetchone(),
+            "booked_holds": rows("SELECT contact_id, start, end, cycle FROM holds WHERE state = 'booked'"),
+            "holds_file": holds_in_file(holds_file) if holds_file is not None else None,
         }
     finally:
         connection.close()

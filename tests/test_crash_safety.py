@@ -1,5 +1,8 @@
 """mbsync-style crash harness: SIGKILL a sync right after its k-th store commit, for every k.
 
+The sync covers sources and hold booking (two contacts are cold), so the kill points
+include every step of the hold lifecycle too.
+
 For k = 1, 2, … until a sync completes without being killed: kill `syncd sync` after
 the k-th committed transaction (SYNCD_FAULT_KILL_AFTER_COMMITS=k), run `syncd sync`
 again normally, and compare the store with one uninterrupted sync of the same sources
@@ -21,8 +24,8 @@ MAX_COMMITS = 60  # a sync of this data set commits far fewer; more means a loop
 
 
 def _world(tmp_path: Path, name: str) -> World:
-    # Four ICS files (one batch each), an mbox, contacts: ten commit points.
-    return make_world(tmp_path / name, ics_files=4, events_per_file=3, messages=6, sources_root=tmp_path / "sources")
+    # Three ICS files (one batch each), an mbox, contacts, two cold contacts to book holds for.
+    return make_world(tmp_path / name, ics_files=3, events_per_file=3, messages=6, sources_root=tmp_path / "sources", cold=True)
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +35,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     world = _world(root, "reference")
     result = world.run("sync")
     assert result.returncode == 0, result.stderr
-    snapshot = store_snapshot(world.store)
+    snapshot = store_snapshot(world.store, world.holds)
     assert snapshot["interactions"] and snapshot["touches"] and snapshot["contacts"]
+    assert len(snapshot["booked_holds"]) == 2 and len(snapshot["holds_file"]) == 2, snapshot["booked_holds"]
     return root, snapshot
 
 
@@ -45,7 +49,7 @@ def _killed_then_resumed(tmp_path: Path, k: int) -> tuple[int, dict | None, Worl
     assert killed.returncode == -signal.SIGKILL, f"k={k}: expected SIGKILL, got {killed.returncode}\n{killed.stderr}"
     resumed = world.run("sync")
     assert resumed.returncode == 0, f"k={k}: the sync after the crash failed\n{resumed.stderr}"
-    return k, store_snapshot(world.store), world
+    return k, store_snapshot(world.store, world.holds), world
 
 
 def test_kill_after_every_commit_then_resume_matches_an_uninterrupted_sync(reference: tuple[Path, dict]) -> None:
@@ -75,7 +79,7 @@ def test_a_second_crash_during_the_resume_also_converges(reference: tuple[Path, 
         result = world.run("sync", SYNCD_FAULT_KILL_AFTER_COMMITS=str(k))
         assert result.returncode == -signal.SIGKILL, result.stderr
     assert world.run("sync").returncode == 0
-    assert store_snapshot(world.store) == expected
+    assert store_snapshot(world.store, world.holds) == expected
 
 
 def test_store_is_a_valid_database_after_a_kill(reference: tuple[Path, dict]) -> None:
