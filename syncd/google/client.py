@@ -191,17 +191,20 @@ def classify(error: BaseException, api: str = "") -> Transient:
 class AdaptiveRate:
     """A client-side pacer that finds and holds a per-user quota ceiling.
 
-    Callers `acquire(units)` before sending work worth that many quota units. The rate
-    starts at `initial` units/s and doubles every `probe_seconds` while no request is
-    rate-limited (slow start), then grows by `growth` per probe period. A 429 sets the
-    rate to what the server actually *accepted* over the last `window` seconds — at
-    saturation that is the server's refill rate, i.e. the ceiling — so the pacer sits at
-    the ceiling instead of sawing far below it as halving (AIMD) would. A Retry-After
-    pauses everyone until it has passed. Thread-safe.
+    Callers `acquire(units)` before sending work worth that many quota units; a caller
+    may go when the bucket is not in deficit, and its units are then taken (the bucket
+    may go negative), so the long-run rate is `rate` whatever the request sizes. The
+    rate starts at `initial` units/s (Gmail's documented per-user limit is 250) and
+    doubles every `probe_seconds` while nothing is rate-limited (slow start), then grows
+    by `growth` per probe period. A 429 sets the rate to what the server actually
+    *accepted* over the last `window` seconds — at saturation that is the server's
+    refill rate, i.e. the ceiling — so the pacer sits at the ceiling instead of sawing
+    far below it as halving (AIMD) would. A Retry-After pauses everyone until it has
+    passed. Thread-safe; waiting callers see rate changes at once.
     """
 
     def __init__(self, initial: float = 250.0, *, minimum: float = 5.0, maximum: float = 1e6,
-                 window: float = 2.0, probe_seconds: float = 0.5, growth: float = 0.03,
+                 window: float = 2.0, probe_seconds: float = 0.5, growth: float = 0.03, burst_seconds: float = 0.1,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
         self.rate = float(initial)
         self.minimum = minimum
@@ -209,26 +212,33 @@ class AdaptiveRate:
         self.window = window
         self.probe_seconds = probe_seconds
         self.growth = growth
+        self.burst_seconds = burst_seconds
         self.clock = clock
         self.sleep = sleep
         self.lock = threading.Lock()
-        self.next_at = clock()
+        now = clock()
+        self.tokens = 0.0
+        self.last_fill = now
         self.paused_until = 0.0
         self.slow_start = True
         self.accepted: list[tuple[float, float]] = []  # (time, units) of accepted work
         self.last_limited = -1e9
-        self.last_probe = clock()
-        self.started = clock()
+        self.last_probe = now
+        self.started = now
         self.limited_events = 0
 
     def acquire(self, units: float) -> None:
-        with self.lock:
-            now = self.clock()
-            self._probe(now)
-            start = max(now, self.next_at, self.paused_until)
-            self.next_at = start + units / self.rate
-        if start > now:
-            self.sleep(start - now)
+        while True:
+            with self.lock:
+                now = self.clock()
+                self._probe(now)
+                self.tokens = min(self.rate * self.burst_seconds, self.tokens + (now - self.last_fill) * self.rate)
+                self.last_fill = now
+                if now >= self.paused_until and self.tokens >= 0:
+                    self.tokens -= units
+                    return
+                wait = max(self.paused_until - now, -self.tokens / self.rate)
+            self.sleep(min(max(wait, 0.001), 0.05))
 
     def _probe(self, now: float) -> None:
         if now - self.last_probe < self.probe_seconds:
@@ -261,7 +271,6 @@ class AdaptiveRate:
             span = min(self.window, max(now - self.started, 1e-3))
             measured = sum(units for at, units in self.accepted if at >= now - span) / span
             self.rate = max(self.minimum, min(self.rate * 0.95, measured or self.rate * 0.5))
-            self.next_at = max(self.next_at, now)
 
 
 # --- the session ---------------------------------------------------------------------
