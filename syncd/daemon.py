@@ -17,7 +17,10 @@ What it guarantees:
   their rhythm; no error from a provider, the network or a bug in one cycle ends the
   process.
 - Each turn of the loop writes a heartbeat into the store, which `daemon_info` reads
-  for `syncd status`.
+  for `syncd status` (a single job does not beat: a first sync longer than
+  2 × sync_every + 60 s shows the daemon as not running until it ends).
+- `--now`/SYNCD_NOW start a clock that advances with real time; `plan_at` still fires
+  at the real local time of day.
 """
 
 from __future__ import annotations
@@ -116,7 +119,16 @@ def pid_alive(pid: int) -> bool:
 
 
 def run_daemon(config: Config, now_option: str | None) -> int:
-    """`syncd run`. Returns 0 after a clean stop; raises StoreLocked (exit 1) when another daemon runs."""
+    """`syncd run`. Returns 0 after a clean stop.
+
+    Another daemon on the same store: raises StoreLocked, "another syncd is running (pid
+    N)", exit code 1. Not 2: nothing is wrong with the usage or the config, the command
+    ran and found the store taken (the contract's "1"). It also suits systemd: with
+    Restart=on-failure a service that finds a hand-started `syncd run` retries every
+    RestartSec and takes over once that one stops. A store that cannot be opened also
+    ends the start with exit 1 (systemd retries); after the start nothing ends it but a
+    signal.
+    """
     text = now_option or os.environ.get("SYNCD_NOW")
     start = resolve_now(text, config.tz) if text else None
     if log.getEffectiveLevel() > logging.INFO:

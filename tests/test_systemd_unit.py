@@ -104,8 +104,10 @@ def _run_analyze(args: list[str], env: dict[str, str]) -> subprocess.CompletedPr
 
 def verify(unit: Path, env: dict[str, str]) -> None:
     result = _run_analyze(["verify", "--user", str(unit)], env)
-    assert result.returncode == 0, f"systemd-analyze verify failed:\n{result.stdout}{result.stderr}"
-    assert (result.stdout + result.stderr).strip() == "", result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"systemd-analyze verify failed:\n{output}"
+    # Warnings about other units installed on the machine are not ours to fix.
+    assert [line for line in output.splitlines() if unit.name in line or str(unit) in line] == [], output
 
 
 def exposure(unit: Path, env: dict[str, str]) -> float:
