@@ -344,8 +344,10 @@ class GmailSource:
     kind = "gmail"
 
     def __init__(self, session: GoogleSession, account: str | None, *, workers: int = 4,
-                 pacer_factory: Callable[[], AdaptiveRate] | None = None, max_batch: int = MAX_BATCH):
+                 pacer_factory: Callable[[], AdaptiveRate] | None = None, max_batch: int = MAX_BATCH,
+                 list_page: int = LIST_PAGE):
         self.session = session
+        self.list_page = list_page
         self.account = account
         self.name = f"gmail:{account or 'me'}"
         self.workers = workers
@@ -385,7 +387,7 @@ class GmailSource:
         progress = Progress(self.name, context)
         fetcher = MetadataFetcher(self.session, pacer, workers=self.workers, max_batch=self.max_batch,
                                   stop_before_ms=since_ms).start()
-        lister = _Lister(self.session, pacer, fetcher, page_token, since_ms)
+        lister = _Lister(self.session, pacer, fetcher, page_token, since_ms, self.list_page)
         lister.start()
         started = time.monotonic()
         try:
@@ -513,8 +515,9 @@ class _Lister(threading.Thread):
     """Lists message ids ahead of the fetching (at most LOOKAHEAD_PAGES pages ahead)."""
 
     def __init__(self, session: GoogleSession, pacer: AdaptiveRate, fetcher: MetadataFetcher,
-                 page_token: str | None, since_ms: int):
+                 page_token: str | None, since_ms: int, page_size: int = LIST_PAGE):
         super().__init__(name="gmail-list", daemon=True)
+        self.page_size = page_size
         self.session = session
         self.pacer = pacer
         self.fetcher = fetcher
@@ -542,7 +545,7 @@ class _Lister(threading.Thread):
                         self.cv.wait(0.05)
                     if self.stopped_at is not None or self.fetcher.cancelled_after is not None:
                         break
-                request = gmail.users().messages().list(userId="me", maxResults=LIST_PAGE, pageToken=token)
+                request = gmail.users().messages().list(userId="me", maxResults=self.page_size, pageToken=token)
                 try:
                     response = paced_execute(self.session, self.pacer, request, LIST_UNITS, "listing")
                 except GoogleApiError as error:

@@ -26,6 +26,8 @@ Public API (details in server.py):
   auth:     .authorized_user_info() .credentials() .calendar_service() .gmail_service()
             .revoke_refresh_token(expire_access_tokens=True) .new_refresh_token()
             .expire_access_tokens()
+            .auth.issue_code(scopes=None) -> an authorization code for the
+            installed-app flow's `grant_type=authorization_code` exchange at /token
   calendar: .add_calendar(id, summary=, time_zone=, primary=, access_role=, in_list=)
             .calendar_add_event(event, calendar_id="primary") -> stored event
             .calendar_update_event(id, changes) .calendar_delete_event(id)

@@ -42,6 +42,7 @@ class Auth:
         self.revoked: set[str] = set()
         self.access_tokens: set[str] = set()
         self.issued = 0
+        self.codes: dict[str, tuple[str, ...]] = {}
         self.new_refresh_token()
 
     def new_refresh_token(self) -> str:
@@ -59,8 +60,37 @@ class Auth:
         with self.lock:
             self.access_tokens.clear()
 
+    def issue_code(self, scopes=None) -> str:
+        """An authorization code, as Google's consent page would hand to the redirect URI.
+
+        `scopes`: what the user granted (default: the fake's scopes); the code exchange
+        answers with them, as Google does after granular consent.
+        """
+        with self.lock:
+            code = "4/fake-code-" + secrets.token_hex(8)
+            self.codes[code] = tuple(scopes) if scopes is not None else tuple(self.scopes or ())
+            return code
+
+    def _exchange_code(self, form: dict) -> Response:
+        with self.lock:
+            scopes = self.codes.pop(form.get("code", ""), None)
+            if scopes is None:
+                return Response(400, {"error": "invalid_grant", "error_description": "Malformed auth code."})
+            self.refresh_token = "1//fake-refresh-" + secrets.token_hex(8)
+            self.issued += 1
+            access = f"ya29.fake-{self.issued}-{secrets.token_hex(6)}"
+            self.access_tokens.add(access)
+            refresh = self.refresh_token
+        return Response(200, {"access_token": access, "expires_in": 3600, "token_type": "Bearer",
+                              "refresh_token": refresh, "scope": " ".join(scopes)})
+
     def token_endpoint(self, body: bytes) -> Response:
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        if form.get("grant_type") == "authorization_code":
+            if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+                return Response(401, {"error": "invalid_client",
+                                      "error_description": "The OAuth client was not found."})
+            return self._exchange_code(form)
         if form.get("grant_type") != "refresh_token":
             return Response(400, {"error": "unsupported_grant_type",
                                   "error_description": "Invalid grant_type: "
