@@ -127,9 +127,10 @@ def own_addresses_of(event: dict[str, Any]) -> set[str]:
 class GoogleCalendarSource:
     kind = "google_calendar"
 
-    def __init__(self, session: GoogleSession, calendar_id: str):
+    def __init__(self, session: GoogleSession, calendar_id: str, *, page_size: int = PAGE_SIZE):
         self.session = session
         self.calendar_id = calendar_id
+        self.page_size = page_size
         self.name = f"google_calendar:{calendar_id}"
 
     def sync(self, cursor: dict[str, Any] | None, context: SyncContext) -> Iterator[Batch]:
@@ -143,7 +144,7 @@ class GoogleCalendarSource:
 
     def _list(self, **params: Any) -> dict[str, Any]:
         request = self.session.calendar().events().list(calendarId=self.calendar_id, singleEvents=True,
-                                                         maxResults=PAGE_SIZE, **params)
+                                                         maxResults=self.page_size, **params)
         try:
             return self.session.execute(request, "calendar", "events")
         except GoogleApiError as error:
@@ -152,7 +153,7 @@ class GoogleCalendarSource:
             if error.status == 400 and ("syncToken" in params or "pageToken" in params):
                 raise CursorInvalid("Google Calendar refused the stored sync position") from None
             if error.status == 404:
-                raise GoogleApiError(f"Google Calendar: no calendar {self.calendar_id!r} for this account", 404, error.reason) from None
+                raise GoogleApiError("Google Calendar: no such calendar for this account (404)", 404, error.reason) from None
             raise
 
     def _own(self, cursor: dict[str, Any], events: list[dict[str, Any]]) -> list[str] | None:
