@@ -8,9 +8,10 @@ with Google's exact field names and error codes.
 
 from __future__ import annotations
 
+import base64
 import secrets
 import threading
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote_plus
 
 from .errors import ApiError, Response, unauthenticated
 
@@ -84,8 +85,16 @@ class Auth:
         return Response(200, {"access_token": access, "expires_in": 3600, "token_type": "Bearer",
                               "refresh_token": refresh, "scope": " ".join(scopes)})
 
-    def token_endpoint(self, body: bytes) -> Response:
+    def token_endpoint(self, body: bytes, authorization: str | None = None) -> Response:
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        scheme, _, value = (authorization or "").partition(" ")
+        if scheme.lower() == "basic" and "client_id" not in form:
+            # RFC 6749 client_secret_basic, as requests-oauthlib sends it (Google accepts both).
+            try:
+                client_id, _, client_secret = base64.b64decode(value).decode().partition(":")
+            except ValueError:
+                client_id = client_secret = ""
+            form["client_id"], form["client_secret"] = unquote_plus(client_id), unquote_plus(client_secret)
         if form.get("grant_type") == "authorization_code":
             if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
                 return Response(401, {"error": "invalid_client",

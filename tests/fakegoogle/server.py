@@ -292,7 +292,7 @@ class FakeGoogle:
         """Auth, quota and the handler for one routed request."""
         try:
             if name == "oauth.token":
-                return self.auth.token_endpoint(body)
+                return self.auth.token_endpoint(body, headers.get("authorization"))
             if name == "batch":
                 if in_batch:
                     raise bad_request("Nested batch requests are not allowed.")
