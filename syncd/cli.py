@@ -21,7 +21,10 @@ from syncd.config import Config, default_config_path, load_config, starter_confi
 from syncd.contact_files import ContactEntry, _build, read_contact_files
 from syncd.contacts import add_contact, add_manual_touch, import_entries, resolve, set_snooze
 from syncd.errors import SyncdError, UsageError
+from syncd.daemon import daemon_info
 from syncd.health import problems
+from syncd.logs import setup_logging
+from syncd.lock import StoreLocked, store_lock
 from syncd.report import ago, contact_json, contact_label, describe_touch, local_iso, table
 from syncd.timeutil import parse_instant, resolve_now
 
@@ -93,12 +96,6 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="the whole pipeline on bundled sample data")
     demo.add_argument("--keep", type=Path, help="keep the demo's store and holds file in this folder")
     return parser
-
-
-def setup_logging(verbosity: int) -> None:
-    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    fmt = "%(levelname)s %(name)s: %(message)s" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    logging.basicConfig(level=level, format=fmt, stream=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -248,6 +245,17 @@ def cmd_snooze(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_sync(app: App, args: argparse.Namespace) -> int:
+    """One cycle under the store lock, so it never interleaves with the daemon's."""
+    try:
+        with store_lock(app.config.store_path, wait=False):
+            return _sync_locked(app, args)
+    except StoreLocked:
+        print("syncd: another sync of this store is running; waiting for it to finish", file=sys.stderr)
+    with store_lock(app.config.store_path, wait=True, timeout=600):
+        return _sync_locked(app, args)
+
+
+def _sync_locked(app: App, args: argparse.Namespace) -> int:
     result = app.sync_sources()
     for outcome in result.outcomes:
         if outcome.ok:
@@ -299,6 +307,7 @@ def cmd_holds(app: App, args: argparse.Namespace) -> int:
 
 def status_data(app: App) -> dict[str, Any]:
     health = app.health()
+    daemon = daemon_info(app.store, app.now)
     sources = [{
         "name": item.name,
         "kind": item.kind,
@@ -311,9 +320,10 @@ def status_data(app: App) -> dict[str, Any]:
     } for item in health]
     return {
         "sources": sources,
-        "next_run_at": None,
+        "next_run_at": local_iso(daemon["next_run_at"], app.config.tz),
         "cold_count": len(app.cold()),
         "upcoming_holds": len(app.upcoming_holds()),
+        "daemon": {"running": daemon["running"], "pid": daemon["pid"], "heartbeat_at": local_iso(daemon["heartbeat_at"], app.config.tz)},
         "problems": problems(health),
     }
 
@@ -326,6 +336,11 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
         print(table(["SOURCE", "STATE", "LAST SUCCESS", "ITEMS", "ERROR"],
                     [[s["name"], s["state"] + (" (stale)" if s["stale"] else ""), ago(_parse(s["last_success_at"]), app.now), str(s["items"]), s["error"] or ""] for s in data["sources"]]))
         print(f"\ncold contacts: {data['cold_count']}    upcoming holds: {data['upcoming_holds']}")
+        daemon = data["daemon"]
+        if daemon["running"]:
+            print(f"daemon: running (pid {daemon['pid']}), next sync {_parse(data['next_run_at']):%H:%M}" if data["next_run_at"] else f"daemon: running (pid {daemon['pid']})")
+        else:
+            print(f"daemon: not running (last seen {ago(_parse(daemon['heartbeat_at']), app.now)})")
         for problem in data["problems"]:
             print(f"problem: {problem}")
     return 1 if data["problems"] else 0

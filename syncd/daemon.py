@@ -26,10 +26,8 @@ What it guarantees:
 from __future__ import annotations
 
 import datetime as _dt
-import inspect
 import logging
 import os
-import re
 import select
 import signal
 import socket
@@ -43,10 +41,11 @@ import schedule
 
 from syncd.app import App
 from syncd.config import Config
-from syncd.engine import CycleResult, run_cycle
+from syncd.engine import CycleResult
 from syncd.lock import StoreLocked, daemon_lock, store_lock
 from syncd.sdnotify import Notifier
 from syncd.service import install_service  # noqa: F401  (the CLI imports it from here)
+from syncd.logs import redact as _redact
 from syncd.sources.base import Source
 from syncd.store import Store
 from syncd.timeutil import format_duration, resolve_now
@@ -418,12 +417,7 @@ class Daemon:
 
     def _run_cycle(self, due: list[Source], sources: list[Source]) -> CycleResult:
         assert self.app is not None
-        sync_sources = self.app.sync_sources
-        if "sources" in inspect.signature(sync_sources).parameters:
-            return sync_sources(sources=due)
-        if len(due) == len(sources):
-            return sync_sources()
-        return run_cycle(self.app.config, self.app.store, due, self.app.now)
+        return self.app.sync_sources(sources=due)
 
     def _record(self, result: CycleResult, mono: float) -> None:
         for outcome in result.outcomes:
@@ -562,12 +556,8 @@ class Daemon:
 
 # --- small helpers -------------------------------------------------------------------------
 
-_ADDRESS = re.compile(r"[^\s:<>,;()\"']+@[^\s:<>,;()\"']+")
 
 
-def _redact(text: str) -> str:
-    """No addresses at INFO: `gmail:ada@example.com` becomes `gmail:<address>`."""
-    return _ADDRESS.sub("<address>", text)
 
 
 def _one_line(error: BaseException) -> str:

@@ -93,7 +93,11 @@ def migrate(connection: sqlite3.Connection) -> int:
         raise RuntimeError(f"the store was written by a newer syncd (schema {current}, this one knows {len(STEPS)})")
     for version in range(current + 1, len(STEPS) + 1):
         with connection:
-            connection.execute("BEGIN")
+            # IMMEDIATE, then re-read: two processes opening a new store at once must not
+            # both apply the same step.
+            connection.execute("BEGIN IMMEDIATE")
+            if connection.execute("PRAGMA user_version").fetchone()[0] >= version:
+                continue
             for statement in STEPS[version - 1].split(";"):
                 if statement.strip():
                     connection.execute(statement)

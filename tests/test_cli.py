@@ -196,3 +196,10 @@ def test_demo_runs(cli):
     assert result.code == 0, result.err
     assert "Margaret Hamilton" in result.out and "COLD, never touched" in result.out
     assert "Barbara Liskov" in result.out and "ignored" in result.out
+
+
+def test_logs_never_show_addresses_at_info(world):
+    (world.home / "cal.ics").write_text("not a calendar")
+    result = world("-v", "sync", now=NOW)
+    assert result.code == 1
+    assert "@" not in "\n".join(line for line in result.err.splitlines() if " INFO " in line or " WARNING " in line)
