@@ -365,7 +365,7 @@ def cmd_run(app: App, args: argparse.Namespace) -> int:
 
 
 def cmd_install_service(app: App, args: argparse.Namespace) -> int:
-    from syncd.daemon import install_service
+    from syncd.service import install_service
 
     return install_service(app.config, print_only=args.print_only)
 

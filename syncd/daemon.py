@@ -44,7 +44,6 @@ from syncd.config import Config
 from syncd.engine import CycleResult
 from syncd.lock import StoreLocked, daemon_lock, store_lock
 from syncd.sdnotify import Notifier
-from syncd.service import install_service  # noqa: F401  (the CLI imports it from here)
 from syncd.logs import redact as _redact
 from syncd.sources.base import Source
 from syncd.store import Store

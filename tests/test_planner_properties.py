@@ -160,8 +160,9 @@ def _check(sc, p) -> None:
         assert h.end - h.start == rules.duration
         assert loc.minute % 15 == 0 and loc.second == 0 and loc.microsecond == 0
         assert _inside_a_window(h.start, h.end, rules, tz)
-        assert h.start >= now + rules.lead_time
-        assert h.end <= now + rules.horizon
+        # Elapsed time, not wall-clock: an aware local `now + horizon` would shift by the DST change.
+        assert h.start >= now.astimezone(timezone.utc) + rules.lead_time
+        assert h.end <= now.astimezone(timezone.utc) + rules.horizon
         assert loc.date() not in blocked
         for b in busy:
             assert not _overlap((h.start, h.end), (b.start, b.end), rules.buffer)
