@@ -230,8 +230,8 @@ class MetadataFetcher:
         with self.cv:
             self.closed = True
             self.cv.notify_all()
-        for thread in self.threads:
-            thread.join(timeout=30)
+        for thread in self.threads:  # daemon threads: one stuck in a slow request is left to finish alone
+            thread.join(timeout=5)
 
     # workers ------------------------------------------------------------------------
 
@@ -429,7 +429,7 @@ class GmailSource:
         finally:
             lister.stop(-1)
             fetcher.close()
-            lister.join()
+            lister.join(timeout=5)
             self.stats = {"seconds": time.monotonic() - started, "messages": done, "batches": fetcher.batches,
                           "rate_limited_parts": fetcher.rate_limited_parts, "pacer_rate": pacer.rate,
                           "pacer_limited_events": pacer.limited_events}
