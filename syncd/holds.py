@@ -18,7 +18,7 @@ from syncd.cold import ContactStatus, cold_list
 from syncd.config import Config
 from syncd.contacts import Contact, LastTouch, set_snooze, upcoming_meeting_contacts
 from syncd.health import problems
-from syncd.planner import Candidate, ExistingHold, HoldRules, Interval, NewHold, Plan, hold_event_id, plan
+from syncd.planner import Candidate, ExistingHold, HoldRules, Interval, NewHold, Plan, Removal, hold_event_id, plan
 from syncd.sinks import make_sink
 from syncd.sinks.base import HoldGone, HoldSink, SinkError, SinkHold
 from syncd.store import Store, dt, ts
@@ -220,8 +220,13 @@ def busy_and_blocked(store: Store, config: Config, sink: HoldSink, now: datetime
     rules = touch_rules(config, store)
     busy: list[Interval] = []
     blocked: set[date] = set()
+    # syncd's own holds, synced back from a hold calendar that is also a source, are not busy
+    # time here: the planner counts the kept ones itself, and a removed one frees its slot.
+    own_holds = {row[0] for row in store.connection.execute("SELECT event_id FROM holds")}
     for meeting in store.meetings_between(now, until):
         if meeting.cancelled or meeting.transparent or user_declined(meeting, rules.own_addresses):
+            continue
+        if meeting.item_id in own_holds:
             continue
         if meeting.all_day:
             day = meeting.start.astimezone(config.tz).date()
@@ -268,12 +273,30 @@ def plan_holds(config: Config, store: Store, load_statuses: Callable[[], list[Co
                   attempt=attempts(store, status.contact.id, _last_touch_at(status)))
         for status in cold
     ]
-    existing = [
-        ExistingHold(contact_id=hold.contact_id, event_id=hold.event_id, start=hold.start, end=hold.end, cycle=hold.cycle,
-                     contact_last_touch_at=_last_touch_at(by_id.get(hold.contact_id)))
-        for hold in stored_holds(store, sink.name, (BOOKED, PAST)) if hold.contact_id in by_id
-    ]
-    outcome.plan = plan(candidates, busy, blocked, existing, rules, config.tz, now)
+
+    def existing() -> list[ExistingHold]:
+        return [
+            ExistingHold(contact_id=hold.contact_id, event_id=hold.event_id, start=hold.start, end=hold.end, cycle=hold.cycle,
+                         contact_last_touch_at=_last_touch_at(by_id.get(hold.contact_id)))
+            for hold in stored_holds(store, sink.name, (BOOKED, PAST)) if hold.contact_id in by_id
+        ]
+
+    outcome.plan = plan(candidates, busy, blocked, existing(), rules, config.tz, now)
+    if not dry_run and outcome.plan.remove:
+        # Remove first, then plan the new holds on fresh busy time: the slot of a removed
+        # hold is free again, as it would be for a run after a crash right after removing.
+        removals = outcome.plan.remove
+        _remove(store, sink, removals, outcome, now)
+        try:
+            busy, blocked = busy_and_blocked(store, config, sink, now, until + timedelta(days=1))
+        except SinkError as error:
+            outcome.errors.append(f"no holds booked: cannot read the hold calendar: {error}")
+            outcome.plan = Plan(remove=removals)
+            return outcome
+        outcome.plan = plan(candidates, busy, blocked, existing(), rules, config.tz, now)
+        _apply(store, sink, config, outcome, by_id, now)  # the removed holds are no longer "existing"
+        outcome.plan.remove = removals + outcome.plan.remove
+        return outcome
     if not dry_run:
         _apply(store, sink, config, outcome, by_id, now)
     return outcome
@@ -283,15 +306,20 @@ def _last_touch_at(status: ContactStatus | None) -> datetime | None:
     return status.last_touch.at if status and status.last_touch else None
 
 
-def _apply(store: Store, sink: HoldSink, config: Config, outcome: HoldOutcome, by_id: dict[str, ContactStatus], now: datetime) -> None:
-    assert outcome.plan is not None
-    for removal in outcome.plan.remove:
+def _remove(store: Store, sink: HoldSink, removals: list[Removal], outcome: HoldOutcome, now: datetime) -> None:
+    """Removals: the store's state first (REMOVED), then the sink."""
+    for removal in removals:
         with store.transaction():
             _set_state(store, removal.hold.event_id, REMOVED, now, removal.reason)
         try:
             sink.remove(removal.hold.event_id)
         except SinkError as error:
             outcome.errors.append(f"could not remove a hold (will retry): {error}")
+
+
+def _apply(store: Store, sink: HoldSink, config: Config, outcome: HoldOutcome, by_id: dict[str, ContactStatus], now: datetime) -> None:
+    assert outcome.plan is not None
+    _remove(store, sink, outcome.plan.remove, outcome, now)
     for hold in outcome.plan.create:
         status = by_id[hold.contact_id]
         title, description = hold_text(config, status.contact, status, config.tz)

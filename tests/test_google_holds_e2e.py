@@ -37,7 +37,7 @@ def fake():
         yield server
 
 
-def write_google_world(cli, fake: FakeGoogle, *, sink: str = "google:primary", extra: str = "") -> None:
+def write_google_world(cli, fake: FakeGoogle, *, sink: str = "google:primary", per_week: int = 2, extra: str = "") -> None:
     """Contacts, a token file and a config for `fake`; the calendar is seeded by the caller."""
     home = cli.home
     (home / "contacts.toml").write_text(
@@ -62,7 +62,7 @@ def write_google_world(cli, fake: FakeGoogle, *, sink: str = "google:primary", e
         gmail = false
         [holds]
         sink = "{sink}"
-        per_week = 2
+        per_week = {per_week}
         per_day = 1
         {extra}
     """)
