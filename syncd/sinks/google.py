@@ -72,6 +72,8 @@ class GoogleHoldSink:
             raise SinkError("google: no calendar id")
         self.calendar_id = calendar_id
         self.name = f"google:{calendar_id}"
+        # Messages name the sink, but never by an address (a calendar id may be one).
+        self._where = self.name if "@" not in calendar_id else "google: the hold calendar"
         self._session = session
         self._busy_calendars = list(dict.fromkeys([*busy_calendars, calendar_id]))
         self._tz = tz
@@ -127,16 +129,16 @@ class GoogleHoldSink:
                 for calendar_id in chunk:
                     entry = calendars.get(calendar_id)
                     if entry is None:
-                        raise SinkError(f"{self.name}: free/busy: Google Calendar sent nothing for {self._label(calendar_id)}; booking nothing")
+                        raise SinkError(f"{self._where}: free/busy: Google Calendar sent nothing for {self._label(calendar_id)}; booking nothing")
                     errors = entry.get("errors") or []
                     if errors:
                         reason = next((str(e.get("reason")) for e in errors if isinstance(e, dict) and e.get("reason")), "error")
-                        raise SinkError(f"{self.name}: free/busy of {self._label(calendar_id)} is unavailable ({reason}); booking nothing")
+                        raise SinkError(f"{self._where}: free/busy of {self._label(calendar_id)} is unavailable ({reason}); booking nothing")
                     for item in entry.get("busy") or []:
                         try:
                             b_start, b_end = _parse_instant(item["start"]), _parse_instant(item["end"])
                         except (KeyError, TypeError, ValueError):
-                            raise SinkError(f"{self.name}: free/busy: Google Calendar sent an unreadable busy period") from None
+                            raise SinkError(f"{self._where}: free/busy: Google Calendar sent an unreadable busy period") from None
                         if b_start < b_end:
                             out.append(Interval(b_start, b_end))
         return _merge(out)
@@ -153,7 +155,7 @@ class GoogleHoldSink:
             event = self._resolve_conflict(hold.event_id)
         held = self._sink_hold(event)
         if held is None:
-            raise SinkError(f"{self.name}: Google Calendar answered the booking of hold {hold.event_id} with an unreadable event")
+            raise SinkError(f"{self._where}: Google Calendar answered the booking of hold {hold.event_id} with an unreadable event")
         return held
 
     def remove(self, event_id: str) -> None:
@@ -162,7 +164,7 @@ class GoogleHoldSink:
         if event is None or event.get("status") == "cancelled":
             return
         if not _is_ours(event):
-            log.warning("%s: event %s carries no syncd marker; not removing it", self.name, event_id)
+            log.warning("%s: event %s carries no syncd marker; not removing it", self._where, event_id)
             return
         try:
             self._call("remove a hold", lambda service: service.events().delete(
@@ -176,9 +178,9 @@ class GoogleHoldSink:
         """409 on insert: the id was used before. Ours and alive → it; deleted → HoldGone."""
         event = self._get(event_id)
         if event is None or event.get("status") == "cancelled":
-            raise HoldGone(f"{self.name}: hold {event_id} was deleted in Google Calendar")
+            raise HoldGone(f"{self._where}: hold {event_id} was deleted in Google Calendar")
         if not _is_ours(event):
-            raise SinkError(f"{self.name}: event id {event_id} belongs to an event syncd did not write; not touching it")
+            raise SinkError(f"{self._where}: event id {event_id} belongs to an event syncd did not write; not touching it")
         return event
 
     def _get(self, event_id: str) -> dict | None:
@@ -201,14 +203,14 @@ class GoogleHoldSink:
             if not token:
                 return
             if token in seen_tokens:
-                raise SinkError(f"{self.name}: list holds: Google Calendar repeated a page token")
+                raise SinkError(f"{self._where}: list holds: Google Calendar repeated a page token")
             seen_tokens.add(token)
 
     def _service(self) -> Any:
         try:
             return self._session.calendar()
         except NeedsAuth as error:
-            raise SinkError(f"{self.name}: cannot use Google Calendar: {error}") from None
+            raise SinkError(f"{self._where}: cannot use Google Calendar: {error}") from None
 
     def _call(self, what: str, make: Callable[[Any], Any], passthrough: tuple[int, ...] = ()) -> Any:
         """Build and execute one request; GoogleApiError with a status in ``passthrough`` is re-raised."""
@@ -216,13 +218,13 @@ class GoogleHoldSink:
         try:
             answer = self._session.execute(request, "calendar", what)
         except NeedsAuth as error:
-            raise SinkError(f"{self.name}: cannot {what}: {error}") from None
+            raise SinkError(f"{self._where}: cannot {what}: {error}") from None
         except GoogleApiError as error:
             if error.status in passthrough:
                 raise
-            raise SinkError(f"{self.name}: cannot {what}: {error}") from None
+            raise SinkError(f"{self._where}: cannot {what}: {error}") from None
         except SourceError as error:
-            raise SinkError(f"{self.name}: cannot {what}: {error}") from None
+            raise SinkError(f"{self._where}: cannot {what}: {error}") from None
         return answer if isinstance(answer, dict) else {}
 
     def _label(self, calendar_id: str) -> str:
@@ -242,9 +244,9 @@ class GoogleHoldSink:
 
     def _event_body(self, hold: NewHold, title: str, description: str) -> dict[str, Any]:
         if not EVENT_ID.fullmatch(hold.event_id or ""):
-            raise SinkError(f"{self.name}: hold id {hold.event_id!r} is not a valid Google Calendar event id")
+            raise SinkError(f"{self._where}: hold id {hold.event_id!r} is not a valid Google Calendar event id")
         if not hold.contact_id or len(hold.contact_id) > MAX_PROPERTY_VALUE:
-            raise SinkError(f"{self.name}: contact id of hold {hold.event_id} cannot be stored in Google Calendar")
+            raise SinkError(f"{self._where}: contact id of hold {hold.event_id} cannot be stored in Google Calendar")
         return {
             "id": hold.event_id,
             "summary": title,

@@ -340,6 +340,15 @@ def test_a_calendar_without_free_busy_fails_the_whole_call(fake):
     assert "gone@example.com" not in message and "#2" in message
 
 
+def test_errors_never_name_an_address_calendar(fake):
+    fake.add_calendar("holds@group.calendar.google.com")
+    sink = GoogleHoldSink("holds@group.calendar.google.com", session_for_fake(fake, attempts=1), tz=BERLIN, clock=lambda: NOW)
+    fake.fail_next(1, "500", methods=["calendar.events.list"])
+    with pytest.raises(SinkError) as caught:
+        sink.list_holds()
+    assert "@" not in str(caught.value) and "hold calendar" in str(caught.value)
+
+
 def test_a_missing_scope_or_revoked_token_says_to_run_auth(fake):
     fake.auth.scopes = tuple(s for s in fake.auth.scopes if not s.endswith("calendar.freebusy"))
     sink = make(fake)
