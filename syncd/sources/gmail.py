@@ -75,15 +75,24 @@ def message_record(data: dict[str, Any]) -> Message | None:
         date = datetime.fromtimestamp(int(data["internalDate"]) / 1000, timezone.utc)
     except (KeyError, TypeError, ValueError, OverflowError):
         return None
+    def addresses(name: str) -> tuple[str, ...]:
+        # The stdlib address parser recurses once per nested comment: a hostile
+        # `To: ((((…` must cost that header, not the whole mailbox's sync.
+        try:
+            return tuple(parse_address_list(headers.get(name)))
+        except (RecursionError, ValueError, TypeError, LookupError, UnicodeError):
+            log.warning("ignoring a %s header that cannot be parsed", name.title())
+            return ()
+
     precedence = (headers.get("precedence") or [""])[0].strip().lower()
     bulk = bool(headers.get("list-id") or headers.get("list-unsubscribe")) or precedence in ("bulk", "list", "junk")
     auto = (headers.get("auto-submitted") or [None])[0]
     return Message(
         item_id=str(data["id"]),
         date=date,
-        sender=tuple(parse_address_list(headers.get("from"))),
-        to=tuple(parse_address_list(headers.get("to"))),
-        cc=tuple(parse_address_list(headers.get("cc"))),
+        sender=addresses("from"),
+        to=addresses("to"),
+        cc=addresses("cc"),
         bulk=bulk,
         auto_submitted=auto.strip() if auto else None,
         labels=tuple(sorted(labels & KEPT_LABELS)),

@@ -400,3 +400,12 @@ def test_progress_is_logged_when_not_on_a_terminal(fake, store, config, caplog):
     with caplog.at_level(logging.INFO, logger="syncd.sources.gmail"):
         assert sync(gmail_source(config), store, config).ok
     assert any("gmail:" in record.getMessage() and "messages" in record.getMessage() for record in caplog.records)
+
+
+def test_a_hostile_header_costs_that_header_not_the_sync(fake, store, config):
+    nested = "(" * 5000 + "x" + ")" * 5000 + " eve@example.com"
+    hostile = add(fake, "mallory@example.com", ME, NOW - timedelta(days=2), Cc=nested)
+    add(fake, "ada@example.com", ME, NOW - timedelta(days=1))
+    assert sync(gmail_source(config), store, config).ok
+    assert store.interaction("gmail:" + ME, hostile).sender == ("mallory@example.com",)
+    assert [address for address, _, _ in touches(store)] == ["ada@example.com", "mallory@example.com"]
