@@ -409,3 +409,24 @@ def test_a_hostile_header_costs_that_header_not_the_sync(fake, store, config):
     assert sync(gmail_source(config), store, config).ok
     assert store.interaction("gmail:" + ME, hostile).sender == ("mallory@example.com",)
     assert [address for address, _, _ in touches(store)] == ["ada@example.com", "mallory@example.com"]
+
+
+def test_progress_on_a_terminal_is_one_updating_line():
+    from io import StringIO
+
+    from syncd.sources.gmail import Progress
+
+    class Terminal(StringIO):
+        def isatty(self):
+            return True
+
+    seen = []
+    context = SyncContext(now=NOW, since=NOW, until=NOW, tz=timezone.utc, progress=seen.append)
+    stream = Terminal()
+    progress = Progress("gmail:" + ME, context, stream=stream)
+    progress.update(500)
+    progress.update(1000, final=True)
+    text = stream.getvalue()
+    assert text.startswith("\r\033[K") and text.endswith("\n") and text.count("\n") == 1
+    assert "1000 messages" in text.rsplit("\r", 1)[1]
+    assert len(seen) == 2 and seen[-1].startswith("gmail:me@example.com: 1000 messages")
