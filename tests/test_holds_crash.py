@@ -28,7 +28,7 @@ import signal
 import subprocess
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -256,9 +256,11 @@ class IcsTemplate:
 
 
 def reference(template) -> Outcome:
+    """The uninterrupted run; also counts its sink writes (the write kill points)."""
     world = template.copy("reference")
     try:
         assert run_sync(world, template.now) == 0
+        template.writes = sum(e["api"] in WRITES for e in world.fake.log) if world.fake else 0
         return outcome(world, template.now, via_subprocess=True)
     finally:
         world.close()
@@ -282,20 +284,42 @@ def killed_then_rerun(template, kind: str, n: int) -> bool:
         world.close()
 
 
-def every_kill_point(template, kinds: tuple[str, ...]) -> list[tuple[str, int]]:
-    """Kill at point 1, 2, … of each kind (WORKERS at a time) until a run is not killed."""
-    template.outcomes = {}
-    killed: list[tuple[str, int]] = []
+def every_kill_point(*streams: tuple[object, str]) -> dict[object, list[tuple[str, int]]]:
+    """Kill at point 1, 2, … of each (template, kind) stream, WORKERS runs at a time.
+
+    Write points are known from the reference run; commit points go on until a run
+    finishes without being killed. Streams share the workers, so none sits idle.
+    """
+    killed: dict[object, list[tuple[str, int]]] = {}
+    state = []
+    for template, kind in streams:
+        template.outcomes = getattr(template, "outcomes", {})
+        killed.setdefault(template, [])
+        state.append({"template": template, "kind": kind, "next": 1, "done": False,
+                      "last": template.writes if kind == "write" else None})
     with ThreadPoolExecutor(WORKERS) as pool:
-        for kind in kinds:
-            n = 1
-            while True:
-                batch = list(range(n, n + WORKERS))
-                results = list(pool.map(lambda k: killed_then_rerun(template, kind, k), batch))
-                killed += [(kind, k) for k, hit in zip(batch, results) if hit]
-                if not all(results):
-                    break
-                n += WORKERS
+        running: dict = {}
+
+        def refill() -> None:
+            for stream in state:
+                while len(running) < WORKERS and not stream["done"] and (stream["last"] is None or stream["next"] <= stream["last"]):
+                    n = stream["next"]
+                    stream["next"] += 1
+                    running[pool.submit(killed_then_rerun, stream["template"], stream["kind"], n)] = (stream, n)
+
+        refill()
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                stream, n = running.pop(future)
+                if future.result():
+                    killed[stream["template"]].append((stream["kind"], n))
+                else:
+                    assert stream["last"] is None, f"write {n} of {stream['last']} was not reached"
+                    stream["done"] = True
+            refill()
+    for found in killed.values():
+        found.sort()
     return killed
 
 
@@ -321,9 +345,11 @@ def test_google_sync_killed_anywhere_books_the_same_holds(tmp_path):
     assert busy_expected.snoozes["bob-stone"] is not None
     assert sorted(status for _, status, *_ in busy_expected.events.values()) == ["cancelled", "cancelled", "confirmed", "confirmed"]
 
-    fresh_killed = every_kill_point(fresh, ("commit", "write"))
+    assert (fresh.writes, busy.writes) == (2, 3)  # two inserts; a delete and two inserts
+
+    killed = every_kill_point((fresh, "write"), (busy, "write"), (fresh, "commit"), (busy, "commit"))
+    fresh_killed, busy_killed = killed[fresh], killed[busy]
     check(fresh, fresh_killed, fresh_expected)
-    busy_killed = every_kill_point(busy, ("commit", "write"))
     check(busy, busy_killed, busy_expected)
     # Every write of each run was a kill point, and together at least 20 kills.
     assert sum(kind == "write" for kind, _ in fresh_killed) == 2
@@ -338,6 +364,6 @@ def test_ics_sync_killed_after_any_commit_books_the_same_holds(tmp_path):
     assert [h["contact_id"] for h in expected.holds] == ["carol-hill", "eve-park"]
     assert [h["start"] for h in expected.holds] == ["2026-11-24T12:00:00+01:00", "2026-12-01T08:30:00+01:00"]
     assert expected.snoozes["bob-stone"] is not None
-    killed = every_kill_point(busy, ("commit",))
+    killed = every_kill_point((busy, "commit"))[busy]
     check(busy, killed, expected)
     assert len(killed) >= 8, killed
