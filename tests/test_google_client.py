@@ -315,3 +315,25 @@ def test_pacer_honours_retry_after():
     start = clock.now
     pacer.acquire(1)
     assert clock.now - start >= 5
+
+
+def test_pacer_halves_on_an_early_429_and_never_spirals_below_half_the_peak():
+    clock = Clock()
+    pacer = AdaptiveRate(initial=1000, clock=clock, sleep=clock.sleep, window=2.0, probe_seconds=0.5)
+    clock.now += 0.05
+    pacer.limited()  # nothing measurable yet: no "ceiling" from 50 ms of latency
+    assert pacer.rate == 500
+    # The server accepts 2000 units/s for a while; then 429s keep coming although it
+    # still accepts most of what is sent (not a rate problem): the pace holds at ≥ peak/2.
+    for _ in range(40):
+        pacer.acquire(0)
+        pacer.accepted_units(200)
+        clock.now += 0.1
+    assert pacer.peak >= 1900
+    for _ in range(30):
+        for _ in range(10):
+            pacer.accepted_units(pacer.rate * 0.08)
+            clock.now += 0.1
+        pacer.acquire(0)
+        pacer.limited()
+    assert pacer.rate >= pacer.peak / 2 >= 950

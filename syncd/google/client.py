@@ -196,14 +196,19 @@ class AdaptiveRate:
     may go negative), so the long-run rate is `rate` whatever the request sizes. The
     rate starts at `initial` units/s (Gmail's documented per-user limit is 250) and
     doubles every `probe_seconds` while nothing is rate-limited (slow start), then grows
-    by `growth` per probe period. A 429 sets the rate to what the server actually
+    by `growth` per probe period. A 429 in the first `window` seconds halves the rate;
+    later, a 429 sets the rate to what the server actually
     *accepted* over the last `window` seconds — at saturation that is the server's
     refill rate, i.e. the ceiling — so the pacer sits at the ceiling instead of sawing
-    far below it as halving (AIMD) would. A Retry-After pauses everyone until it has
-    passed. Thread-safe; waiting callers see rate changes at once.
+    far below it as halving (AIMD) would. It never drops below half the highest rate the
+    server has accepted during this run (`peak`, measured every probe period): 429s that
+    are not about the rate (another app of the user eating the quota, a flaky proxy)
+    must not spiral the pace down to a crawl while the server keeps accepting. A
+    Retry-After pauses everyone until it has passed. Thread-safe; waiting callers see
+    rate changes at once.
     """
 
-    def __init__(self, initial: float = 250.0, *, minimum: float = 5.0, maximum: float = 1e6,
+    def __init__(self, initial: float = 250.0, *, minimum: float = 25.0, maximum: float = 1e6,
                  window: float = 2.0, probe_seconds: float = 0.5, growth: float = 0.03, burst_seconds: float = 0.1,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
         self.rate = float(initial)
@@ -226,6 +231,7 @@ class AdaptiveRate:
         self.last_probe = now
         self.started = now
         self.limited_events = 0
+        self.peak = 0.0
 
     def acquire(self, units: float) -> None:
         while True:
@@ -240,10 +246,17 @@ class AdaptiveRate:
                 wait = max(self.paused_until - now, -self.tokens / self.rate)
             self.sleep(min(max(wait, 0.001), 0.05))
 
+    def _measured(self, now: float) -> float:
+        """Units/s the server accepted over the last `window` seconds (or since the start)."""
+        span = min(self.window, max(now - self.started, 1e-3))
+        return sum(units for at, units in self.accepted if at >= now - span) / span
+
     def _probe(self, now: float) -> None:
         if now - self.last_probe < self.probe_seconds:
             return
         self.last_probe = now
+        if now - self.started >= self.window:
+            self.peak = max(self.peak, self._measured(now))
         if now - self.last_limited < self.window:
             return
         factor = 2.0 if self.slow_start else 1.0 + self.growth
@@ -268,9 +281,12 @@ class AdaptiveRate:
             self.limited_events += 1
             self.last_limited = now
             self.slow_start = False
-            span = min(self.window, max(now - self.started, 1e-3))
-            measured = sum(units for at, units in self.accepted if at >= now - span) / span
-            self.rate = max(self.minimum, min(self.rate * 0.95, measured or self.rate * 0.5))
+            if now - self.started < self.window:
+                # Too early to measure anything but latency: just halve.
+                self.rate = max(self.minimum, self.rate * 0.5)
+                return
+            measured = self._measured(now)
+            self.rate = max(self.minimum, self.peak / 2, min(self.rate * 0.95, measured or self.rate * 0.5))
 
 
 # --- the session ---------------------------------------------------------------------

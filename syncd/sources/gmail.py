@@ -253,7 +253,10 @@ class MetadataFetcher:
                 while self.delayed and self.delayed[0][0] <= now:
                     heapq.heappush(self.ready, heapq.heappop(self.delayed)[2])
                 if self.ready:
-                    count = min(self.batch_size, len(self.ready))
+                    # At most about a second of quota per batch, so a slow pace never
+                    # makes one caller wait long for a big batch's worth of units.
+                    affordable = max(1, int(self.pacer.rate / GET_UNITS))
+                    count = min(self.batch_size, affordable, len(self.ready))
                     return [heapq.heappop(self.ready) for _ in range(count)]
                 timeout = self.delayed[0][0] - now if self.delayed else 0.5
                 self.cv.wait(max(0.001, min(timeout, 0.5)))
