@@ -79,14 +79,26 @@ class MboxSource:
             keys = box.keys()
         except (OSError, mailbox.Error) as error:
             raise SourceError(f"{display_path(self.path)}: cannot read: {error}") from None
-        records: dict[str, Message] = {}
-        for key in keys:
-            record = _read(box, key, self.name)
-            if record is not None and record.date >= context.since:
-                records.setdefault(record.item_id, record)
-        box.close()
-        yield Batch(upserts=list(records.values()), cursor={"file": signature, "since": since},
-                    scope="", generation=uuid.uuid4().hex, prune=True)
+        # Batches of BATCH_SIZE keep memory flat however big the mbox; they share one
+        # generation and only the last one prunes (and carries the new cursor), so rows of
+        # messages that left the file go only once the whole file has been read. Until then
+        # the old cursor stays, so an interrupted read starts over.
+        generation = uuid.uuid4().hex
+        seen: set[str] = set()  # the first copy of a duplicated Message-ID wins
+        batch: list[Message] = []
+        try:
+            for key in keys:
+                record = _read(box, key, self.name)
+                if record is None or record.date < context.since or record.item_id in seen:
+                    continue
+                seen.add(record.item_id)
+                batch.append(record)
+                if len(batch) >= BATCH_SIZE:
+                    yield Batch(upserts=batch, cursor=cursor, scope="", generation=generation)
+                    batch = []
+        finally:
+            box.close()
+        yield Batch(upserts=batch, cursor={"file": signature, "since": since}, scope="", generation=generation, prune=True)
 
 
 class MaildirSource:
