@@ -21,7 +21,7 @@ from syncd.config import Config, default_config_path, load_config, starter_confi
 from syncd.contact_files import ContactEntry, _build, read_contact_files
 from syncd.contacts import add_contact, add_manual_touch, import_entries, resolve, set_snooze
 from syncd.errors import SyncdError, UsageError
-from syncd.daemon import daemon_info
+from syncd.heartbeat import daemon_info
 from syncd.health import problems
 from syncd.logs import setup_logging
 from syncd.lock import StoreLocked, store_lock

@@ -42,6 +42,7 @@ import schedule
 from syncd.app import App
 from syncd.config import Config
 from syncd.engine import CycleResult
+from syncd.heartbeat import META_HEARTBEAT, META_NEXT_RUN, META_PID, META_SYNC_EVERY, iso as _iso
 from syncd.lock import StoreLocked, daemon_lock, store_lock
 from syncd.sdnotify import Notifier
 from syncd.logs import redact as _redact
@@ -62,10 +63,6 @@ RETRY_CAP = timedelta(hours=1)
 HEARTBEAT_BUSY_MS = 2000
 STORE_BUSY_MS = 30000  # Store.open's timeout, restored after a heartbeat
 
-META_PID = "daemon_pid"
-META_HEARTBEAT = "daemon_heartbeat_at"
-META_NEXT_RUN = "daemon_next_run_at"
-META_SYNC_EVERY = "daemon_sync_every"
 
 
 class Interrupted(BaseException):
@@ -84,36 +81,6 @@ def backoff_delay(failures: int, sync_every: timedelta) -> timedelta:
     base = min(sync_every, RETRY_BASE)
     cap = max(sync_every, min(RETRY_CAP, sync_every * 32))
     return min(base * (2 ** max(0, min(failures - 1, 30))), cap)
-
-
-def daemon_info(store: Store, now: datetime, sync_every: timedelta | None = None) -> dict[str, Any]:
-    """What `syncd status` says about the daemon, from the heartbeat in the store.
-
-    `running`: the heartbeat is fresher than 2 × sync_every + 60 s and its pid is alive.
-    `next_run_at` is only given while running (a stopped daemon runs nothing).
-    """
-    pid_text = store.meta(META_PID)
-    pid = int(pid_text) if pid_text and pid_text.isdigit() else None
-    heartbeat = _parse_iso(store.meta(META_HEARTBEAT))
-    next_run = _parse_iso(store.meta(META_NEXT_RUN))
-    if sync_every is None:
-        every_text = store.meta(META_SYNC_EVERY)
-        sync_every = timedelta(seconds=int(every_text)) if every_text and every_text.isdigit() else timedelta(minutes=15)
-    fresh = heartbeat is not None and now - heartbeat <= 2 * sync_every + timedelta(seconds=60)
-    running = bool(fresh and pid is not None and pid_alive(pid))
-    return {"running": running, "pid": pid, "heartbeat_at": heartbeat, "next_run_at": next_run if running else None}
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 def run_daemon(config: Config, now_option: str | None) -> int:
@@ -556,26 +523,9 @@ class Daemon:
 # --- small helpers -------------------------------------------------------------------------
 
 
-
-
-
 def _one_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat(timespec="seconds")
-
-
-def _parse_iso(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _machine_tz():

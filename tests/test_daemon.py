@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 import schedule
 
-from syncd.daemon import Clock, backoff_delay, daemon_info
+from syncd.daemon import Clock, backoff_delay
+from syncd.heartbeat import daemon_info
 from syncd.store import Store
 from tests.daemon_helpers import (NOW, World, ics_calendar, ics_event, kill_quietly, make_world, meta, stop,
                                   wait_for)
