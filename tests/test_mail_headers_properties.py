@@ -515,3 +515,48 @@ def test_any_mailbox_of_generated_messages_syncs(blocks, kind: str):
                 assert_valid_message(store.interaction(source.name, item_id))
         finally:
             store.close()
+
+
+def test_a_big_mbox_is_read_in_batches_and_pruned_only_at_the_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Memory stays flat: several batches share one generation; only the last prunes and moves the cursor."""
+    import syncd.sources.mail as mail
+
+    monkeypatch.setattr(mail, "BATCH_SIZE", 3)
+    mbox = tmp_path / "big.mbox"
+    messages = [(f"m{i}@example.com", f"Date: Mon, 4 May 2026 10:{i:02d}:00 +0000\nFrom: {ME}\nTo: p{i}@example.com\n") for i in range(10)]
+    _write_mbox(mbox, messages + [("m0@example.com", f"Date: Tue, 5 May 2026 10:00:00 +0000\nFrom: {ME}\nTo: dup@example.com\n")])
+    config = _config(tmp_path, mbox=mbox)
+    source = MboxSource(mbox)
+    batches = list(source.sync(None, _context()))
+    assert [len(batch.upserts) for batch in batches] == [3, 3, 3, 1]
+    assert len({batch.generation for batch in batches}) == 1 and [batch.prune for batch in batches] == [False, False, False, True]
+    assert [batch.cursor for batch in batches[:-1]] == [None, None, None] and batches[-1].cursor["file"]
+    assert next(r for b in batches for r in b.upserts if r.item_id == "m0@example.com").to == ("p0@example.com",)  # first copy wins
+
+    store, outcome, ids, _ = _sync(tmp_path, source, config)
+    try:
+        assert outcome.ok and ids == {f"m{i}@example.com" for i in range(10)}
+        # Rewrite without m0..m4 and crash after the first batch: nothing is pruned yet, the old cursor stays.
+        _write_mbox(mbox, messages[5:] + [(f"n{i}@example.com", f"Date: Wed, 6 May 2026 10:{i:02d}:00 +0000\nFrom: {ME}\nTo: q{i}@example.com\n") for i in range(4)])
+        old_cursor = store.source_state(source.name).cursor
+        rules = touch_rules(config, store)
+        first = next(iter(source.sync(old_cursor, _context())))
+        store.apply_batch(source.name, first, rules)
+        kept = {row[0] for row in store.connection.execute("SELECT item_id FROM interactions WHERE source = ?", (source.name,))}
+        assert {f"m{i}@example.com" for i in range(5)} <= kept and store.source_state(source.name).cursor == old_cursor
+        # The next sync starts over and ends with exactly the file's messages.
+        again = sync_source(source, store, config, rules, NOW)
+        final = {row[0] for row in store.connection.execute("SELECT item_id FROM interactions WHERE source = ?", (source.name,))}
+        assert again.ok and final == {f"m{i}@example.com" for i in range(5, 10)} | {f"n{i}@example.com" for i in range(4)}
+        orphans = store.connection.execute("SELECT COUNT(*) FROM touches t LEFT JOIN interactions i USING (source, item_id) WHERE i.item_id IS NULL").fetchone()[0]
+        assert orphans == 0
+    finally:
+        store.close()
+
+
+def _context():
+    from zoneinfo import ZoneInfo
+
+    from syncd.sources.base import SyncContext
+
+    return SyncContext(now=NOW, since=NOW - timedelta(days=365), until=NOW + timedelta(days=35), tz=ZoneInfo("UTC"))
