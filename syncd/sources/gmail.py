@@ -141,6 +141,7 @@ class _Item:
     message_id: str = field(compare=False)
     attempts: int = field(default=0, compare=False)
     limited: int = field(default=0, compare=False)
+    head: bool = field(default=False, compare=False)
 
 
 class MetadataFetcher:
@@ -164,6 +165,8 @@ class MetadataFetcher:
         self.clock = clock
         self.cv = threading.Condition()
         self.ready: list[_Item] = []
+        self.heads: list[_Item] = []
+        self.gated: dict[int, list[_Item]] = {}
         self.delayed: list[tuple[float, int, _Item]] = []
         self.pending: dict[int, int] = {}
         self.results: dict[int, dict[str, Any]] = {}
@@ -185,12 +188,22 @@ class MetadataFetcher:
             self.threads.append(thread)
         return self
 
-    def submit(self, group: int, message_ids: list[str]) -> None:
+    def submit(self, group: int, message_ids: list[str], gated: bool = False) -> None:
+        """Queue a group. `gated`: fetch its first (newest) message ahead of everything
+        and hold the rest until it is back — if it is already past the look-back, the
+        whole group (and every later one) is, and none of it is fetched."""
         with self.cv:
-            self.pending[group] = self.pending.get(group, 0) + len(set(message_ids))
+            unique = list(dict.fromkeys(message_ids))
+            self.pending[group] = self.pending.get(group, 0) + len(unique)
             self.results.setdefault(group, {})
-            for message_id in dict.fromkeys(message_ids):
-                heapq.heappush(self.ready, _Item(group, next(self.seq), message_id))
+            items = [_Item(group, next(self.seq), message_id) for message_id in unique]
+            if gated and len(items) > 1:
+                items[0].head = True
+                heapq.heappush(self.heads, items[0])
+                self.gated[group] = items[1:]
+            else:
+                for item in items:
+                    heapq.heappush(self.ready, item)
             self.cv.notify_all()
 
     def cancel_after(self, group: int, seq: int | None = None) -> None:
@@ -208,6 +221,12 @@ class MetadataFetcher:
             return item.group < 0 or (item.group, item.seq) <= (group, self.cancelled_seq)
 
         dropped = [item for item in self.ready if not keep(item)] + [entry[2] for entry in self.delayed if not keep(entry[2])]
+        dropped += [item for item in self.heads if not keep(item)]
+        for waiting in self.gated.values():
+            dropped += [item for item in waiting if not keep(item)]
+        self.gated = {key: [item for item in waiting if keep(item)] for key, waiting in self.gated.items()}
+        self.heads = [item for item in self.heads if keep(item)]
+        heapq.heapify(self.heads)
         self.ready = [item for item in self.ready if keep(item)]
         heapq.heapify(self.ready)
         self.delayed = [entry for entry in self.delayed if keep(entry[2])]
@@ -251,13 +270,16 @@ class MetadataFetcher:
                     return None
                 now = self.clock()
                 while self.delayed and self.delayed[0][0] <= now:
-                    heapq.heappush(self.ready, heapq.heappop(self.delayed)[2])
-                if self.ready:
+                    item = heapq.heappop(self.delayed)[2]
+                    heapq.heappush(self.heads if item.head else self.ready, item)
+                if self.ready or self.heads:
                     # At most about a second of quota per batch, so a slow pace never
                     # makes one caller wait long for a big batch's worth of units.
                     affordable = max(1, int(self.pacer.rate / GET_UNITS))
-                    count = min(self.batch_size, affordable, len(self.ready))
-                    return [heapq.heappop(self.ready) for _ in range(count)]
+                    count = min(self.batch_size, affordable)
+                    batch = [heapq.heappop(self.heads) for _ in range(min(count, len(self.heads)))]
+                    batch += [heapq.heappop(self.ready) for _ in range(min(count - len(batch), len(self.ready)))]
+                    return batch
                 timeout = self.delayed[0][0] - now if self.delayed else 0.5
                 self.cv.wait(max(0.001, min(timeout, 0.5)))
 
@@ -266,6 +288,9 @@ class MetadataFetcher:
             return
         self.results.setdefault(item.group, {})[item.message_id] = value
         self.pending[item.group] = self.pending.get(item.group, 0) - 1
+        if item.head:
+            for waiting in self.gated.pop(item.group, []):
+                heapq.heappush(self.ready, waiting)
 
     def _work(self) -> None:
         messages = self.session.gmail().users().messages()  # building resources is slow: once
@@ -571,7 +596,7 @@ class _Lister(threading.Thread):
                         break
                     group = len(self.pages_listed)
                     self.pages_listed.append((ids, token))
-                    self.fetcher.submit(group, ids)
+                    self.fetcher.submit(group, ids, gated=True)
                     self.cv.notify_all()
                 if not token or not ids:
                     break

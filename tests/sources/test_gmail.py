@@ -153,6 +153,18 @@ def test_first_sync_is_bounded_by_the_lookback(fake, store, config):
     assert fake.calls["gmail.users.messages.get"] <= 30 + 4 * 50
 
 
+def test_a_page_that_starts_past_the_lookback_costs_one_message(fake, store, config):
+    for day in range(30):
+        add(fake, f"p{day}@example.com", ME, NOW - timedelta(days=day + 1))
+    for day in range(90):
+        add(fake, "old@example.com", ME, NOW - timedelta(days=366 + day))
+    outcome = sync(gmail_source(config, list_page=30), store, config)
+    assert outcome.ok and outcome.items == 30
+    # Each page's newest message is fetched first; the second page's is already too old,
+    # so nothing else of it (or of the page listed ahead, at most its newest) is fetched.
+    assert 31 <= fake.calls["gmail.users.messages.get"] <= 32
+
+
 def test_first_sync_records_history_id_before_listing_and_own_address(fake, store, tmp_path):
     config = google_config(fake, tmp_path, emails="[]")  # the user configured no address of their own
     add(fake, ME, "ada@example.com", NOW - timedelta(days=2), labels=("SENT",))
