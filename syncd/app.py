@@ -20,6 +20,10 @@ from syncd.sources.base import Source
 from syncd.store import Store
 
 
+HOLDS_ERROR = "holds_last_error"
+HOLDS_ERROR_AT = "holds_last_error_at"
+
+
 @dataclass
 class App:
     config: Config
@@ -61,7 +65,18 @@ class App:
         return source_health(self.config, self.store, self.sources, self.now)
 
     def plan_holds(self, dry_run: bool = False) -> HoldOutcome:
-        return plan_holds(self.config, self.store, self.statuses, problems(self.health()), self.now, dry_run=dry_run)
+        """Plan (and unless dry, book); a hold calendar that failed is remembered for `status`."""
+        outcome = plan_holds(self.config, self.store, self.statuses, problems(self.health()), self.now, dry_run=dry_run)
+        if not dry_run:
+            error = "; ".join(outcome.errors) or (outcome.blocked if outcome.sink_failed else "")
+            with self.store.transaction() as connection:
+                self.store.set_meta(HOLDS_ERROR, error, connection)
+                self.store.set_meta(HOLDS_ERROR_AT, self.now.isoformat() if error else "", connection)
+        return outcome
+
+    def holds_error(self) -> str | None:
+        """The last hold planning's failure to read or write the hold calendar, if any."""
+        return self.store.meta(HOLDS_ERROR) or None
 
     def upcoming_holds(self) -> list[StoredHold]:
         return upcoming_holds(self.store, self.now)

@@ -324,7 +324,8 @@ def status_data(app: App) -> dict[str, Any]:
         "cold_count": len(app.cold()),
         "upcoming_holds": len(app.upcoming_holds()),
         "daemon": {"running": daemon["running"], "pid": daemon["pid"], "heartbeat_at": local_iso(daemon["heartbeat_at"], app.config.tz)},
-        "problems": problems(health),
+        "holds_error": app.holds_error(),
+        "problems": problems(health) + ([f"holds: {app.holds_error()}"] if app.holds_error() else []),
     }
 
 

@@ -224,6 +224,14 @@ def test_freebusy_failure_books_nothing_and_says_why(world):
     assert fake.calendar_events() == before
     # The touched contact's hold stays in the store as it was (nothing was planned).
     assert world("holds", "--json", now=NOW).json() == holds_before
+    status = world("status", "--json", now="2026-11-20T12:05:00+01:00")
+    assert status.code == 1
+    assert "free/busy" in status.json()["holds_error"]
+    assert any(problem.startswith("holds: ") for problem in status.json()["problems"])
+    # Once the scope is back, the next sync books again and status is clean.
+    fake.auth.scopes = fake.auth.scopes + ("https://www.googleapis.com/auth/calendar.freebusy",)
+    assert world("sync", now="2026-11-20T12:10:00+01:00").code == 0
+    assert world("status", "--json", now="2026-11-20T12:10:00+01:00").json()["holds_error"] is None
 
 
 def test_a_secondary_hold_calendar_avoids_busy_time_in_both_calendars(cli, fake):
