@@ -9,7 +9,9 @@ First sync (no cursor, or after a 404 from history):
      `includeSpamTrash`), and `messages.get?format=metadata` with only the headers
      the touch rules read, in HTTP batches.
   3. Stops once messages are older than the look-back (`internalDate` is the touch
-     time), so the cost is bounded whatever the mailbox size.
+     time, and the listing is ordered by it), so the cost is bounded whatever the
+     mailbox size: each page's newest message is fetched first, and a page that
+     already begins past the look-back is not fetched any further.
   Each listing page is committed with a cursor holding the next page token, so an
   interrupted first sync resumes where it stopped. Rows carry the listing's generation
   and the last page prunes rows the listing did not see (a resync removes what vanished).
