@@ -20,6 +20,7 @@ import pytest
 from syncd.config import parse_config
 from syncd.engine import EXPAND_AHEAD_MARGIN, sync_source, touch_rules
 from syncd.records import Meeting
+from syncd.sources import ics
 from syncd.sources.ics import IcsSource, parse_calendar
 from syncd.store import Store
 
@@ -91,7 +92,7 @@ def test_the_corpus_is_there_and_big_enough():
 
 
 @pytest.mark.parametrize("path", CASES)
-def test_parse_calendar_ingests_or_rejects_in_one_line(path: Path):
+def test_parse_calendar_ingests_or_rejects_in_one_line(path: Path, monkeypatch: pytest.MonkeyPatch):
     data = path.read_bytes()
     wide = _outcome(data, WIDE_SINCE, WIDE_UNTIL, path.name)
     recent = _outcome(data, NOW - timedelta(days=365), NOW + timedelta(days=35), path.name)
@@ -99,9 +100,14 @@ def test_parse_calendar_ingests_or_rejects_in_one_line(path: Path):
     assert isinstance(wide, str) == isinstance(recent, str), (path.name, wide if isinstance(wide, str) else recent)
     if not isinstance(wide, str):
         assert {m.item_id for m in recent} <= {m.item_id for m in wide} | {m.item_id for m in recent if m.start >= WIDE_UNTIL}
-        # Deterministic: the same bytes give the same records (ids are what the store keys on).
-        again = _outcome(data, NOW - timedelta(days=365), NOW + timedelta(days=35), path.name)
-        assert sorted(m.item_id for m in again) == sorted(m.item_id for m in recent)
+    # Big files are parsed in pieces (one UID's events together) to keep memory flat: forced
+    # onto every corpus file, the pieces give exactly what the whole file gives, or the same verdict.
+    monkeypatch.setattr(ics, "SPLIT_ABOVE", 0)
+    monkeypatch.setattr(ics, "EVENTS_PER_PIECE", 1)
+    pieces = _outcome(data, NOW - timedelta(days=365), NOW + timedelta(days=35), path.name + " (in pieces)")
+    assert isinstance(pieces, str) == isinstance(recent, str), (path.name, pieces if isinstance(pieces, str) else recent)
+    if not isinstance(recent, str):
+        assert sorted(pieces, key=lambda m: m.item_id) == sorted(recent, key=lambda m: m.item_id)
 
 
 @pytest.mark.parametrize("path", CASES)
@@ -239,3 +245,32 @@ def test_hostile_calendars_are_ingested_or_rejected_in_one_line(data: bytes):
     started = time.monotonic()
     _outcome(data, NOW - timedelta(days=365), NOW + timedelta(days=35), "hostile")
     assert time.monotonic() - started < 15
+
+
+def test_a_big_calendar_read_in_pieces_gives_what_the_whole_file_gives(monkeypatch: pytest.MonkeyPatch):
+    """Exceptions far from their series in the file, a VTIMEZONE after the events, a VTODO,
+    X-WR-TIMEZONE: the pieces must carry all of it."""
+    events = []
+    for n in range(60):
+        if n % 10 == 0:
+            events.append(_event(f"series-{n}", "DTSTART;TZID=Custom/Zone:20260105T090000", "DTEND;TZID=Custom/Zone:20260105T093000",
+                                 "RRULE:FREQ=WEEKLY;COUNT=20", "EXDATE;TZID=Custom/Zone:20260112T090000", f"ATTENDEE:mailto:p{n}@example.com"))
+        else:
+            events.append(_event(f"single-{n}", f"DTSTART:202603{1 + n % 28:02d}T{8 + n % 9:02d}0000", "DURATION:PT1H", f"ATTENDEE:mailto:p{n}@example.com"))
+    for n in range(0, 60, 10):  # the moved occurrences come last, far from their series
+        events.append(_event(f"series-{n}", "RECURRENCE-ID;TZID=Custom/Zone:20260119T090000", "DTSTART;TZID=Custom/Zone:20260120T150000",
+                             "DTEND;TZID=Custom/Zone:20260120T153000", f"ATTENDEE:mailto:moved{n}@example.com"))
+    zone = ("BEGIN:VTIMEZONE\r\nTZID:Custom/Zone\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\nTZOFFSETFROM:+0300\r\n"
+            "TZOFFSETTO:+0300\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n")
+    todo = "BEGIN:VTODO\r\nUID:todo\r\nSUMMARY:not a meeting\r\nEND:VTODO\r\n"
+    data = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//corpus tests//EN\r\nX-WR-TIMEZONE:America/New_York\r\n"
+            + "".join(events[:30]) + todo + "".join(events[30:]) + zone + "END:VCALENDAR\r\n").encode()
+    since, until = NOW - timedelta(days=365), NOW + timedelta(days=35)
+    whole = parse_calendar(data, since, until, BERLIN)
+    monkeypatch.setattr(ics, "SPLIT_ABOVE", 0)
+    monkeypatch.setattr(ics, "EVENTS_PER_PIECE", 7)
+    pieces = list(ics._pieces(data))
+    assert len(pieces) == 9 and all(piece.count(b"BEGIN:VTIMEZONE") == 1 and b"X-WR-TIMEZONE" in piece for piece in pieces)
+    assert sorted(parse_calendar(data, since, until, BERLIN), key=lambda m: m.item_id) == sorted(whole, key=lambda m: m.item_id)
+    moved = [m for m in whole if m.item_id.startswith("series-0#")]
+    assert len(moved) == 19 and any(a.address == "moved0@example.com" for m in moved for a in m.attendees)

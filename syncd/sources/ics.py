@@ -84,27 +84,117 @@ class IcsSource:
 
 def parse_calendar(data: bytes, since: datetime, until: datetime, tz: tzinfo) -> list[Meeting]:
     """Every occurrence between `since` and `until`, exceptions applied; ValueError if unreadable."""
+    pieces = _pieces(data)
+    if pieces is None:
+        return _parse_piece(data, since, until, tz, {}, [MAX_FILE_OCCURRENCES], None)
+    # A big file is parsed a few hundred events at a time: icalendar's tree of a 20,000-event
+    # file alone takes ~250 MB, a piece of it a few MB. Same records, same rejections.
+    meetings: dict[str, Meeting] = {}
+    budget = [MAX_FILE_OCCURRENCES]
+    counts: dict[str, Any] = {"broken": 0, "readable": 0, "example": ""}
+    for piece in pieces:
+        _parse_piece(piece, since, until, tz, meetings, budget, counts)
+    if counts["broken"] and counts["readable"] <= 0:
+        raise ValueError(f"no readable event ({_one_line(ValueError(counts['example']))})")
+    if counts["broken"]:
+        log.warning("skipping %d event(s) that cannot be read, e.g. %s", counts["broken"], counts["example"][:200])
+    return list(meetings.values())
+
+
+SPLIT_ABOVE = 2 * 1024 * 1024  # bytes: smaller files are parsed whole
+EVENTS_PER_PIECE = 500  # UIDs (a series with its exceptions counts once) per piece
+
+
+def _pieces(data: bytes) -> Iterator[bytes] | None:
+    """A big single-VCALENDAR file as several small calendars, each with the calendar's own
+    properties and time zones, every VEVENT of one UID (a series and its exceptions) in the
+    same piece; None (parse it whole) when the file is small or not plainly structured.
+    Only byte offsets are kept while scanning, so the scan itself costs next to nothing."""
+    if len(data) <= SPLIT_ABOVE or data.count(b"\r") != data.count(b"\r\n"):
+        return None  # small, or lone CRs as line ends: the whole-file parser knows best
+    header: list[tuple[int, int]] = []  # calendar properties and VTIMEZONEs: in every piece
+    others: list[tuple[int, int]] = []  # VTODO, VJOURNAL, …: in the first piece only
+    events: dict[bytes, list[tuple[int, int]]] = {}
+    stack: list[bytes] = []
+    block_start = 0
+    uid: bytes | None = None
+    closing: tuple[int, int] | None = None
+    position, size = 0, len(data)
+    while position < size:
+        end = data.find(b"\n", position)
+        end = size if end < 0 else end + 1
+        start, position = position, end
+        bare = data[start:end].rstrip(b"\r\n")
+        upper = bare[:64].upper()
+        if upper.startswith(b"BEGIN:"):
+            stack.append(bare[6:].strip().upper())
+            if len(stack) == 1:
+                if stack[0] != b"VCALENDAR" or header:
+                    return None  # not exactly one VCALENDAR: leave it to the whole-file parser
+                header.append((start, end))
+            elif len(stack) == 2:
+                block_start, uid = start, None
+        elif upper.startswith(b"END:"):
+            if not stack or stack.pop() != bare[4:].strip().upper():
+                return None
+            if not stack:
+                closing = (start, end)
+            elif len(stack) == 1:
+                name = bare[4:].strip().upper()
+                if name == b"VEVENT":
+                    events.setdefault(uid if uid is not None else b"#%d" % len(events), []).append((block_start, end))
+                else:
+                    (header if name == b"VTIMEZONE" else others).append((block_start, end))
+        elif not stack:
+            if bare.strip() or closing:
+                return None  # content outside the calendar
+        elif len(stack) == 1:
+            header.append((start, end))
+        elif len(stack) == 2 and (upper.startswith(b"UID:") or upper.startswith(b"UID;")):
+            uid = bare.partition(b":")[2]
+    if stack or closing is None or len(events) <= EVENTS_PER_PIECE:
+        return None
+    head = b"".join(data[a:b] for a, b in header)
+    tail = data[closing[0]:closing[1]]
+    groups = list(events.values())
+
+    def generate() -> Iterator[bytes]:
+        for first in range(0, len(groups), EVENTS_PER_PIECE):
+            body = b"".join(data[a:b] for group in groups[first:first + EVENTS_PER_PIECE] for a, b in group)
+            extra = b"".join(data[a:b] for a, b in others) if first == 0 else b""
+            yield head + extra + body + tail
+
+    return generate()
+
+
+def _parse_piece(data: bytes, since: datetime, until: datetime, tz: tzinfo, meetings: dict[str, Meeting], budget: list[int],
+                 counts: dict[str, Any] | None) -> list[Meeting]:
+    """Parse and expand one calendar (or a piece of a big one) into `meetings`. A whole file
+    (`counts` None) is checked for readable events here; pieces report into `counts`."""
     try:
         calendars = icalendar.Calendar.from_ical(data, multiple=True)
     except Exception as error:  # icalendar raises many types on malformed input
         raise ValueError(f"not a valid iCalendar file ({_one_line(error)})") from None
     if not calendars:
         raise ValueError("no VCALENDAR found")
-    meetings: dict[str, Meeting] = {}
     broken = [
         f"{event.get('UID', '(no UID)')}: {message}"
         for calendar in calendars for event in calendar.walk("VEVENT")
         for name, message in getattr(event, "errors", []) if name in ("DTSTART", "DTEND", "RRULE", "RECURRENCE-ID")
     ]
     readable = sum(1 for calendar in calendars for _ in calendar.walk("VEVENT")) - len(broken)
-    if broken and readable <= 0:
-        raise ValueError(f"no readable event ({_one_line(ValueError(broken[0]))})")
-    if broken:
-        log.warning("skipping %d event(s) that cannot be read, e.g. %s", len(broken), broken[0][:200])
-    budget = MAX_FILE_OCCURRENCES
+    if counts is None:
+        if broken and readable <= 0:
+            raise ValueError(f"no readable event ({_one_line(ValueError(broken[0]))})")
+        if broken:
+            log.warning("skipping %d event(s) that cannot be read, e.g. %s", len(broken), broken[0][:200])
+    else:
+        counts["broken"] += len(broken)
+        counts["readable"] += readable
+        counts["example"] = counts["example"] or (broken[0] if broken else "")
     for calendar in calendars:
-        budget -= _drop_runaway_series(calendar, since, until, tz)
-        if budget < 0:
+        budget[0] -= _drop_runaway_series(calendar, since, until, tz)
+        if budget[0] < 0:
             raise ValueError(f"its events repeat more than {MAX_FILE_OCCURRENCES} times between {since:%Y-%m-%d} and {until:%Y-%m-%d}")
         try:
             occurrences = recurring_ical_events.of(calendar, skip_bad_series=True).between(since, until)
