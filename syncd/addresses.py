@@ -25,6 +25,8 @@ _ROLE_PATTERN = re.compile(r"(^|[._+-])(no-?reply|do-?not-?reply|bounces?|mailer
 def normalize(address: str) -> str | None:
     """The canonical form of one address, or None when it is not an address at all."""
     text = address.strip().strip("<>").strip()
+    if any(ord(character) < 32 or ord(character) == 127 for character in text):
+        return None
     if "<" in text or " " in text:
         parsed = getaddresses([text])
         text = parsed[0][1].strip() if parsed else ""
@@ -49,8 +51,13 @@ def parse_address_list(header_values: list[str] | str | None) -> list[str]:
         header_values = [header_values]
     result = []
     # Split the raw header first: a decoded display name may contain commas, quotes or
-    # even "@", which would otherwise add or swallow addresses.
-    for _name, address in getaddresses([str(value) for value in header_values]):
+    # even "@", which would otherwise add or swallow addresses. The stdlib parser
+    # recurses once per nested comment, so a hostile `((((…` costs this header only.
+    try:
+        pairs = getaddresses([str(value) for value in header_values])
+    except (RecursionError, ValueError, TypeError, LookupError, UnicodeError, MessageError):
+        return []
+    for _name, address in pairs:
         canonical = normalize(address) if address else None
         if canonical and canonical not in result:
             result.append(canonical)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -17,8 +16,8 @@ from typing import Any, Callable
 
 from syncd import __version__
 from syncd.app import App
-from syncd.config import Config, default_config_path, load_config, starter_config
-from syncd.contact_files import ContactEntry, _build, read_contact_files
+from syncd.config import default_config_path, load_config, starter_config
+from syncd.contact_files import entry_from_fields, read_contact_files
 from syncd.contacts import add_contact, add_manual_touch, import_entries, resolve, set_snooze
 from syncd.errors import SyncdError, UsageError
 from syncd.heartbeat import daemon_info
@@ -150,7 +149,7 @@ def cmd_contacts(app: App, args: argparse.Namespace) -> int:
             if getattr(args, name) is not None:
                 values[name] = getattr(args, name)
         problems_found: list[str] = []
-        entry = _build("contacts add", values, problems_found)
+        entry = entry_from_fields("contacts add", values, problems_found)
         if entry is None:
             raise UsageError("\n".join(problems_found))
         contact = add_contact(app.store, entry, app.now)

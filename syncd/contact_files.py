@@ -76,7 +76,8 @@ def _read_text(path: Path) -> str:
         return data.decode("latin-1")
 
 
-def _build(origin: str, values: dict[str, Any], problems: list[str]) -> ContactEntry | None:
+def entry_from_fields(origin: str, values: dict[str, Any], problems: list[str]) -> ContactEntry | None:
+    """One contact from loose fields (a file row, `contacts add`); problems are appended, not raised."""
     before = len(problems)
     unknown = set(values) - set(FIELDS)
     for key in sorted(unknown):
@@ -151,7 +152,7 @@ def _parse_toml(path: Path, text: str, problems: list[str]) -> list[ContactEntry
     entries = []
     for index, table in enumerate(tables):
         where = f"{path}:{lines[index]}" if index < len(lines) else f"{path}: contact #{index + 1}"
-        entry = _build(where, table, problems)
+        entry = entry_from_fields(where, table, problems)
         if entry:
             entries.append(entry)
     return entries
@@ -174,7 +175,7 @@ def _parse_csv(path: Path, text: str, problems: list[str]) -> list[ContactEntry]
             continue
         values["emails"] = [part.strip() for part in (values.get("emails") or "").split(";") if part.strip()]
         values = {key: value for key, value in values.items() if value not in ("", None) or key == "emails"}
-        entry = _build(where, values, problems)
+        entry = entry_from_fields(where, values, problems)
         if entry:
             entries.append(entry)
     return entries
@@ -209,7 +210,7 @@ def _parse_vcards(path: Path, text: str, problems: list[str]) -> list[ContactEnt
             if not card["emails"]:
                 problems.append(f"{where}: vCard {card.get('name', '')!r} has no EMAIL")
             else:
-                entry = _build(where, card, problems)
+                entry = entry_from_fields(where, card, problems)
                 if entry:
                     entries.append(entry)
             card = None

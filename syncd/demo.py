@@ -7,7 +7,6 @@ It never touches the user's config or store: everything lives in a temporary fol
 from __future__ import annotations
 
 import argparse
-import shutil
 import tempfile
 from importlib import resources
 from pathlib import Path

@@ -16,13 +16,12 @@ from datetime import date, datetime, timedelta, tzinfo
 
 from syncd.cold import ContactStatus, cold_list
 from syncd.config import Config
-from syncd.contacts import Contact, LastTouch, set_snooze, upcoming_meeting_contacts
-from syncd.health import problems
+from syncd.contacts import Contact, set_snooze, upcoming_meeting_contacts
 from syncd.planner import Candidate, ExistingHold, HoldRules, Interval, NewHold, Plan, Removal, hold_event_id, plan
 from syncd.sinks import make_sink
 from syncd.sinks.base import HoldGone, HoldSink, SinkError, SinkHold
 from syncd.store import Store, dt, ts
-from syncd.touches import counts_as_meeting, user_declined
+from syncd.touches import user_declined
 
 log = logging.getLogger("syncd.holds")
 

@@ -48,7 +48,7 @@ from typing import Any, Callable, Iterator
 from syncd.addresses import parse_address_list
 from syncd.google.client import AdaptiveRate, GoogleApiError, GoogleSession, MAX_BATCH, Transient
 from syncd.records import Message
-from syncd.sources.base import CursorInvalid, NeedsAuth, SourceError, SyncContext
+from syncd.sources.base import CursorInvalid, SourceError, SyncContext
 from syncd.store import Batch
 
 log = logging.getLogger("syncd.sources.gmail")
@@ -77,14 +77,9 @@ def message_record(data: dict[str, Any]) -> Message | None:
         date = datetime.fromtimestamp(int(data["internalDate"]) / 1000, timezone.utc)
     except (KeyError, TypeError, ValueError, OverflowError):
         return None
+
     def addresses(name: str) -> tuple[str, ...]:
-        # The stdlib address parser recurses once per nested comment: a hostile
-        # `To: ((((…` must cost that header, not the whole mailbox's sync.
-        try:
-            return tuple(parse_address_list(headers.get(name)))
-        except (RecursionError, ValueError, TypeError, LookupError, UnicodeError):
-            log.warning("ignoring a %s header that cannot be parsed", name.title())
-            return ()
+        return tuple(parse_address_list(headers.get(name)))
 
     precedence = (headers.get("precedence") or [""])[0].strip().lower()
     bulk = bool(headers.get("list-id") or headers.get("list-unsubscribe")) or precedence in ("bulk", "list", "junk")
