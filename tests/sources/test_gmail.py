@@ -426,7 +426,7 @@ def test_a_hostile_header_costs_that_header_not_the_sync(fake, store, config):
 def test_progress_on_a_terminal_is_one_updating_line():
     from io import StringIO
 
-    from syncd.sources.gmail import Progress
+    from syncd.google.gmail_fetch import Progress
 
     class Terminal(StringIO):
         def isatty(self):
