@@ -71,7 +71,7 @@ def from_line_date(from_line: bytes) -> datetime | None:
 
 
 def message_from_headers(raw_headers: bytes, from_line: bytes = b"", extra_labels: tuple[str, ...] = ()) -> Message | None:
-    headers = _PARSER.parsebytes(raw_headers)
+    headers = _index(_PARSER.parsebytes(raw_headers))
     date = parse_date(_header(headers, "Date")) or from_line_date(from_line)
     if date is None:
         return None
@@ -113,16 +113,30 @@ def _text(value: str) -> str:
         return raw.decode("cp1252", "replace")
 
 
-def _all(headers: EmailMessage, name: str) -> list[str]:
-    wanted = name.lower()
-    return [_text(str(value)) for key, value in headers.raw_items() if key.lower() == wanted]
+_READ = frozenset({"date", "message-id", "from", "to", "cc", "subject", "precedence", "list-id", "list-unsubscribe",
+                   "x-gmail-labels", "auto-submitted"})
 
 
-def _header(headers: EmailMessage, name: str) -> str | None:
-    values = _all(headers, name)
+def _index(parsed: EmailMessage) -> dict[str, list[str]]:
+    """The values of the headers syncd reads, by lower-case name, in order, decoded once
+    (one pass over the block instead of one per lookup: Received, DKIM… are skipped)."""
+    index: dict[str, list[str]] = {}
+    for key, value in parsed.raw_items():
+        name = key.lower()
+        if name in _READ:
+            index.setdefault(name, []).append(_text(str(value)))
+    return index
+
+
+def _all(headers: dict[str, list[str]], name: str) -> list[str]:
+    return headers.get(name.lower(), [])
+
+
+def _header(headers: dict[str, list[str]], name: str) -> str | None:
+    values = headers.get(name.lower())
     return values[0] if values else None
 
 
-def _addresses(headers: EmailMessage, name: str) -> tuple[str, ...]:
+def _addresses(headers: dict[str, list[str]], name: str) -> tuple[str, ...]:
     """Malformed addresses, and headers the parser cannot finish, are dropped."""
     return tuple(parse_address_list(_all(headers, name)))
