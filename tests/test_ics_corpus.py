@@ -238,8 +238,9 @@ def test_a_file_that_expands_to_too_many_occurrences_is_rejected_in_one_line():
         _calendar(_event("long", "DTSTART:20260301T090000Z", "SUMMARY:" + "x" * 2_000_000)),
         _calendar(_event("y1", "DTSTART:00010101T000000Z", "DTEND:99991231T235959Z")),
         _calendar(_event("tz", "DTSTART;TZID=Nowhere/Land:20260301T090000", "ATTENDEE:mailto:a@b.com")),
+        _calendar(_event("nested", "DTSTART:20260301T090000Z", "ATTENDEE:mailto:x " + "(" * 3000, "ORGANIZER:mailto:y " + "(" * 3000)),
     ],
-    ids=["empty", "nul", "utf-16", "nested-events", "nested-unknown", "2mb-summary", "year-1-to-9999", "unknown-tzid"],
+    ids=["empty", "nul", "utf-16", "nested-events", "nested-unknown", "2mb-summary", "year-1-to-9999", "unknown-tzid", "nested-comments-in-address"],
 )
 def test_hostile_calendars_are_ingested_or_rejected_in_one_line(data: bytes):
     started = time.monotonic()

@@ -315,7 +315,11 @@ def _address(value: Any) -> str | None:
     text = str(value)
     if text.lower().startswith("mailto:"):
         text = text[7:]
-    return normalize(text)
+    try:
+        return normalize(text)
+    except RecursionError:  # the stdlib address parser recurses once per nested comment: `x ((((…`
+        log.warning("skipping an address nested too deeply to parse")
+        return None
 
 
 def _meeting(component: icalendar.Event, tz: tzinfo) -> Meeting | None:
