@@ -28,7 +28,10 @@ def normalize(address: str) -> str | None:
     if any(ord(character) < 32 or ord(character) == 127 for character in text):
         return None
     if "<" in text or " " in text:
-        parsed = getaddresses([text])
+        try:
+            parsed = getaddresses([text])
+        except (RecursionError, ValueError, TypeError, LookupError, UnicodeError, MessageError):
+            return None  # the stdlib parser recurses once per nested comment: `x ((((…`
         text = parsed[0][1].strip() if parsed else ""
     text = text.lower()
     if not _ADDRESS.match(text):
