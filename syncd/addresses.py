@@ -19,13 +19,14 @@ _ROLE_LOCALPARTS = {
     "alerts", "updates", "marketing", "billing", "invitations", "reminders", "feedback",
     "calendar-notification", "abuse", "webmaster",
 }
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ROLE_PATTERN = re.compile(r"(^|[._+-])(no-?reply|do-?not-?reply|bounces?|mailer-daemon)([._+-]|$)")
 
 
 def normalize(address: str) -> str | None:
     """The canonical form of one address, or None when it is not an address at all."""
     text = address.strip().strip("<>").strip()
-    if any(ord(character) < 32 or ord(character) == 127 for character in text):
+    if _CONTROL.search(text):
         return None
     if "<" in text or " " in text:
         try:
@@ -52,7 +53,8 @@ def parse_address_list(header_values: list[str] | str | None) -> list[str]:
         return []
     if isinstance(header_values, str):
         header_values = [header_values]
-    result = []
+    result: list[str] = []
+    seen: set[str] = set()
     # Split the raw header first: a decoded display name may contain commas, quotes or
     # even "@", which would otherwise add or swallow addresses. The stdlib parser
     # recurses once per nested comment, so a hostile `((((…` costs this header only.
@@ -62,7 +64,8 @@ def parse_address_list(header_values: list[str] | str | None) -> list[str]:
         return []
     for _name, address in pairs:
         canonical = normalize(address) if address else None
-        if canonical and canonical not in result:
+        if canonical and canonical not in seen:
+            seen.add(canonical)
             result.append(canonical)
     return result
 

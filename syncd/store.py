@@ -23,6 +23,9 @@ from syncd.records import Meeting, Record, from_json, record_time, to_json
 from syncd.touches import TouchRules, touched_addresses
 
 
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def ts(value: datetime | None) -> int | None:
     """Epoch seconds in UTC: compact, and compares correctly in SQL."""
     return None if value is None else int(value.timestamp())
@@ -194,7 +197,7 @@ class Store:
         for record in records:
             at = ts(record_time(record))
             end_at = ts(record.end) if isinstance(record, Meeting) else at
-            rows.append((source, record.item_id, record.kind, at, end_at, scope, generation, json.dumps(to_json(record), separators=(",", ":"))))
+            rows.append((source, record.item_id, record.kind, at, end_at, scope, generation, _encode(to_json(record))))
             touch_rows.extend((address, at, source, record.item_id, record.kind) for address in touched_addresses(record, rules))
         ids = [(source, record.item_id) for record in records]
         connection.executemany("DELETE FROM touches WHERE source = ? AND item_id = ?", ids)

@@ -420,3 +420,28 @@ def test_meta_round_trip(store: Store) -> None:
     store.set_meta("x", "1")
     store.set_meta("x", "2")
     assert store.meta("x") == "2"
+
+
+def test_migrating_a_version_1_store_keeps_its_rows(tmp_path: Path) -> None:
+    """A store written by the first release opens in this one with its data intact."""
+    import sqlite3
+
+    from syncd.migrations import STEPS
+
+    path = tmp_path / "old.db"
+    connection = sqlite3.connect(path)
+    for statement in STEPS[0].split(";"):
+        if statement.strip():
+            connection.execute(statement)
+    connection.execute("PRAGMA user_version = 1")
+    connection.execute("INSERT INTO touches VALUES ('ada@example.com', 100, 'ics:x', 'm1', 'meeting')")
+    connection.commit()
+    connection.close()
+    store = Store.open(path)
+    try:
+        assert store.connection.execute("PRAGMA user_version").fetchone()[0] == len(STEPS) == 2
+        assert store.connection.execute("SELECT address, at, kind FROM touches").fetchall() == [("ada@example.com", 100, "meeting")]
+        indexes = {row[1] for row in store.connection.execute("PRAGMA index_list(touches)")}
+        assert "touches_address_at_kind" in indexes and "touches_address" not in indexes
+    finally:
+        store.close()
