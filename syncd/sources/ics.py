@@ -182,6 +182,7 @@ def _parse_piece(data: bytes, since: datetime, until: datetime, tz: tzinfo, meet
         for calendar in calendars for event in calendar.walk("VEVENT")
         for name, message in getattr(event, "errors", []) if name in ("DTSTART", "DTEND", "RRULE", "RECURRENCE-ID")
     ]
+    broken += [message for calendar in calendars for message in _drop_events_without_one_start(calendar)]
     readable = sum(1 for calendar in calendars for _ in calendar.walk("VEVENT")) - len(broken)
     if counts is None:
         if broken and readable <= 0:
@@ -211,6 +212,21 @@ def _parse_piece(data: bytes, since: datetime, until: datetime, tz: tzinfo, meet
             if meeting is not None:
                 meetings.setdefault(meeting.item_id, meeting)
     return list(meetings.values())
+
+
+def _drop_events_without_one_start(calendar: icalendar.Calendar) -> list[str]:
+    """An event with no DTSTART, or two, has no time: drop it so the rest of the file counts."""
+    dropped: list[str] = []
+    for component in [calendar, *calendar.walk()]:
+        kept = []
+        for child in component.subcomponents:
+            starts = child.get("DTSTART") if child.name == "VEVENT" else None
+            if child.name == "VEVENT" and (starts is None or isinstance(starts, list)):
+                dropped.append(f"{child.get('UID', '(no UID)')}: {'missing' if starts is None else 'more than one'} DTSTART")
+            else:
+                kept.append(child)
+        component.subcomponents[:] = kept
+    return dropped
 
 
 def _one_line(error: BaseException) -> str:
@@ -315,11 +331,7 @@ def _address(value: Any) -> str | None:
     text = str(value)
     if text.lower().startswith("mailto:"):
         text = text[7:]
-    try:
-        return normalize(text)
-    except RecursionError:  # the stdlib address parser recurses once per nested comment: `x ((((…`
-        log.warning("skipping an address nested too deeply to parse")
-        return None
+    return normalize(text)
 
 
 def _meeting(component: icalendar.Event, tz: tzinfo) -> Meeting | None:
