@@ -477,9 +477,17 @@ class GoogleSession:
 
 
 def session_for(config: Any, retry: RetryPolicy | None = None) -> GoogleSession:
-    """The session for `[sources.google]`: credentials loaded lazily from the store."""
+    """The session for `[sources.google]`: credentials loaded lazily from the store.
+
+    One call never backs off for longer than a quarter of `sync_every`: past that, the
+    daemon's own per-source backoff takes over, and `status` says the source is failing
+    instead of showing a sync that seems to hang.
+    """
     from syncd.google.credentials import load_credentials
 
+    if retry is None:
+        cycle = config.daemon.sync_every.total_seconds()
+        retry = RetryPolicy(max_delay=min(RetryPolicy.max_delay, max(1.0, cycle / 4)))
     return GoogleSession(lambda: load_credentials(config), config.google.api_endpoint, retry=retry)
 
 
