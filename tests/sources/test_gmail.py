@@ -24,15 +24,12 @@ from syncd.store import Store
 from tests.conftest import mbox_message
 from tests.fakegoogle import FakeGoogle
 from tests.sources.contract import ME, NOW, SourceContract
+from tests.sources.google_world import FAST, GoogleWorld, store, write_token  # noqa: F401 (store is a fixture)
 
-FAST = dict(attempts=8, base_delay=0.005, max_delay=0.05)
 
 
 def google_config(fake: FakeGoogle, folder: Path, extra: str = "", emails: str = f'["{ME}"]'):
-    token = folder / "google-token.json"
-    if not token.exists():
-        token.write_text(json.dumps(fake.authorized_user_info()))
-        token.chmod(0o600)
+    token = write_token(fake, folder)
     return parse_config(
         f'[user]\nemails = {emails}\ntimezone = "UTC"\n'
         f'[sources.google]\nenabled = true\ncalendars = []\napi_endpoint = "{fake.root}"\ntoken_file = "{token}"\n{extra}',
@@ -73,13 +70,6 @@ def fake():
 
 
 @pytest.fixture
-def store(tmp_path):
-    opened = Store.open(tmp_path / "store" / "syncd.db")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def config(fake, tmp_path):
     return google_config(fake, tmp_path)
 
@@ -91,14 +81,12 @@ def add(fake, sender, to, when, labels=("INBOX",), **headers):
 # --- the shared contract -------------------------------------------------------------
 
 
-class GmailWorld:
+class GmailWorld(GoogleWorld):
     """A fake Gmail mailbox. Gmail cannot change a message's date: a "move" is a new
     message replacing the old one (as a re-sent or re-imported message would)."""
 
     def __init__(self, fake: FakeGoogle, folder: Path):
-        self.fake = fake
-        self.config = google_config(fake, folder)
-        self.ids: dict[str, str] = {}
+        super().__init__(fake, google_config(fake, folder))
         self.addresses: dict[str, str] = {}
 
     def add(self, key, address, when):
@@ -112,12 +100,6 @@ class GmailWorld:
     def remove(self, key):
         self.fake.gmail_delete_message(self.ids.pop(key))
 
-    def break_it(self):
-        self.fake.revoke_refresh_token()
-
-    def source(self):
-        (source,) = google_sources(self.config, retry=RetryPolicy(**FAST))
-        return source
 
 
 class TestGmailContract(SourceContract):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,16 +19,13 @@ from syncd.store import Store
 from tests.conftest import ics_calendar, ics_event
 from tests.fakegoogle import FakeGoogle
 from tests.sources.contract import ME, NOW, SourceContract
+from tests.sources.google_world import FAST, GoogleWorld, store, write_token  # noqa: F401 (store is a fixture)
 
-FAST = dict(attempts=8, base_delay=0.005, max_delay=0.05)
 NAME = "google_calendar:primary"
 
 
 def google_config(fake: FakeGoogle, folder: Path, calendars: str = '["primary"]', emails: str = f'["{ME}"]', gmail: str = "false"):
-    token = folder / "google-token.json"
-    if not token.exists():
-        token.write_text(json.dumps(fake.authorized_user_info()))
-        token.chmod(0o600)
+    token = write_token(fake, folder)
     return parse_config(
         f'[user]\nemails = {emails}\ntimezone = "UTC"\n'
         f'[sources.google]\nenabled = true\ncalendars = {calendars}\ngmail = {gmail}\n'
@@ -78,13 +74,6 @@ def fake():
 
 
 @pytest.fixture
-def store(tmp_path):
-    opened = Store.open(tmp_path / "store" / "syncd.db")
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
 def config(fake, tmp_path):
     return google_config(fake, tmp_path)
 
@@ -92,11 +81,9 @@ def config(fake, tmp_path):
 # --- the shared contract -------------------------------------------------------------
 
 
-class CalendarWorld:
+class CalendarWorld(GoogleWorld):
     def __init__(self, fake: FakeGoogle, folder: Path):
-        self.fake = fake
-        self.config = google_config(fake, folder)
-        self.ids: dict[str, str] = {}
+        super().__init__(fake, google_config(fake, folder))
 
     def add(self, key, address, when):
         self.ids[key] = self.fake.calendar_add_event(event(when, attendees=[address]))["id"]
@@ -108,12 +95,6 @@ class CalendarWorld:
     def remove(self, key):
         self.fake.calendar_delete_event(self.ids.pop(key))
 
-    def break_it(self):
-        self.fake.revoke_refresh_token()
-
-    def source(self):
-        (source,) = google_sources(self.config, retry=RetryPolicy(**FAST))
-        return source
 
 
 class TestGoogleCalendarContract(SourceContract):
