@@ -26,7 +26,7 @@ import multiprocessing
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -37,7 +37,7 @@ from syncd.sources.google import google_sources  # noqa: E402
 from syncd.store import Store  # noqa: E402
 from tests.fakegoogle import FakeGoogle  # noqa: E402
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def seed(fake: FakeGoogle, count: int, older: int) -> None:
@@ -50,16 +50,21 @@ def seed(fake: FakeGoogle, count: int, older: int) -> None:
             headers = {"From": "Me <me@example.com>", "To": person}
             labels = ("SENT",)
         elif i % 7 == 0:
-            headers = {"From": f"News <news{i % 5}@lists.example.org>", "To": "me@example.com",
-                       "List-Id": "<news.lists.example.org>", "List-Unsubscribe": "<mailto:u@example.org>"}
+            headers = {
+                "From": f"News <news{i % 5}@lists.example.org>",
+                "To": "me@example.com",
+                "List-Id": "<news.lists.example.org>",
+                "List-Unsubscribe": "<mailto:u@example.org>",
+            }
             labels = ("INBOX", "CATEGORY_UPDATES")
         else:
             headers = {"From": f"Someone <{person}>", "To": "me@example.com", "Cc": people[(i + 1) % len(people)]}
             labels = ("INBOX",)
         fake.gmail_add_message(headers, when, labels)
     for i in range(older):
-        fake.gmail_add_message({"From": people[i % len(people)], "To": "me@example.com"},
-                               NOW - timedelta(days=370 + i * 0.1), ("INBOX",))
+        fake.gmail_add_message(
+            {"From": people[i % len(people)], "To": "me@example.com"}, NOW - timedelta(days=370 + i * 0.1), ("INBOX",)
+        )
 
 
 def serve(connection, units: float, messages: int, older: int) -> None:
@@ -106,7 +111,9 @@ def main() -> int:
         token.chmod(0o600)
         config = parse_config(
             f'[user]\nemails = ["me@example.com"]\ntimezone = "UTC"\n'
-            f'[sources.google]\nenabled = true\napi_endpoint = "{root}"\ntoken_file = "{token}"\n', None)
+            f'[sources.google]\nenabled = true\napi_endpoint = "{root}"\ntoken_file = "{token}"\n',
+            None,
+        )
         store = Store.open(Path(folder) / "syncd.db")
         sources = google_sources(config)
         gmail = next(source for source in sources if source.kind == "gmail")
@@ -122,7 +129,9 @@ def main() -> int:
             print(f"first sync failed: {outcome.error}", file=sys.stderr)
             fake("stop")
             return 1
-        stored = store.connection.execute("SELECT COUNT(*) FROM interactions WHERE source = ?", (gmail.name,)).fetchone()[0]
+        stored = store.connection.execute(
+            "SELECT COUNT(*) FROM interactions WHERE source = ?", (gmail.name,)
+        ).fetchone()[0]
         counters = fake("counters")
         units = counters["units"]
         calls_first = counters["calls"]
@@ -141,23 +150,35 @@ def main() -> int:
         no_change_calendar = sum(count for name, count in no_change.items() if name.startswith("calendar."))
 
         result = {
-            "messages_seeded_in_lookback": args.messages, "messages_seeded_older": args.older,
-            "messages_stored": stored, "seconds": round(elapsed, 2), "messages_per_second": round(rate, 1),
-            "ceiling_messages_per_second": ceiling, "percent_of_ceiling": round(100 * rate / ceiling, 1),
-            "units": units, "units_per_message": round(units / max(stored, 1), 3), "count_429": count_429,
-            "calls_first_sync": calls_first, "no_change_calls": {"gmail": no_change_gmail, "google_calendar": no_change_calendar},
-            "fetcher": gmail.stats, "seed_seconds": round(seeded, 1),
+            "messages_seeded_in_lookback": args.messages,
+            "messages_seeded_older": args.older,
+            "messages_stored": stored,
+            "seconds": round(elapsed, 2),
+            "messages_per_second": round(rate, 1),
+            "ceiling_messages_per_second": ceiling,
+            "percent_of_ceiling": round(100 * rate / ceiling, 1),
+            "units": units,
+            "units_per_message": round(units / max(stored, 1), 3),
+            "count_429": count_429,
+            "calls_first_sync": calls_first,
+            "no_change_calls": {"gmail": no_change_gmail, "google_calendar": no_change_calendar},
+            "fetcher": gmail.stats,
+            "seed_seconds": round(seeded, 1),
         }
         store.close()
     if args.json:
         print(json.dumps(result, indent=2, default=str))
     else:
         print(f"Gmail first sync: {stored} messages in {elapsed:.1f} s = {rate:.0f} messages/s")
-        print(f"  quota ceiling {args.units:.0f} units/s ÷ 5 = {ceiling:.0f} messages/s → {100 * rate / ceiling:.1f} % of the ceiling")
+        print(
+            f"  quota ceiling {args.units:.0f} units/s ÷ 5 = {ceiling:.0f} messages/s → {100 * rate / ceiling:.1f} % of the ceiling"
+        )
         print(f"  quota units per message: {units / max(stored, 1):.3f} ({units} units)")
         print(f"  429s: {count_429}")
         print(f"  calls: {calls_first}")
-        print(f"no-change sync: gmail {no_change_gmail} call(s), google_calendar {no_change_calendar} call(s) — {no_change}")
+        print(
+            f"no-change sync: gmail {no_change_gmail} call(s), google_calendar {no_change_calendar} call(s) — {no_change}"
+        )
     ok = rate / ceiling >= 0.9 and units / max(stored, 1) <= 5.1 and no_change_gmail == 1 and no_change_calendar == 1
     return 0 if ok else 1
 

@@ -38,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, UTC
 from email.header import Header
 from email.utils import format_datetime
 from pathlib import Path
@@ -46,21 +46,39 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-NOW = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 ME = "me@example.com"
 SMALL = 10_000
 RSS_LIMIT_MB = 150
 RATIO_TARGET = 2.0
 RAW_REPEATS = 3
 
-FIRST = ("Ada Alan Grace Edsger Barbara Donald Margaret Ken Frances Niklaus John Radia Leslie Shafi Jean Tim Hedy Lynn "
-         "Katherine Dennis Bjarne Guido Yukihiro Anders Sophie Mary Sanjay Fei-Fei Zoë Jérôme Søren Łukasz José Chloé").split()
-LAST = ("Lovelace Turing Hopper Dijkstra Liskov Knuth Hamilton Thompson Allen Wirth McCarthy Perlman Lamport Goldwasser "
-        "Sammet Berners-Lee Lamarr Conway Johnson Ritchie Stroustrup Rossum Matsumoto Hejlsberg Wilson Shaw Ghemawat Li "
-        "Müller Dubois Kierkegaard Wałęsa García Martin").split()
-DOMAINS = ["example.com", "example.org", "acme.test", "initech.test", "globex.test", "gmail.com", "uni.example.edu", "startup.io"]
-SUBJECTS = ["Coffee next week?", "Re: the proposal", "Intro: {a} <> {b}", "Notes from today", "Fwd: slides", "Quick question",
-            "Re: Re: offsite planning", "Grüße aus Berlin", "Lunch?", "Your talk", "Hiring update", "Thanks!"]
+FIRST = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Frances", "Niklaus", "John", "Radia", "Leslie", "Shafi", "Jean", "Tim", "Hedy", "Lynn", "Katherine", "Dennis", "Bjarne", "Guido", "Yukihiro", "Anders", "Sophie", "Mary", "Sanjay", "Fei-Fei", "Zoë", "Jérôme", "Søren", "Łukasz", "José", "Chloé"]
+LAST = ["Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson", "Allen", "Wirth", "McCarthy", "Perlman", "Lamport", "Goldwasser", "Sammet", "Berners-Lee", "Lamarr", "Conway", "Johnson", "Ritchie", "Stroustrup", "Rossum", "Matsumoto", "Hejlsberg", "Wilson", "Shaw", "Ghemawat", "Li", "Müller", "Dubois", "Kierkegaard", "Wałęsa", "García", "Martin"]
+DOMAINS = [
+    "example.com",
+    "example.org",
+    "acme.test",
+    "initech.test",
+    "globex.test",
+    "gmail.com",
+    "uni.example.edu",
+    "startup.io",
+]
+SUBJECTS = [
+    "Coffee next week?",
+    "Re: the proposal",
+    "Intro: {a} <> {b}",
+    "Notes from today",
+    "Fwd: slides",
+    "Quick question",
+    "Re: Re: offsite planning",
+    "Grüße aus Berlin",
+    "Lunch?",
+    "Your talk",
+    "Hiring update",
+    "Thanks!",
+]
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -76,7 +94,9 @@ def contact_people(count: int) -> list[tuple[str, str, str]]:
         local = f"{first}.{last}.{i}".lower().encode("ascii", "ignore").decode().replace("-", "")
         if domain == "gmail.com" and i % 3 == 0:
             local = local.title()
-        people.append((f"{first} {last}", f"{local}@{domain}", rng.choice(["meaningful", "intimate", "familiar", "unfamiliar"])))
+        people.append(
+            (f"{first} {last}", f"{local}@{domain}", rng.choice(["meaningful", "intimate", "familiar", "unfamiliar"]))
+        )
     return people
 
 
@@ -129,17 +149,32 @@ def message(i: int, people: list[tuple[str, str, str]], rng: random.Random) -> b
         lines.append("X-Gmail-Labels: Inbox,Important")
     elif kind < 0.95:  # newsletter
         letter = i % 40
-        lines += [f'From: "Weekly {letter}" <news@letter{letter}.example.org>', f"To: {ME}", f"List-Id: Weekly {letter} <weekly{letter}.letter{letter}.example.org>",
-                  f"List-Unsubscribe: <mailto:unsubscribe-{i}@letter{letter}.example.org>, <https://letter{letter}.example.org/u/{i}>"]
+        lines += [
+            f'From: "Weekly {letter}" <news@letter{letter}.example.org>',
+            f"To: {ME}",
+            f"List-Id: Weekly {letter} <weekly{letter}.letter{letter}.example.org>",
+            f"List-Unsubscribe: <mailto:unsubscribe-{i}@letter{letter}.example.org>, <https://letter{letter}.example.org/u/{i}>",
+        ]
         if letter % 4 == 0:
             lines.append("Precedence: bulk")
     elif kind < 0.98:  # notification / auto-reply
         lines += ["From: GitHub <noreply@github.com>", f"To: {ME}", "Auto-Submitted: auto-generated"]
     else:  # a big thread: too many recipients to count
         crowd = [rng.choice(people) for _ in range(12 + rng.randrange(30))]
-        lines += [f"From: {_mailbox(person[0], person[1], rng)}", "To: " + ",\n ".join(_mailbox(n, a, rng) for n, a, _ in crowd), f"Cc: {ME}"]
-    lines.append("Subject: " + rng.choice(SUBJECTS).format(a=person[0].split()[0], b=others[0][0].split()[0] if others else "Ada"))
-    body = "Hello,\n\n" + "This is the body of the message; syncd must never read it.\n" * rng.randrange(3, 30) + "\n-- \nSent from my laptop\n"
+        lines += [
+            f"From: {_mailbox(person[0], person[1], rng)}",
+            "To: " + ",\n ".join(_mailbox(n, a, rng) for n, a, _ in crowd),
+            f"Cc: {ME}",
+        ]
+    lines.append(
+        "Subject: "
+        + rng.choice(SUBJECTS).format(a=person[0].split()[0], b=others[0][0].split()[0] if others else "Ada")
+    )
+    body = (
+        "Hello,\n\n"
+        + "This is the body of the message; syncd must never read it.\n" * rng.randrange(3, 30)
+        + "\n-- \nSent from my laptop\n"
+    )
     if rng.random() < 0.02:  # an attachment the header-only reader must skip over
         lines.append('Content-Type: multipart/mixed; boundary="b1"')
         payload = base64.encodebytes(os.urandom(48 * 1024)).decode()
@@ -197,29 +232,57 @@ def write_calendar(path: Path, count: int, people: list[tuple[str, str, str]]) -
     with open(path, "w", encoding="utf-8", newline="\r\n") as out:
         out.write("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//syncd bench//EN\n" + VTIMEZONE)
         for i in range(count):
-            start = (NOW - timedelta(days=400) + timedelta(minutes=15 * rng.randrange(430 * 96))).astimezone(timezone.utc)
+            start = (NOW - timedelta(days=400) + timedelta(minutes=15 * rng.randrange(430 * 96))).astimezone(
+                UTC
+            )
             local = start.astimezone(timezone(timedelta(hours=1)))
             guests = [rng.choice(people) for _ in range(1 + rng.randrange(5))]
-            lines = ["BEGIN:VEVENT", f"UID:bench-{i}@syncd.test", stamp, f"SUMMARY:Meeting {i} with {guests[0][0]}",
-                     f"ORGANIZER;CN=Me:mailto:{ME}", f"ATTENDEE;PARTSTAT=ACCEPTED;CN=Me:mailto:{ME}"]
+            lines = [
+                "BEGIN:VEVENT",
+                f"UID:bench-{i}@syncd.test",
+                stamp,
+                f"SUMMARY:Meeting {i} with {guests[0][0]}",
+                f"ORGANIZER;CN=Me:mailto:{ME}",
+                f"ATTENDEE;PARTSTAT=ACCEPTED;CN=Me:mailto:{ME}",
+            ]
             for n, (name, address, _) in enumerate(guests):
-                status = "DECLINED" if n and rng.random() < 0.1 else rng.choice(["ACCEPTED", "ACCEPTED", "TENTATIVE", "NEEDS-ACTION"])
+                status = (
+                    "DECLINED"
+                    if n and rng.random() < 0.1
+                    else rng.choice(["ACCEPTED", "ACCEPTED", "TENTATIVE", "NEEDS-ACTION"])
+                )
                 lines.append(f"ATTENDEE;CN={name};PARTSTAT={status};ROLE=REQ-PARTICIPANT:mailto:{address}")
             if rng.random() < 0.2:
                 lines.append("ATTENDEE;CUTYPE=ROOM;PARTSTAT=ACCEPTED;CN=Room 4.01:mailto:room-401@resource.example.com")
             if i % 100 == 0:  # a weekly series with an exception and a cancelled date
                 first = NOW - timedelta(days=300) + timedelta(hours=rng.randrange(24 * 60))
                 first = first.replace(minute=0, second=0)
-                lines += [f"DTSTART;TZID=Europe/Berlin:{first:%Y%m%dT%H%M%S}", f"DTEND;TZID=Europe/Berlin:{first + timedelta(minutes=30):%Y%m%dT%H%M%S}",
-                          "RRULE:FREQ=WEEKLY;UNTIL=20261231T000000Z", f"EXDATE;TZID=Europe/Berlin:{first + timedelta(weeks=3):%Y%m%dT%H%M%S}", "END:VEVENT",
-                          "BEGIN:VEVENT", f"UID:bench-{i}@syncd.test", stamp, f"RECURRENCE-ID;TZID=Europe/Berlin:{first + timedelta(weeks=5):%Y%m%dT%H%M%S}",
-                          f"DTSTART;TZID=Europe/Berlin:{first + timedelta(weeks=5, days=1):%Y%m%dT%H%M%S}",
-                          f"DTEND;TZID=Europe/Berlin:{first + timedelta(weeks=5, days=1, minutes=30):%Y%m%dT%H%M%S}",
-                          f"SUMMARY:Moved occurrence {i}", f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{guests[0][1]}"]
+                lines += [
+                    f"DTSTART;TZID=Europe/Berlin:{first:%Y%m%dT%H%M%S}",
+                    f"DTEND;TZID=Europe/Berlin:{first + timedelta(minutes=30):%Y%m%dT%H%M%S}",
+                    "RRULE:FREQ=WEEKLY;UNTIL=20261231T000000Z",
+                    f"EXDATE;TZID=Europe/Berlin:{first + timedelta(weeks=3):%Y%m%dT%H%M%S}",
+                    "END:VEVENT",
+                    "BEGIN:VEVENT",
+                    f"UID:bench-{i}@syncd.test",
+                    stamp,
+                    f"RECURRENCE-ID;TZID=Europe/Berlin:{first + timedelta(weeks=5):%Y%m%dT%H%M%S}",
+                    f"DTSTART;TZID=Europe/Berlin:{first + timedelta(weeks=5, days=1):%Y%m%dT%H%M%S}",
+                    f"DTEND;TZID=Europe/Berlin:{first + timedelta(weeks=5, days=1, minutes=30):%Y%m%dT%H%M%S}",
+                    f"SUMMARY:Moved occurrence {i}",
+                    f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{guests[0][1]}",
+                ]
             elif i % 50 == 1:
-                lines += [f"DTSTART;VALUE=DATE:{local:%Y%m%d}", f"DTEND;VALUE=DATE:{local + timedelta(days=1):%Y%m%d}", "TRANSP:TRANSPARENT"]
+                lines += [
+                    f"DTSTART;VALUE=DATE:{local:%Y%m%d}",
+                    f"DTEND;VALUE=DATE:{local + timedelta(days=1):%Y%m%d}",
+                    "TRANSP:TRANSPARENT",
+                ]
             elif i % 3 == 0:
-                lines += [f"DTSTART;TZID=Europe/Berlin:{local:%Y%m%dT%H%M%S}", f"DTEND;TZID=Europe/Berlin:{local + timedelta(minutes=45):%Y%m%dT%H%M%S}"]
+                lines += [
+                    f"DTSTART;TZID=Europe/Berlin:{local:%Y%m%dT%H%M%S}",
+                    f"DTEND;TZID=Europe/Berlin:{local + timedelta(minutes=45):%Y%m%dT%H%M%S}",
+                ]
             else:
                 lines += [f"DTSTART:{start:%Y%m%dT%H%M%SZ}", f"DURATION:PT{rng.choice([15, 30, 60])}M"]
                 if i % 40 == 2:
@@ -236,20 +299,23 @@ def write_world(folder: Path, messages: int, events: int, contacts: int) -> dict
     write_calendar(folder / "calendar.ics", events, people)
     mbox, maildir = write_mail(folder / f"mail-{messages}", messages, people)
     config = folder / f"config-{messages}.toml"
-    config.write_text(f"""
+    config.write_text(
+        f"""
 [user]
 emails = ["{ME}"]
 timezone = "Europe/Berlin"
 [store]
-path = "{folder / f'store-{messages}.db'}"
+path = "{folder / f"store-{messages}.db"}"
 [contacts]
-files = ["{folder / 'contacts.toml'}"]
+files = ["{folder / "contacts.toml"}"]
 [sources.ics]
-paths = ["{folder / 'calendar.ics'}"]
+paths = ["{folder / "calendar.ics"}"]
 [sources.mail]
 mbox = ["{mbox}"]
 maildir = ["{maildir}"]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return {"config": config, "mbox": mbox, "maildir": maildir}
 
 
@@ -328,12 +394,22 @@ def run_child(config_path: Path, profile: bool, baseline: bool) -> dict:
     cold = app.cold()
     cold_seconds = time.perf_counter() - started
     report = {
-        "rss_imports_mb": rss_imports, "rss_peak_mb": rss_mb(), "total_s": total, "parse_s": clock["parse"], "store_s": clock["store"], "store_cpu_s": clock["store_cpu"],
-        "records": counts, "rows": store.interaction_count(),
+        "rss_imports_mb": rss_imports,
+        "rss_peak_mb": rss_mb(),
+        "total_s": total,
+        "parse_s": clock["parse"],
+        "store_s": clock["store"],
+        "store_cpu_s": clock["store_cpu"],
+        "records": counts,
+        "rows": store.interaction_count(),
         "touch_rows": store.connection.execute("SELECT COUNT(*) FROM touches").fetchone()[0],
-        "batches": len(order), "cold_s": cold_seconds, "cold_count": len(cold),
-        "contacts": store.connection.execute("SELECT COUNT(*) FROM contacts").fetchone()[0], "failed": failed,
-        "sqlite": sqlite3.sqlite_version, "parse_by_kind": {k[6:]: v for k, v in clock.items() if k.startswith("parse:")},
+        "batches": len(order),
+        "cold_s": cold_seconds,
+        "cold_count": len(cold),
+        "contacts": store.connection.execute("SELECT COUNT(*) FROM contacts").fetchone()[0],
+        "failed": failed,
+        "sqlite": sqlite3.sqlite_version,
+        "parse_by_kind": {k[6:]: v for k, v in clock.items() if k.startswith("parse:")},
     }
     if profile:
         text = io.StringIO()
@@ -355,8 +431,12 @@ def raw_executemany(store, order, path: Path) -> dict:
     `executemany` — the floor any store write path can be compared with."""
     from syncd.store import Store
 
-    interactions = {(row[0], row[1]): row for row in store.connection.execute(
-        "SELECT source, item_id, kind, at, end_at, scope, generation, payload FROM interactions")}
+    interactions = {
+        (row[0], row[1]): row
+        for row in store.connection.execute(
+            "SELECT source, item_id, kind, at, end_at, scope, generation, payload FROM interactions"
+        )
+    }
     touches: dict[tuple[str, str], list[tuple]] = {}
     for row in store.connection.execute("SELECT address, at, source, item_id, kind FROM touches"):
         touches.setdefault((row[2], row[3]), []).append(row)
@@ -379,11 +459,20 @@ def raw_executemany(store, order, path: Path) -> dict:
         best, best_cpu = min(best, time.perf_counter() - started), min(best_cpu, time.thread_time() - cpu)
         written = connection.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
         raw.close()
-    return {"raw_s": best, "raw_cpu_s": best_cpu, "raw_rows": written, "raw_touch_rows": sum(len(t) for _, t in batches)}
+    return {
+        "raw_s": best,
+        "raw_cpu_s": best_cpu,
+        "raw_rows": written,
+        "raw_touch_rows": sum(len(t) for _, t in batches),
+    }
 
 
 def child(config: Path, profile: bool, baseline: bool) -> dict:
-    command = [sys.executable, __file__, "--child", str(config)] + (["--profile"] if profile else []) + (["--baseline"] if baseline else [])
+    command = (
+        [sys.executable, __file__, "--child", str(config)]
+        + (["--profile"] if profile else [])
+        + (["--baseline"] if baseline else [])
+    )
     completed = subprocess.run(command, capture_output=True, text=True)
     if completed.returncode != 0:
         sys.stderr.write(completed.stderr)
@@ -420,11 +509,18 @@ def main() -> int:
         started = time.perf_counter()
         big = write_world(folder, args.messages, args.events, args.contacts)
         small_count = min(SMALL, args.messages)
-        small = write_world(folder / "small", small_count, args.events, args.contacts) if small_count != args.messages else big
+        small = (
+            write_world(folder / "small", small_count, args.events, args.contacts)
+            if small_count != args.messages
+            else big
+        )
         generated = time.perf_counter() - started
         mbox_mb = big["mbox"].stat().st_size / 2**20
-        print(f"generated {args.messages:,} messages ({mbox_mb:.0f} MB mbox + {len(os.listdir(big['maildir'] / 'new')) + len(os.listdir(big['maildir'] / 'cur')):,}"
-              f" Maildir files), {args.events:,} events, {args.contacts:,} contacts in {generated:.0f} s", flush=True)
+        print(
+            f"generated {args.messages:,} messages ({mbox_mb:.0f} MB mbox + {len(os.listdir(big['maildir'] / 'new')) + len(os.listdir(big['maildir'] / 'cur')):,}"
+            f" Maildir files), {args.events:,} events, {args.contacts:,} contacts in {generated:.0f} s",
+            flush=True,
+        )
         main_run = child(big["config"], args.profile, baseline=True)
         small_run = child(small["config"], False, baseline=False) if small is not big else main_run
     finally:
@@ -432,7 +528,15 @@ def main() -> int:
             holder.cleanup()
     print_table(args, main_run, small_run, small_count)
     if args.json:
-        print(json.dumps({"big": {k: v for k, v in main_run.items() if k != "profile"}, "small": {k: v for k, v in small_run.items() if k != "profile"}}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "big": {k: v for k, v in main_run.items() if k != "profile"},
+                    "small": {k: v for k, v in small_run.items() if k != "profile"},
+                },
+                indent=2,
+            )
+        )
     if args.profile:
         print("\n--- cProfile of the big ingest: the sources (parse) and Store.apply_batch (store) apart ---")
         print(main_run["profile"])
@@ -447,28 +551,45 @@ def print_table(args, big: dict, small: dict, small_count: int) -> None:
     flat = small["rss_peak_mb"] and big["rss_peak_mb"] <= max(small["rss_peak_mb"] * 1.25, small["rss_peak_mb"] + 15)
     rss_ok = flat and big["rss_peak_mb"] <= RSS_LIMIT_MB and small["rss_peak_mb"] <= RSS_LIMIT_MB
     mark = lambda ok: "ok" if ok else "MISSED"  # noqa: E731
-    print(f"\nsyncd ingest — {args.messages:,} messages, {args.events:,} events, {args.contacts:,} contacts"
-          f"  (Python {sys.version.split()[0]}, SQLite {big['sqlite']})")
+    print(
+        f"\nsyncd ingest — {args.messages:,} messages, {args.events:,} events, {args.contacts:,} contacts"
+        f"  (Python {sys.version.split()[0]}, SQLite {big['sqlite']})"
+    )
     if big["failed"]:
         print("  FAILED SOURCES: " + "; ".join(big["failed"]))
-    print(f"  records read: " + ", ".join(f"{kind} {count:,}" for kind, count in sorted(big["records"].items())) +
-          f"; stored {big['rows']:,} interactions + {big['touch_rows']:,} touches in {big['batches']} batches")
+    print(
+        "  records read: "
+        + ", ".join(f"{kind} {count:,}" for kind, count in sorted(big["records"].items()))
+        + f"; stored {big['rows']:,} interactions + {big['touch_rows']:,} touches in {big['batches']} batches"
+    )
     width = 44
     print(f"  {'':{width}} {'rows':>9} {'seconds':>8} {'rows/s':>9}")
-    print(f"  {'parse (files → records, in the sources)':{width}} {records:>9,} {big['parse_s']:>8.2f} {records / big['parse_s']:>9,.0f}")
+    print(
+        f"  {'parse (files → records, in the sources)':{width}} {records:>9,} {big['parse_s']:>8.2f} {records / big['parse_s']:>9,.0f}"
+    )
     for kind, seconds in sorted(big["parse_by_kind"].items()):
         count = big["records"].get(kind, 0)
-        print(f"  {'  of which ' + kind:{width}} {count:>9,} {seconds:>8.2f} {count / seconds if seconds else 0:>9,.0f}")
+        print(
+            f"  {'  of which ' + kind:{width}} {count:>9,} {seconds:>8.2f} {count / seconds if seconds else 0:>9,.0f}"
+        )
     print(f"  {'store (Store.apply_batch)':{width}} {big['rows']:>9,} {big['store_s']:>8.2f} {store_rate:>9,.0f}")
-    print(f"  {'raw SQLite executemany, same rows':{width}} {big['raw_rows']:>9,} {big['raw_s']:>8.2f} {raw_rate:>9,.0f}")
+    print(
+        f"  {'raw SQLite executemany, same rows':{width}} {big['raw_rows']:>9,} {big['raw_s']:>8.2f} {raw_rate:>9,.0f}"
+    )
     cpu_ratio = big["store_cpu_s"] / big["raw_cpu_s"] if big["raw_cpu_s"] else float("inf")
     print(f"  {'store ÷ raw, wall time (target ≤ 2×)':{width}} {ratio:>27.2f}×  {mark(ratio <= RATIO_TARGET)}")
-    print(f"  {'store ÷ raw, CPU time':{width}} {cpu_ratio:>27.2f}×  ({big['store_cpu_s']:.2f} s ÷ {big['raw_cpu_s']:.2f} s)")
+    print(
+        f"  {'store ÷ raw, CPU time':{width}} {cpu_ratio:>27.2f}×  ({big['store_cpu_s']:.2f} s ÷ {big['raw_cpu_s']:.2f} s)"
+    )
     print(f"  {'whole run_cycle (+ contacts, rules)':{width}} {'':>9} {big['total_s']:>8.2f}")
     cold_label = f"cold list (App.cold), {big['contacts']:,} contacts, {big['cold_count']:,} cold"
     print(f"  {cold_label:{width}} {'':>9} {big['cold_s']:>8.3f}")
-    print(f"  {'peak RSS, ingest of ' + format(small_count, ',') + ' messages':{width}} {small['rss_peak_mb']:>21.0f} MB  (after imports {small['rss_imports_mb']:.0f} MB)")
-    print(f"  {'peak RSS, ingest of ' + format(args.messages, ',') + ' messages':{width}} {big['rss_peak_mb']:>21.0f} MB  (after imports {big['rss_imports_mb']:.0f} MB)")
+    print(
+        f"  {'peak RSS, ingest of ' + format(small_count, ',') + ' messages':{width}} {small['rss_peak_mb']:>21.0f} MB  (after imports {small['rss_imports_mb']:.0f} MB)"
+    )
+    print(
+        f"  {'peak RSS, ingest of ' + format(args.messages, ',') + ' messages':{width}} {big['rss_peak_mb']:>21.0f} MB  (after imports {big['rss_imports_mb']:.0f} MB)"
+    )
     print(f"  {'RSS flat and ≤ 150 MB':{width}} {'':>27}  {mark(rss_ok)}")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from syncd.contacts import Contact, LastTouch
 
@@ -28,10 +28,14 @@ def contact_status(contact: Contact, cadence_days: int, last_touch: LastTouch | 
         return ContactStatus(contact, cadence_days, None, None, float("inf"), not contact.ignore, snoozed)
     days_since = (now - last_touch.at).total_seconds() / SECONDS_PER_DAY
     cold = not contact.ignore and days_since > cadence_days
-    return ContactStatus(contact, cadence_days, last_touch, int(days_since // 1) - cadence_days, days_since / cadence_days, cold, snoozed)
+    return ContactStatus(
+        contact, cadence_days, last_touch, int(days_since // 1) - cadence_days, days_since / cadence_days, cold, snoozed
+    )
 
 
-def statuses(contacts: list[Contact], cadence_of: Callable[[Contact], int], touches: Mapping[str, LastTouch], now: datetime) -> list[ContactStatus]:
+def statuses(
+    contacts: list[Contact], cadence_of: Callable[[Contact], int], touches: Mapping[str, LastTouch], now: datetime
+) -> list[ContactStatus]:
     return [contact_status(contact, cadence_of(contact), touches.get(contact.id), now) for contact in contacts]
 
 
@@ -39,5 +43,8 @@ def cold_list(all_statuses: list[ContactStatus]) -> list[ContactStatus]:
     """Never-touched first (by name), then by overdue ratio, largest first; ignored never."""
     cold = [status for status in all_statuses if status.cold]
     never = sorted((s for s in cold if s.last_touch is None), key=lambda s: (s.contact.name.casefold(), s.contact.id))
-    touched = sorted((s for s in cold if s.last_touch is not None), key=lambda s: (-s.overdue_ratio, s.contact.name.casefold(), s.contact.id))
+    touched = sorted(
+        (s for s in cold if s.last_touch is not None),
+        key=lambda s: (-s.overdue_ratio, s.contact.name.casefold(), s.contact.id),
+    )
     return never + touched

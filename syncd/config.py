@@ -84,7 +84,7 @@ def _convert(key: Key, value: Any, base: Path | None) -> Any:
             raise ValueError(f"expected a whole number ≥ {key.minimum}, got {value}")
         return value
     if kind == "duration":
-        _expect(isinstance(value, str), "a duration string like \"30m\" or \"14d\"", value)
+        _expect(isinstance(value, str), 'a duration string like "30m" or "14d"', value)
         duration = parse_duration(value)
         if key.minimum is not None and duration.total_seconds() < key.minimum:
             raise ValueError(f"expected at least {format_duration(timedelta(seconds=key.minimum))}, got {value!r}")
@@ -100,7 +100,11 @@ def _convert(key: Key, value: Any, base: Path | None) -> Any:
         return expand_path(value, base)
     if kind in ("paths", "strings", "windows"):
         items = [value] if isinstance(value, str) else value
-        _expect(isinstance(items, list) and all(isinstance(item, str) for item in items), "a string or a list of strings", value)
+        _expect(
+            isinstance(items, list) and all(isinstance(item, str) for item in items),
+            "a string or a list of strings",
+            value,
+        )
         if kind == "paths":
             return [expand_path(item, base) for item in items]
         if kind == "windows":
@@ -199,7 +203,9 @@ def parse_config(text: str, path: Path | None) -> Config:
             values[key.section][key.name] = _convert(key, key.default, base)
         values[key.section].setdefault(key.name, None)
     if values["tiers"]["default"] not in TIERS:
-        problems.append(f"{_where(label, text, 'tiers', 'default')}: [tiers] default: expected one of {', '.join(TIERS)}, got {values['tiers']['default']!r}")
+        problems.append(
+            f"{_where(label, text, 'tiers', 'default')}: [tiers] default: expected one of {', '.join(TIERS)}, got {values['tiers']['default']!r}"
+        )
     problems.extend(_cross_checks(label, text, values))
     if problems:
         raise ConfigError(problems)
@@ -211,12 +217,21 @@ def _cross_checks(label: str, text: str, values: dict[str, dict[str, Any]]) -> l
     problems = []
     google = values["sources.google"]
     if google["enabled"] and not google["calendars"] and not google["gmail"]:
-        problems.append(f"{_where(label, text, 'sources.google', 'enabled')}: [sources.google] enabled: no calendars and gmail = false leaves nothing to read")
+        problems.append(
+            f"{_where(label, text, 'sources.google', 'enabled')}: [sources.google] enabled: no calendars and gmail = false leaves nothing to read"
+        )
     sink = values["holds"]["sink"]
     if sink and sink.startswith("google:") and not google["enabled"]:
-        problems.append(f"{_where(label, text, 'holds', 'sink')}: [holds] sink: {sink!r} needs [sources.google] enabled = true")
+        problems.append(
+            f"{_where(label, text, 'holds', 'sink')}: [holds] sink: {sink!r} needs [sources.google] enabled = true"
+        )
     holds = values["holds"]
-    if holds["enabled"] and holds["duration"] is not None and holds["horizon"] is not None and holds["duration"] >= holds["horizon"]:
+    if (
+        holds["enabled"]
+        and holds["duration"] is not None
+        and holds["horizon"] is not None
+        and holds["duration"] >= holds["horizon"]
+    ):
         problems.append(f"{_where(label, text, 'holds', 'duration')}: [holds] duration: expected shorter than horizon")
     return problems
 
@@ -247,8 +262,10 @@ def load_config(path: Path | None, explicit: bool) -> Config:
 
 def starter_config() -> str:
     """The `syncd init` template: every key, its default or an example, and why to change it."""
-    lines = ["# syncd configuration. Every key is optional: uncomment what you want to change.",
-             "# Durations: 90s, 30m, 14d, 2w. Paths: ~ is expanded, relative paths are relative to this file."]
+    lines = [
+        "# syncd configuration. Every key is optional: uncomment what you want to change.",
+        "# Durations: 90s, 30m, 14d, 2w. Paths: ~ is expanded, relative paths are relative to this file.",
+    ]
     section = None
     for key in SPEC:
         if key.section != section:

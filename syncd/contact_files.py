@@ -111,7 +111,9 @@ def entry_from_fields(origin: str, values: dict[str, Any], problems: list[str]) 
         if isinstance(cadence, str) and cadence.strip().isdigit():
             cadence = int(cadence)
         if not isinstance(cadence, int) or isinstance(cadence, bool) or cadence < 1:
-            problems.append(f"{origin}: cadence_days: expected a whole number of days ≥ 1, got {values['cadence_days']!r}")
+            problems.append(
+                f"{origin}: cadence_days: expected a whole number of days ≥ 1, got {values['cadence_days']!r}"
+            )
         else:
             entry.cadence_days = cadence
     if values.get("notes") is not None:

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable
+from collections.abc import Iterable
 
 from syncd.addresses import normalize
 from syncd.contact_files import ContactEntry
@@ -56,13 +56,26 @@ def slugify(name: str) -> str:
 
 
 def list_contacts(store: Store) -> list[Contact]:
-    rows = store.connection.execute("SELECT id, name, tier, cadence_days, notes, tags, ignore, snoozed_until FROM contacts ORDER BY name COLLATE NOCASE, id").fetchall()
+    rows = store.connection.execute(
+        "SELECT id, name, tier, cadence_days, notes, tags, ignore, snoozed_until FROM contacts ORDER BY name COLLATE NOCASE, id"
+    ).fetchall()
     emails: dict[str, list[str]] = {}
-    for address, contact_id in store.connection.execute("SELECT address, contact_id FROM contact_emails ORDER BY contact_id, position"):
+    for address, contact_id in store.connection.execute(
+        "SELECT address, contact_id FROM contact_emails ORDER BY contact_id, position"
+    ):
         emails.setdefault(contact_id, []).append(address)
     return [
-        Contact(id=row[0], name=row[1], emails=emails.get(row[0], []), tier=row[2], cadence_days=row[3], notes=row[4],
-                tags=json.loads(row[5]), ignore=bool(row[6]), snoozed_until=dt(row[7]))
+        Contact(
+            id=row[0],
+            name=row[1],
+            emails=emails.get(row[0], []),
+            tier=row[2],
+            cadence_days=row[3],
+            notes=row[4],
+            tags=json.loads(row[5]),
+            ignore=bool(row[6]),
+            snoozed_until=dt(row[7]),
+        )
         for row in rows
     ]
 
@@ -79,10 +92,16 @@ def import_entries(store: Store, entries: Iterable[ContactEntry], now: datetime)
     created = updated = 0
     with store.transaction() as connection:
         for entry in entries:
-            owners = {row[0] for address in entry.emails for row in connection.execute("SELECT contact_id FROM contact_emails WHERE address = ?", (address,))}
+            owners = {
+                row[0]
+                for address in entry.emails
+                for row in connection.execute("SELECT contact_id FROM contact_emails WHERE address = ?", (address,))
+            }
             if len(owners) > 1:
                 names = " and ".join(sorted(_name_of(connection, owner) for owner in owners))
-                problems.append(f"{entry.origin}: its addresses belong to two contacts, {names}; give each address to one of them")
+                problems.append(
+                    f"{entry.origin}: its addresses belong to two contacts, {names}; give each address to one of them"
+                )
                 continue
             contact_id = owners.pop() if owners else None
             if contact_id is None:
@@ -91,7 +110,8 @@ def import_entries(store: Store, entries: Iterable[ContactEntry], now: datetime)
                     continue
                 contact_id = _new_id(connection, entry.name)
                 connection.execute(
-                    "INSERT INTO contacts(id, name, created_at, updated_at) VALUES (?, ?, ?, ?)", (contact_id, entry.name, ts(now), ts(now))
+                    "INSERT INTO contacts(id, name, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                    (contact_id, entry.name, ts(now), ts(now)),
                 )
                 created += 1
             else:
@@ -110,7 +130,9 @@ def _conflicts_within(entries: list[ContactEntry]) -> list[str]:
         for address in entry.emails:
             first = claimed.setdefault(address, entry)
             if first is not entry:
-                problems.append(f"{entry.origin}: {address} is claimed by both {first.name or 'an unnamed contact'} ({first.origin}) and {entry.name or 'an unnamed contact'}")
+                problems.append(
+                    f"{entry.origin}: {address} is claimed by both {first.name or 'an unnamed contact'} ({first.origin}) and {entry.name or 'an unnamed contact'}"
+                )
     return problems
 
 
@@ -145,10 +167,13 @@ def _apply_entry(connection, contact_id: str, entry: ContactEntry, now: datetime
     assignments = ", ".join(f"{column} = ?" for column in updates)
     connection.execute(f"UPDATE contacts SET {assignments} WHERE id = ?", (*updates.values(), contact_id))
     connection.execute("DELETE FROM contact_emails WHERE contact_id = ?", (contact_id,))
-    written = dict(zip((normalize(item) for item in entry.written_emails), entry.written_emails))
+    written = dict(zip((normalize(item) for item in entry.written_emails), entry.written_emails, strict=False))
     connection.executemany(
         "INSERT INTO contact_emails(address, contact_id, position, written) VALUES (?, ?, ?, ?)",
-        [(address, contact_id, position, written.get(address, address)) for position, address in enumerate(entry.emails)],
+        [
+            (address, contact_id, position, written.get(address, address))
+            for position, address in enumerate(entry.emails)
+        ],
     )
 
 
@@ -180,7 +205,10 @@ def set_snooze(store: Store, contact_id: str, until: datetime | None) -> None:
 
 
 def add_manual_touch(store: Store, contact_id: str, at: datetime, note: str, now: datetime) -> None:
-    store.connection.execute("INSERT INTO manual_touches(contact_id, at, note, created_at) VALUES (?, ?, ?, ?)", (contact_id, ts(at), note, ts(now)))
+    store.connection.execute(
+        "INSERT INTO manual_touches(contact_id, at, note, created_at) VALUES (?, ?, ?, ?)",
+        (contact_id, ts(at), note, ts(now)),
+    )
 
 
 def last_touches(store: Store, now: datetime) -> dict[str, LastTouch]:

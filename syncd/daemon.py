@@ -34,8 +34,9 @@ import socket
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import datetime, timedelta
+from typing import Any
+from collections.abc import Callable
 
 import schedule
 
@@ -62,7 +63,6 @@ RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(hours=1)
 HEARTBEAT_BUSY_MS = 2000
 STORE_BUSY_MS = 30000  # Store.open's timeout, restored after a heartbeat
-
 
 
 class Interrupted(BaseException):
@@ -113,7 +113,7 @@ class Clock:
 
     def now(self) -> datetime:
         if self.start is None:
-            return datetime.now(timezone.utc)
+            return datetime.now(_dt.UTC)
         return self.start + timedelta(seconds=time.time() - self._wall0)
 
 
@@ -161,9 +161,13 @@ class Daemon:
                 self.app = App(self.config, self.clock.now())
                 self.store = self.app.store  # a store that cannot open fails the start (exit 1)
                 self._schedule_jobs()
-                log.info("syncd daemon started (pid %d): syncing every %s, planning holds daily at %s%s",
-                         os.getpid(), format_duration(self.sync_every), self.config.daemon.plan_at.strftime("%H:%M"),
-                         f", clock starting at {self.clock.start.isoformat()}" if self.clock.start else "")
+                log.info(
+                    "syncd daemon started (pid %d): syncing every %s, planning holds daily at %s%s",
+                    os.getpid(),
+                    format_duration(self.sync_every),
+                    self.config.daemon.plan_at.strftime("%H:%M"),
+                    f", clock starting at {self.clock.start.isoformat()}" if self.clock.start else "",
+                )
                 self._heartbeat()
                 self.notifier.ready("starting the first sync")
                 try:
@@ -213,7 +217,11 @@ class Daemon:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._old_wakeup_fd = signal.set_wakeup_fd(self._wake_w.fileno(), warn_on_full_buffer=False)
-        for signum, handler in ((signal.SIGTERM, self._on_stop), (signal.SIGINT, self._on_stop), (signal.SIGALRM, self._on_tick)):
+        for signum, handler in (
+            (signal.SIGTERM, self._on_stop),
+            (signal.SIGINT, self._on_stop),
+            (signal.SIGALRM, self._on_tick),
+        ):
             self._old_handlers[signum] = signal.signal(signum, handler)
 
     def _restore_signals(self) -> None:
@@ -283,12 +291,19 @@ class Daemon:
         drift = (wall - self.last_wall) - (mono - self.last_mono)
         self.last_wall, self.last_mono = wall, mono
         if abs(drift) > CLOCK_JUMP:
-            log.info("the wall clock jumped %s by %s (suspend/resume or a clock change); syncing in %ds",
-                     "ahead" if drift > 0 else "back", format_duration(timedelta(seconds=int(abs(drift)))), RESUME_DELAY)
+            log.info(
+                "the wall clock jumped %s by %s (suspend/resume or a clock change); syncing in %ds",
+                "ahead" if drift > 0 else "back",
+                format_duration(timedelta(seconds=int(abs(drift)))),
+                RESUME_DELAY,
+            )
             self.resync_pending = True
             self._sync_soon(RESUME_DELAY)
-        elif (self.last_sync_mono is not None and not self.resync_pending
-              and mono - self.last_sync_mono > self.sync_every.total_seconds() * 1.5 + 5):
+        elif (
+            self.last_sync_mono is not None
+            and not self.resync_pending
+            and mono - self.last_sync_mono > self.sync_every.total_seconds() * 1.5 + 5
+        ):
             # schedule keeps naive local times: a DST change or a clock set back can delay it
             log.info("the scheduled sync is overdue; syncing now")
             self._sync_soon(0)
@@ -318,7 +333,13 @@ class Daemon:
             hour, minute = map(int, plan_at.split(":"))
             today = datetime.now(self.config.tz).replace(hour=hour, minute=minute, second=0, microsecond=0)
             local = today.astimezone().strftime("%H:%M")
-            log.warning("planning at %s machine time (%s %s); install pytz to follow %s across DST changes", local, plan_at, zone, zone)
+            log.warning(
+                "planning at %s machine time (%s %s); install pytz to follow %s across DST changes",
+                local,
+                plan_at,
+                zone,
+                zone,
+            )
             return self.scheduler.every().day.at(local)
 
     def _guarded(self, job: Callable[..., Any], *args: Any) -> Any:
@@ -354,8 +375,11 @@ class Daemon:
         self.app.now = now
         sources = self.app.sources
         full = not only_failing or self.cycle_retry_at is not None
-        due = [source for source in sources if self.retry_at.get(source.name, 0.0) <= mono
-               and (full or source.name in self.failures)]
+        due = [
+            source
+            for source in sources
+            if self.retry_at.get(source.name, 0.0) <= mono and (full or source.name in self.failures)
+        ]
         if sources and not due:
             log.debug("%s sync: every source is backing off", reason)
             return
@@ -377,7 +401,9 @@ class Daemon:
             self.cycle_retry_at = time.monotonic() + delay.total_seconds()
             log.error("sync failed: %s; retrying in %s", _redact(_one_line(error)), format_duration(delay))
             log.debug("traceback", exc_info=True)
-            self.notifier.status(f"sync failed at {self._local(now)}: {_redact(_one_line(error))}; retrying in {format_duration(delay)}")
+            self.notifier.status(
+                f"sync failed at {self._local(now)}: {_redact(_one_line(error))}; retrying in {format_duration(delay)}"
+            )
             return
         self._report(result, len(sources) - len(due), now)
 
@@ -395,7 +421,13 @@ class Daemon:
             count = self.failures[outcome.name] = self.failures.get(outcome.name, 0) + 1
             delay = backoff_delay(count, self.sync_every)
             self.retry_at[outcome.name] = mono + delay.total_seconds()
-            log.info("%s failed %d time%s in a row; next try in %s", _redact(outcome.name), count, "" if count == 1 else "s", format_duration(delay))
+            log.info(
+                "%s failed %d time%s in a row; next try in %s",
+                _redact(outcome.name),
+                count,
+                "" if count == 1 else "s",
+                format_duration(delay),
+            )
 
     def _schedule_retry(self) -> None:
         """One retry job at the earliest backed-off source, unless the regular sync comes first.
@@ -481,7 +513,11 @@ class Daemon:
         return (job.next_run - _dt.datetime.now()).total_seconds()
 
     def _next_run_at(self) -> datetime | None:
-        waits = [wait for wait in (self._seconds_until(self.sync_job), self._seconds_until(self.retry_job)) if wait is not None]
+        waits = [
+            wait
+            for wait in (self._seconds_until(self.sync_job), self._seconds_until(self.retry_job))
+            if wait is not None
+        ]
         if not waits:
             return None
         return self.clock.now() + timedelta(seconds=max(0.0, min(waits)))

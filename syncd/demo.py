@@ -69,7 +69,9 @@ def _run(folder: Path, now_text: str) -> int:
     config = load_config(prepare(folder), explicit=True)
     app = App(config, resolve_now(now_text, config.tz))
     try:
-        print(f"syncd demo — the clock is fixed at {app.now.astimezone(config.tz):%A %Y-%m-%d %H:%M %Z}; files in {folder}\n")
+        print(
+            f"syncd demo — the clock is fixed at {app.now.astimezone(config.tz):%A %Y-%m-%d %H:%M %Z}; files in {folder}\n"
+        )
         result = app.sync_sources()
         for outcome in result.outcomes:
             state = f"{outcome.items} items" if outcome.ok else f"FAILED: {outcome.error}"
@@ -84,7 +86,11 @@ def _run(folder: Path, now_text: str) -> int:
                 verdict = "COLD, never touched" if touch is None else f"COLD, {status.overdue_days}d overdue"
             else:
                 verdict = "warm"
-            why = "no meeting or direct mail found" if touch is None else f"{touch.kind} on {touch.at.astimezone(config.tz):%Y-%m-%d}" + _title(app, touch)
+            why = (
+                "no meeting or direct mail found"
+                if touch is None
+                else f"{touch.kind} on {touch.at.astimezone(config.tz):%Y-%m-%d}" + _title(app, touch)
+            )
             rows.append([status.contact.name, f"every {status.cadence_days}d", verdict, why])
         print(table(["CONTACT", "RHYTHM", "STATE", "LAST TOUCH"], rows))
         plan_holds = getattr(app, "plan_holds", None)

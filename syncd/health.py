@@ -29,11 +29,17 @@ class SourceHealth:
         if self.state == "never":
             return f"{self.name} has never synced"
         if self.state == "needs_auth":
-            return f"{self.name} needs re-authorisation (run `syncd auth`): {self.record.error if self.record else ''}".rstrip(": ")
+            return f"{self.name} needs re-authorisation (run `syncd auth`): {self.record.error if self.record else ''}".rstrip(
+                ": "
+            )
         if self.state == "error":
             return f"{self.name} is failing: {self.record.error if self.record else 'unknown error'}"
         if self.stale:
-            return f"{self.name} has not synced successfully since {self.record.last_success_at:%Y-%m-%d %H:%M} UTC" if self.record and self.record.last_success_at else f"{self.name} is stale"
+            return (
+                f"{self.name} has not synced successfully since {self.record.last_success_at:%Y-%m-%d %H:%M} UTC"
+                if self.record and self.record.last_success_at
+                else f"{self.name} is stale"
+            )
         return None
 
 

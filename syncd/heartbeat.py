@@ -7,7 +7,7 @@ importing the scheduler.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from typing import Any
 
 from syncd.store import Store
@@ -30,7 +30,9 @@ def daemon_info(store: Store, now: datetime, sync_every: timedelta | None = None
     next_run = parse_iso(store.meta(META_NEXT_RUN))
     if sync_every is None:
         every_text = store.meta(META_SYNC_EVERY)
-        sync_every = timedelta(seconds=int(every_text)) if every_text and every_text.isdigit() else timedelta(minutes=15)
+        sync_every = (
+            timedelta(seconds=int(every_text)) if every_text and every_text.isdigit() else timedelta(minutes=15)
+        )
     fresh = heartbeat is not None and now - heartbeat <= 2 * sync_every + timedelta(seconds=60)
     running = bool(fresh and pid is not None and pid_alive(pid))
     return {"running": running, "pid": pid, "heartbeat_at": heartbeat, "next_run_at": next_run if running else None}
@@ -49,7 +51,7 @@ def pid_alive(pid: int) -> bool:
 
 
 def iso(value: datetime) -> str:
-    return value.astimezone(timezone.utc).isoformat(timespec="seconds")
+    return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def parse_iso(text: str | None) -> datetime | None:
@@ -59,4 +61,4 @@ def parse_iso(text: str | None) -> datetime | None:
         value = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 from datetime import date, datetime, timedelta, tzinfo
 
 from syncd.cold import ContactStatus, cold_list
@@ -69,11 +69,17 @@ class HoldOutcome:
             return f"no holds booked: {self.blocked}"
         assert self.plan is not None
         verb = "would book" if self.dry_run else "booked"
-        lines = [f"{verb} {len(self.plan.create)} hold(s), {'would remove' if self.dry_run else 'removed'} {len(self.plan.remove)}"]
+        lines = [
+            f"{verb} {len(self.plan.create)} hold(s), {'would remove' if self.dry_run else 'removed'} {len(self.plan.remove)}"
+        ]
         for hold in self.plan.create:
-            lines.append(f"  + {hold.start.astimezone(tz):%a %Y-%m-%d %H:%M}–{hold.end.astimezone(tz):%H:%M}  {hold.name}  ({hold.reason})")
+            lines.append(
+                f"  + {hold.start.astimezone(tz):%a %Y-%m-%d %H:%M}–{hold.end.astimezone(tz):%H:%M}  {hold.name}  ({hold.reason})"
+            )
         for removal in self.plan.remove:
-            lines.append(f"  - {removal.hold.start.astimezone(tz):%a %Y-%m-%d %H:%M}  {self.names.get(removal.hold.contact_id, removal.hold.contact_id)}  ({removal.reason})")
+            lines.append(
+                f"  - {removal.hold.start.astimezone(tz):%a %Y-%m-%d %H:%M}  {self.names.get(removal.hold.contact_id, removal.hold.contact_id)}  ({removal.reason})"
+            )
         for skip in self.plan.skipped:
             lines.append(f"  · {self.names.get(skip.contact_id, skip.contact_id)}: {skip.reason}")
         for contact_id in self.user_deleted:
@@ -85,8 +91,16 @@ class HoldOutcome:
 
 def hold_rules(config: Config) -> HoldRules:
     holds = config.holds
-    return HoldRules(windows=holds.windows, duration=holds.duration, lead_time=holds.lead_time, horizon=holds.horizon,
-                     buffer=holds.buffer, per_day=holds.per_day, per_week=holds.per_week, remove_when_touched=holds.remove_when_touched)
+    return HoldRules(
+        windows=holds.windows,
+        duration=holds.duration,
+        lead_time=holds.lead_time,
+        horizon=holds.horizon,
+        buffer=holds.buffer,
+        per_day=holds.per_day,
+        per_week=holds.per_week,
+        remove_when_touched=holds.remove_when_touched,
+    )
 
 
 def stored_holds(store: Store, sink: str | None = None, states: tuple[str, ...] = (BOOKED,)) -> list[StoredHold]:
@@ -113,7 +127,11 @@ def hold_text(config: Config, contact: Contact, status: ContactStatus, tz: tzinf
         how = {"meeting": "met", "email": "exchanged mail", "manual": "were in touch (logged by hand)"}[touch.kind]
         last = f"You last {how} on {touch.at.astimezone(tz):%A %Y-%m-%d}."
     tier = contact.tier or config.tiers.default
-    lines = [f"Time to reach out to {contact.name} <{contact.email}>.", last, f"Rhythm: {tier}, every {status.cadence_days} days."]
+    lines = [
+        f"Time to reach out to {contact.name} <{contact.email}>.",
+        last,
+        f"Rhythm: {tier}, every {status.cadence_days} days.",
+    ]
     if contact.notes:
         lines.append(f"Notes: {contact.notes}")
     lines.append("Booked by syncd; delete this event and syncd will not nag about them for a while.")
@@ -121,10 +139,14 @@ def hold_text(config: Config, contact: Contact, status: ContactStatus, tz: tzinf
 
 
 def _set_state(store: Store, event_id: str, state: str, now: datetime, reason: str = "") -> None:
-    store.connection.execute("UPDATE holds SET state = ?, closed_at = ?, reason = ? WHERE event_id = ?", (state, ts(now), reason, event_id))
+    store.connection.execute(
+        "UPDATE holds SET state = ?, closed_at = ?, reason = ? WHERE event_id = ?", (state, ts(now), reason, event_id)
+    )
 
 
-def reconcile(store: Store, sink: HoldSink, statuses: dict[str, ContactStatus], now: datetime) -> tuple[list[str], list[str]]:
+def reconcile(
+    store: Store, sink: HoldSink, statuses: dict[str, ContactStatus], now: datetime
+) -> tuple[list[str], list[str]]:
     """Bring the store in line with what the user did to the sink since the last run.
 
     A hold that is over, or that the user deleted or declined, lets its contact rest for
@@ -148,8 +170,14 @@ def reconcile(store: Store, sink: HoldSink, statuses: dict[str, ContactStatus], 
     return deleted, moved
 
 
-def _reconcile_one(store: Store, sink: HoldSink, hold: StoredHold, in_sink: SinkHold | None,
-                   statuses: dict[str, ContactStatus], now: datetime) -> str | None:
+def _reconcile_one(
+    store: Store,
+    sink: HoldSink,
+    hold: StoredHold,
+    in_sink: SinkHold | None,
+    statuses: dict[str, ContactStatus],
+    now: datetime,
+) -> str | None:
     """One stored hold against what the sink has now; returns what the user did, if anything."""
     if hold.state == PENDING:
         if in_sink is None:
@@ -162,7 +190,10 @@ def _reconcile_one(store: Store, sink: HoldSink, hold: StoredHold, in_sink: Sink
     if hold.state != BOOKED:
         return None
     if in_sink is not None and (in_sink.start, in_sink.end) != (hold.start, hold.end) and not in_sink.declined:
-        store.connection.execute("UPDATE holds SET start = ?, end = ? WHERE event_id = ?", (ts(in_sink.start), ts(in_sink.end), hold.event_id))
+        store.connection.execute(
+            "UPDATE holds SET start = ?, end = ? WHERE event_id = ?",
+            (ts(in_sink.start), ts(in_sink.end), hold.event_id),
+        )
         if in_sink.end <= now:
             _close(store, hold, PAST, "over", statuses, now)
         return "moved"
@@ -175,7 +206,9 @@ def _reconcile_one(store: Store, sink: HoldSink, hold: StoredHold, in_sink: Sink
     return None
 
 
-def _close(store: Store, hold: StoredHold, state: str, reason: str, statuses: dict[str, ContactStatus], now: datetime) -> None:
+def _close(
+    store: Store, hold: StoredHold, state: str, reason: str, statuses: dict[str, ContactStatus], now: datetime
+) -> None:
     _set_state(store, hold.event_id, state, now, reason)
     status = statuses.get(hold.contact_id)
     untouched_since = status is not None and _last_touch_at(status) == hold.cycle
@@ -189,13 +222,17 @@ def _close(store: Store, hold: StoredHold, state: str, reason: str, statuses: di
 def attempts(store: Store, contact_id: str, cycle: datetime | None) -> int:
     """Earlier holds of this cycle that were deleted or went by: the next one needs a fresh id."""
     row = store.connection.execute(
-        "SELECT COUNT(*) FROM holds WHERE contact_id = ? AND cycle IS ? AND state IN (?, ?)", (contact_id, ts(cycle), DELETED, PAST)
+        "SELECT COUNT(*) FROM holds WHERE contact_id = ? AND cycle IS ? AND state IN (?, ?)",
+        (contact_id, ts(cycle), DELETED, PAST),
     ).fetchone()
     return row[0]
 
 
 def _mark_booked(store: Store, hold: SinkHold) -> None:
-    store.connection.execute("UPDATE holds SET state = ?, start = ?, end = ? WHERE event_id = ?", (BOOKED, ts(hold.start), ts(hold.end), hold.event_id))
+    store.connection.execute(
+        "UPDATE holds SET state = ?, start = ?, end = ? WHERE event_id = ?",
+        (BOOKED, ts(hold.start), ts(hold.end), hold.event_id),
+    )
 
 
 def _adopt(store: Store, sink: str, hold: SinkHold, status: ContactStatus, now: datetime) -> None:
@@ -212,7 +249,9 @@ def _adopt(store: Store, sink: str, hold: SinkHold, status: ContactStatus, now: 
     )
 
 
-def busy_and_blocked(store: Store, config: Config, sink: HoldSink, now: datetime, until: datetime) -> tuple[list[Interval], set[date]]:
+def busy_and_blocked(
+    store: Store, config: Config, sink: HoldSink, now: datetime, until: datetime
+) -> tuple[list[Interval], set[date]]:
     """Busy time from synced calendars and the sink; all-day opaque events block whole days."""
     from syncd.engine import touch_rules
 
@@ -239,8 +278,14 @@ def busy_and_blocked(store: Store, config: Config, sink: HoldSink, now: datetime
     return busy, blocked
 
 
-def plan_holds(config: Config, store: Store, load_statuses: Callable[[], list[ContactStatus]],
-               health_problems: list[str], now: datetime, dry_run: bool = False) -> HoldOutcome:
+def plan_holds(
+    config: Config,
+    store: Store,
+    load_statuses: Callable[[], list[ContactStatus]],
+    health_problems: list[str],
+    now: datetime,
+    dry_run: bool = False,
+) -> HoldOutcome:
     """Reconcile, plan and apply; statuses are loaded again after reconciling, which may snooze."""
     statuses = load_statuses()
     outcome = HoldOutcome(dry_run=dry_run, names={status.contact.id: status.contact.name for status in statuses})
@@ -248,12 +293,16 @@ def plan_holds(config: Config, store: Store, load_statuses: Callable[[], list[Co
         outcome.blocked = "holds are disabled ([holds] enabled = false)"
         return outcome
     if health_problems:
-        outcome.blocked = "the sync is not healthy, so holds would be booked from stale data: " + "; ".join(health_problems)
+        outcome.blocked = "the sync is not healthy, so holds would be booked from stale data: " + "; ".join(
+            health_problems
+        )
         return outcome
     try:
         sink = make_sink(config.hold_sink, config=config, store=store, clock=lambda: now)
         if not dry_run:
-            outcome.user_deleted, outcome.user_moved = reconcile(store, sink, {status.contact.id: status for status in statuses}, now)
+            outcome.user_deleted, outcome.user_moved = reconcile(
+                store, sink, {status.contact.id: status for status in statuses}, now
+            )
             statuses = load_statuses()
         rules = hold_rules(config)
         until = now + rules.horizon
@@ -266,18 +315,31 @@ def plan_holds(config: Config, store: Store, load_statuses: Callable[[], list[Co
     cold = cold_list(statuses)
     meeting_soon = upcoming_meeting_contacts(store, now, until)
     candidates = [
-        Candidate(contact_id=status.contact.id, name=status.contact.name, last_touch_at=status.last_touch.at if status.last_touch else None,
-                  cadence_days=status.cadence_days, snoozed_until=status.contact.snoozed_until, ignore=status.contact.ignore,
-                  has_upcoming_meeting=status.contact.id in meeting_soon,
-                  attempt=attempts(store, status.contact.id, _last_touch_at(status)))
+        Candidate(
+            contact_id=status.contact.id,
+            name=status.contact.name,
+            last_touch_at=status.last_touch.at if status.last_touch else None,
+            cadence_days=status.cadence_days,
+            snoozed_until=status.contact.snoozed_until,
+            ignore=status.contact.ignore,
+            has_upcoming_meeting=status.contact.id in meeting_soon,
+            attempt=attempts(store, status.contact.id, _last_touch_at(status)),
+        )
         for status in cold
     ]
 
     def existing() -> list[ExistingHold]:
         return [
-            ExistingHold(contact_id=hold.contact_id, event_id=hold.event_id, start=hold.start, end=hold.end, cycle=hold.cycle,
-                         contact_last_touch_at=_last_touch_at(by_id.get(hold.contact_id)))
-            for hold in stored_holds(store, sink.name, (BOOKED, PAST)) if hold.contact_id in by_id
+            ExistingHold(
+                contact_id=hold.contact_id,
+                event_id=hold.event_id,
+                start=hold.start,
+                end=hold.end,
+                cycle=hold.cycle,
+                contact_last_touch_at=_last_touch_at(by_id.get(hold.contact_id)),
+            )
+            for hold in stored_holds(store, sink.name, (BOOKED, PAST))
+            if hold.contact_id in by_id
         ]
 
     outcome.plan = plan(candidates, busy, blocked, existing(), rules, config.tz, now)
@@ -316,7 +378,9 @@ def _remove(store: Store, sink: HoldSink, removals: list[Removal], outcome: Hold
             outcome.errors.append(f"could not remove a hold (will retry): {error}")
 
 
-def _apply(store: Store, sink: HoldSink, config: Config, outcome: HoldOutcome, by_id: dict[str, ContactStatus], now: datetime) -> None:
+def _apply(
+    store: Store, sink: HoldSink, config: Config, outcome: HoldOutcome, by_id: dict[str, ContactStatus], now: datetime
+) -> None:
     assert outcome.plan is not None
     _remove(store, sink, outcome.plan.remove, outcome, now)
     for hold in outcome.plan.create:
@@ -325,13 +389,24 @@ def _apply(store: Store, sink: HoldSink, config: Config, outcome: HoldOutcome, b
         with store.transaction() as connection:
             connection.execute(
                 "INSERT OR REPLACE INTO holds(event_id, contact_id, sink, start, end, cycle, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (hold.event_id, hold.contact_id, sink.name, ts(hold.start), ts(hold.end), ts(hold.cycle), PENDING, ts(now)),
+                (
+                    hold.event_id,
+                    hold.contact_id,
+                    sink.name,
+                    ts(hold.start),
+                    ts(hold.end),
+                    ts(hold.cycle),
+                    PENDING,
+                    ts(now),
+                ),
             )
         try:
             written = sink.create(hold, title, description)
         except HoldGone:
             with store.transaction():
-                stored = StoredHold(hold.event_id, hold.contact_id, sink.name, hold.start, hold.end, hold.cycle, PENDING)
+                stored = StoredHold(
+                    hold.event_id, hold.contact_id, sink.name, hold.start, hold.end, hold.cycle, PENDING
+                )
                 _close(store, stored, DELETED, "deleted by you", by_id, now)
             outcome.user_deleted.append(hold.contact_id)
         except SinkError as error:

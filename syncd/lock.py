@@ -20,9 +20,9 @@ import errno
 import fcntl
 import os
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from syncd.errors import SyncdError
 
@@ -79,10 +79,8 @@ def _flock(path: Path, wait: bool, timeout: float | None, what: str, suffix: str
         try:
             yield path
         finally:
-            try:
+            with suppress(OSError):
                 os.ftruncate(fd, 0)
-            except OSError:
-                pass
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)

@@ -23,7 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, UTC
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -220,7 +220,7 @@ def hold_event_id(contact_id: str, cycle: datetime | None, attempt: int = 0) -> 
     """
     if cycle is not None and cycle.tzinfo is None:
         raise ValueError("hold cycle must be time-zone aware")
-    stamp = cycle.astimezone(timezone.utc).isoformat() if cycle is not None else "never"
+    stamp = cycle.astimezone(UTC).isoformat() if cycle is not None else "never"
     suffix = f"|{attempt}" if attempt else ""
     digest = hashlib.sha256(f"{contact_id}|{stamp}{suffix}".encode()).digest()
     return base64.b32hexencode(digest).decode("ascii").lower()[:26]
@@ -232,7 +232,7 @@ def hold_event_id(contact_id: str, cycle: datetime | None, attempt: int = 0) -> 
 def _utc(dt: datetime, what: str) -> datetime:
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError(f"{what} must be time-zone aware, got {dt!r}")
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)
 
 
 def _human(td: timedelta) -> str:
@@ -258,14 +258,15 @@ def _resolve(naive: datetime, tz: ZoneInfo) -> list[datetime]:
     """All UTC instants at which the local wall clock reads ``naive``: 0 (gap), 1 or 2 (fold)."""
     out: list[datetime] = []
     for fold in (0, 1):
-        utc = naive.replace(tzinfo=tz, fold=fold).astimezone(timezone.utc)
+        utc = naive.replace(tzinfo=tz, fold=fold).astimezone(UTC)
         if utc.astimezone(tz).replace(tzinfo=None) == naive and utc not in out:
             out.append(utc)
     return sorted(out)
 
 
-def _slots(rules: HoldRules, tz: ZoneInfo, earliest: datetime, latest_end: datetime,
-           blocked: Collection[date]) -> list[datetime]:
+def _slots(
+    rules: HoldRules, tz: ZoneInfo, earliest: datetime, latest_end: datetime, blocked: Collection[date]
+) -> list[datetime]:
     """Every grid start (UTC) whose hold lies inside a window, after lead time, within horizon."""
     found: set[datetime] = set()
     day = _local(earliest, tz).date() - timedelta(days=1)
@@ -283,8 +284,9 @@ def _slots(rules: HoldRules, tz: ZoneInfo, earliest: datetime, latest_end: datet
                     for start in _resolve(wall, tz):
                         end = start + rules.duration
                         # never straddle an offset change: the wall-clock end is then start+duration
-                        same_offset = (_local(start, tz).utcoffset()
-                                       == _local(end - timedelta(microseconds=1), tz).utcoffset())
+                        same_offset = (
+                            _local(start, tz).utcoffset() == _local(end - timedelta(microseconds=1), tz).utcoffset()
+                        )
                         if same_offset and start >= earliest and end <= latest_end:
                             found.add(start)
                     wall += GRID
@@ -312,8 +314,15 @@ def _merge(intervals: list[tuple[datetime, datetime]], buffer: timedelta) -> lis
 # --------------------------------------------------------------------------- plan
 
 
-def plan(candidates: Sequence[Candidate], busy: Sequence[Interval], blocked_days: Collection[date],
-         existing: Sequence[ExistingHold], rules: HoldRules, tz: ZoneInfo, now: datetime) -> Plan:
+def plan(
+    candidates: Sequence[Candidate],
+    busy: Sequence[Interval],
+    blocked_days: Collection[date],
+    existing: Sequence[ExistingHold],
+    rules: HoldRules,
+    tz: ZoneInfo,
+    now: datetime,
+) -> Plan:
     """Decide which holds to create and remove.
 
     Candidates are served in the given order (the caller sorts most overdue first), each
@@ -341,8 +350,11 @@ def plan(candidates: Sequence[Candidate], busy: Sequence[Interval], blocked_days
             kept.append((h, start, end))
 
     # 2. What is already taken: busy time, kept holds, and the per-day/week counts.
-    static_busy = _merge([(_utc(b.start, "busy start"), _utc(b.end, "busy end")) for b in busy]
-                         + [(start, end) for _, start, end in kept], rules.buffer)
+    static_busy = _merge(
+        [(_utc(b.start, "busy start"), _utc(b.end, "busy end")) for b in busy]
+        + [(start, end) for _, start, end in kept],
+        rules.buffer,
+    )
     per_day: Counter[date] = Counter()
     per_week: Counter[tuple[int, int]] = Counter()
     for _, start, _ in kept:
@@ -431,9 +443,13 @@ def _no_slot_reason(why: set[str], rules: HoldRules, horizon_text: str) -> str:
     if why == {"day"}:
         return f"per-day limit of {rules.per_day} reached on every day with a free slot within {horizon_text}"
     if why == {"day", "week"}:
-        return (f"per-day ({rules.per_day}) and per-week ({rules.per_week}) limits reached "
-                f"on every free slot within {horizon_text}")
+        return (
+            f"per-day ({rules.per_day}) and per-week ({rules.per_week}) limits reached "
+            f"on every free slot within {horizon_text}"
+        )
     if why - {"busy"}:
-        return (f"no free slot in the windows within {horizon_text}: the rest is at the per-day ({rules.per_day}) "
-                f"or per-week ({rules.per_week}) limit")
+        return (
+            f"no free slot in the windows within {horizon_text}: the rest is at the per-day ({rules.per_day}) "
+            f"or per-week ({rules.per_week}) limit"
+        )
     return f"no free slot in the windows within {horizon_text}"

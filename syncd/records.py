@@ -61,16 +61,31 @@ def to_json(record: Record) -> dict[str, Any]:
     """Written out field by field: `dataclasses.asdict` deep-copies, and ingest pays for it per row."""
     if isinstance(record, Meeting):
         return {
-            "item_id": record.item_id, "start": record.start.isoformat(), "end": record.end.isoformat(),
-            "attendees": [{"address": a.address, "response": a.response, "is_resource": a.is_resource, "is_self": a.is_self}
-                          for a in record.attendees],
-            "organizer": record.organizer, "cancelled": record.cancelled, "all_day": record.all_day,
-            "transparent": record.transparent, "title": record.title, "kind": record.kind,
+            "item_id": record.item_id,
+            "start": record.start.isoformat(),
+            "end": record.end.isoformat(),
+            "attendees": [
+                {"address": a.address, "response": a.response, "is_resource": a.is_resource, "is_self": a.is_self}
+                for a in record.attendees
+            ],
+            "organizer": record.organizer,
+            "cancelled": record.cancelled,
+            "all_day": record.all_day,
+            "transparent": record.transparent,
+            "title": record.title,
+            "kind": record.kind,
         }
     return {
-        "item_id": record.item_id, "date": record.date.isoformat(), "sender": list(record.sender), "to": list(record.to),
-        "cc": list(record.cc), "bulk": record.bulk, "auto_submitted": record.auto_submitted, "labels": list(record.labels),
-        "subject": record.subject, "kind": record.kind,
+        "item_id": record.item_id,
+        "date": record.date.isoformat(),
+        "sender": list(record.sender),
+        "to": list(record.to),
+        "cc": list(record.cc),
+        "bulk": record.bulk,
+        "auto_submitted": record.auto_submitted,
+        "labels": list(record.labels),
+        "subject": record.subject,
+        "kind": record.kind,
     }
 
 

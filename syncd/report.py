@@ -31,20 +31,26 @@ def contact_json(status: ContactStatus, tz: tzinfo, tier: str, cold: bool) -> di
     }
     if cold:
         data["overdue_days"] = status.overdue_days
-    data.update({
-        "ignore": contact.ignore,
-        "snoozed_until": local_iso(contact.snoozed_until, tz) if status.snoozed else None,
-        "cold": status.cold,
-        "notes": contact.notes,
-        "tags": list(contact.tags),
-    })
+    data.update(
+        {
+            "ignore": contact.ignore,
+            "snoozed_until": local_iso(contact.snoozed_until, tz) if status.snoozed else None,
+            "cold": status.cold,
+            "notes": contact.notes,
+            "tags": list(contact.tags),
+        }
+    )
     return data
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)] if rows else [len(h) for h in headers]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(headers, widths)).rstrip()]
-    lines += ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    widths = (
+        [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+        if rows
+        else [len(h) for h in headers]
+    )
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(headers, widths, strict=False)).rstrip()]
+    lines += ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in rows]
     return "\n".join(lines)
 
 

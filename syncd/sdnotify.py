@@ -15,7 +15,7 @@ log = logging.getLogger("syncd.daemon")
 
 
 class Notifier:
-    def __init__(self, environ: "os._Environ[str] | dict[str, str] | None" = None):
+    def __init__(self, environ: os._Environ[str] | dict[str, str] | None = None):
         env = os.environ if environ is None else environ
         address = env.get("NOTIFY_SOCKET") or ""
         if address.startswith("@"):
@@ -60,7 +60,7 @@ class Notifier:
             self._socket = None
 
 
-def _watchdog_seconds(env: "os._Environ[str] | dict[str, str]") -> float | None:
+def _watchdog_seconds(env: os._Environ[str] | dict[str, str]) -> float | None:
     """WATCHDOG_USEC in seconds, when it is meant for this process (WATCHDOG_PID)."""
     usec = env.get("WATCHDOG_USEC", "")
     pid = env.get("WATCHDOG_PID", "")

@@ -83,11 +83,17 @@ WantedBy=default.target
 """
 
 
-def render_unit(exec_start: str = DEFAULT_EXEC_START, read_write_paths: list[str] | None = None,
-                environment: dict[str, str] | None = None) -> str:
-    env_lines = "".join(f"Environment={quote_arg(f'{key}={value}')}\n" for key, value in sorted((environment or {}).items()))
-    return UNIT_TEMPLATE.format(exec_start=exec_start, environment=env_lines,
-                                read_write_paths=" ".join(read_write_paths or [DEFAULT_DATA_DIR]))
+def render_unit(
+    exec_start: str = DEFAULT_EXEC_START,
+    read_write_paths: list[str] | None = None,
+    environment: dict[str, str] | None = None,
+) -> str:
+    env_lines = "".join(
+        f"Environment={quote_arg(f'{key}={value}')}\n" for key, value in sorted((environment or {}).items())
+    )
+    return UNIT_TEMPLATE.format(
+        exec_start=exec_start, environment=env_lines, read_write_paths=" ".join(read_write_paths or [DEFAULT_DATA_DIR])
+    )
 
 
 def quote_arg(text: str, prefix: str = "") -> str:
@@ -125,7 +131,10 @@ def unit_for(config: Config) -> tuple[str, list[Path]]:
         if holds_dir not in writable:
             writable.append(holds_dir)
     environment = {}
-    for name, default in (("XDG_CONFIG_HOME", Path.home() / ".config"), ("XDG_DATA_HOME", Path.home() / ".local" / "share")):
+    for name, default in (
+        ("XDG_CONFIG_HOME", Path.home() / ".config"),
+        ("XDG_DATA_HOME", Path.home() / ".local" / "share"),
+    ):
         value = os.environ.get(name)
         if value and Path(value).absolute() != default:
             environment[name] = str(Path(value).absolute())

@@ -13,9 +13,10 @@ import signal
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from syncd.errors import SyncdError
 from syncd.migrations import migrate
@@ -32,7 +33,7 @@ def ts(value: datetime | None) -> int | None:
 
 
 def dt(value: int | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, timezone.utc)
+    return None if value is None else datetime.fromtimestamp(value, UTC)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: Path) -> "Store":
+    def open(cls, path: Path) -> Store:
         """Private by default: the folder 0700, the file and its WAL companions 0600."""
         path = Path(path)
         try:
@@ -149,7 +150,9 @@ class Store:
             )
 
     def record_failure(self, name: str, state: str, error: str) -> None:
-        self.connection.execute("UPDATE sources SET state = ?, error = ?, failures = failures + 1 WHERE name = ?", (state, error, name))
+        self.connection.execute(
+            "UPDATE sources SET state = ?, error = ?, failures = failures + 1 WHERE name = ?", (state, error, name)
+        )
 
     def reset_cursor(self, name: str) -> None:
         self.connection.execute("UPDATE sources SET cursor = NULL WHERE name = ?", (name,))
@@ -167,30 +170,54 @@ class Store:
         if scope is None:
             rows = self.connection.execute("SELECT item_id FROM interactions WHERE source = ?", (source,))
         else:
-            rows = self.connection.execute("SELECT item_id FROM interactions WHERE source = ? AND scope = ?", (source, scope))
+            rows = self.connection.execute(
+                "SELECT item_id FROM interactions WHERE source = ? AND scope = ?", (source, scope)
+            )
         return {row[0] for row in rows}
 
     def apply_batch(self, source: str, batch: Batch, rules: TouchRules) -> int:
         """Rows, their derived touches and the cursor land together or not at all."""
         with self.transaction() as connection:
             if batch.own_addresses is not None:
-                connection.execute("UPDATE sources SET own_addresses = ? WHERE name = ?", (json.dumps(sorted(batch.own_addresses)), source))
+                connection.execute(
+                    "UPDATE sources SET own_addresses = ? WHERE name = ?",
+                    (json.dumps(sorted(batch.own_addresses)), source),
+                )
             for scope in batch.drop_scopes or []:
-                connection.execute("DELETE FROM touches WHERE source = ? AND item_id IN (SELECT item_id FROM interactions WHERE source = ? AND scope = ?)", (source, source, scope))
+                connection.execute(
+                    "DELETE FROM touches WHERE source = ? AND item_id IN (SELECT item_id FROM interactions WHERE source = ? AND scope = ?)",
+                    (source, source, scope),
+                )
                 connection.execute("DELETE FROM interactions WHERE source = ? AND scope = ?", (source, scope))
             deletes = [(source, item_id) for item_id in batch.deletes or []]
             connection.executemany("DELETE FROM interactions WHERE source = ? AND item_id = ?", deletes)
             connection.executemany("DELETE FROM touches WHERE source = ? AND item_id = ?", deletes)
             self._write_records(connection, source, batch.upserts, batch.scope, batch.generation, rules)
             if batch.prune:
-                stale = [(source, row[0]) for row in connection.execute(
-                    "SELECT item_id FROM interactions WHERE source = ? AND scope = ? AND generation != ?", (source, batch.scope, batch.generation))]
+                stale = [
+                    (source, row[0])
+                    for row in connection.execute(
+                        "SELECT item_id FROM interactions WHERE source = ? AND scope = ? AND generation != ?",
+                        (source, batch.scope, batch.generation),
+                    )
+                ]
                 connection.executemany("DELETE FROM interactions WHERE source = ? AND item_id = ?", stale)
                 connection.executemany("DELETE FROM touches WHERE source = ? AND item_id = ?", stale)
-            connection.execute("UPDATE sources SET cursor = ? WHERE name = ?", (json.dumps(batch.cursor) if batch.cursor is not None else None, source))
+            connection.execute(
+                "UPDATE sources SET cursor = ? WHERE name = ?",
+                (json.dumps(batch.cursor) if batch.cursor is not None else None, source),
+            )
         return len(batch.upserts)
 
-    def _write_records(self, connection: sqlite3.Connection, source: str, records: list[Record], scope: str, generation: str, rules: TouchRules) -> None:
+    def _write_records(
+        self,
+        connection: sqlite3.Connection,
+        source: str,
+        records: list[Record],
+        scope: str,
+        generation: str,
+        rules: TouchRules,
+    ) -> None:
         records = list({record.item_id: record for record in records}.values())  # last version wins
         rows = []
         touch_rows = []
@@ -198,7 +225,9 @@ class Store:
             at = ts(record_time(record))
             end_at = ts(record.end) if isinstance(record, Meeting) else at
             rows.append((source, record.item_id, record.kind, at, end_at, scope, generation, _encode(to_json(record))))
-            touch_rows.extend((address, at, source, record.item_id, record.kind) for address in touched_addresses(record, rules))
+            touch_rows.extend(
+                (address, at, source, record.item_id, record.kind) for address in touched_addresses(record, rules)
+            )
         ids = [(source, record.item_id) for record in records]
         connection.executemany("DELETE FROM touches WHERE source = ? AND item_id = ?", ids)
         connection.executemany("INSERT OR REPLACE INTO interactions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -216,13 +245,17 @@ class Store:
                 touch_rows = []
                 for source, item_id, kind, at, payload in chunk:
                     record = from_json(json.loads(payload))
-                    touch_rows.extend((address, at, source, item_id, kind) for address in touched_addresses(record, rules))
+                    touch_rows.extend(
+                        (address, at, source, item_id, kind) for address in touched_addresses(record, rules)
+                    )
                 connection.executemany("INSERT OR REPLACE INTO touches VALUES (?, ?, ?, ?, ?)", touch_rows)
             self.set_meta("touch_rules", fingerprint, connection)
         return True
 
     def interaction(self, source: str, item_id: str) -> Record | None:
-        row = self.connection.execute("SELECT payload FROM interactions WHERE source = ? AND item_id = ?", (source, item_id)).fetchone()
+        row = self.connection.execute(
+            "SELECT payload FROM interactions WHERE source = ? AND item_id = ?", (source, item_id)
+        ).fetchone()
         return from_json(json.loads(row[0])) if row else None
 
     def meetings_between(self, start: datetime, end: datetime) -> list[Meeting]:
@@ -252,7 +285,14 @@ def _crash_point() -> None:
 def _source_state(row: tuple) -> SourceState:
     name, kind, state, attempt, success, error, items, failures, cursor, own = row
     return SourceState(
-        name=name, kind=kind, state=state, last_attempt_at=dt(attempt), last_success_at=dt(success),
-        error=error, items=items, failures=failures, cursor=json.loads(cursor) if cursor else None,
+        name=name,
+        kind=kind,
+        state=state,
+        last_attempt_at=dt(attempt),
+        last_success_at=dt(success),
+        error=error,
+        items=items,
+        failures=failures,
+        cursor=json.loads(cursor) if cursor else None,
         own_addresses=json.loads(own),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo, UTC
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _DURATION = re.compile(r"^\s*([0-9]+)\s*([smhdw])\s*$")
@@ -53,7 +53,7 @@ def local_timezone() -> tzinfo:
             return ZoneInfo(target.split("zoneinfo/", 1)[1])
     except (OSError, ZoneInfoNotFoundError, ValueError):
         pass
-    return datetime.now().astimezone().tzinfo or timezone.utc
+    return datetime.now().astimezone().tzinfo or UTC
 
 
 def parse_timezone(name: str) -> ZoneInfo:
@@ -75,15 +75,17 @@ def parse_instant(text: str, tz: tzinfo, now: datetime | None = None) -> datetim
     except ValueError:
         day = None
     if day is not None:
-        value = datetime.combine(day, time(12, 0), tzinfo=tz).astimezone(timezone.utc)
+        value = datetime.combine(day, time(12, 0), tzinfo=tz).astimezone(UTC)
         return min(value, now) if now is not None and day == now.astimezone(tz).date() else value
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"expected an ISO-8601 date or datetime like 2026-11-20 or 2026-11-20T09:00:00+01:00, got {text!r}") from None
+        raise ValueError(
+            f"expected an ISO-8601 date or datetime like 2026-11-20 or 2026-11-20T09:00:00+01:00, got {text!r}"
+        ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def resolve_now(option: str | None, tz: tzinfo) -> datetime:
@@ -91,13 +93,13 @@ def resolve_now(option: str | None, tz: tzinfo) -> datetime:
     text = option or os.environ.get("SYNCD_NOW")
     if text:
         return parse_instant(text, tz)
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def to_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime reached a place that needs a zone")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def iso(value: datetime | None) -> str | None:

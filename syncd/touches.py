@@ -9,7 +9,7 @@ query too (it depends on `now`), so future meetings are kept and count once they
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable
 
 from syncd.addresses import is_blocked, is_role_address
 from syncd.records import Meeting, Message, Record
@@ -28,20 +28,29 @@ class TouchRules:
 
     def fingerprint(self) -> str:
         """Changes whenever stored touches would be derived differently."""
-        return repr((RULES_VERSION, sorted(self.own_addresses), self.max_meeting_size, self.max_recipients, sorted(self.blocklist)))
+        return repr(
+            (
+                RULES_VERSION,
+                sorted(self.own_addresses),
+                self.max_meeting_size,
+                self.max_recipients,
+                sorted(self.blocklist),
+            )
+        )
 
 
 def touched_addresses(record: Record, rules: TouchRules) -> list[str]:
     """The addresses this record counts as a touch for (never the user's own)."""
-    if isinstance(record, Meeting):
-        addresses = _meeting_touches(record, rules)
-    else:
-        addresses = _message_touches(record, rules)
+    addresses = _meeting_touches(record, rules) if isinstance(record, Meeting) else _message_touches(record, rules)
     return [address for address in addresses if _may_be_touched(address, rules)]
 
 
 def _may_be_touched(address: str, rules: TouchRules) -> bool:
-    return address not in rules.own_addresses and not is_role_address(address) and not is_blocked(address, list(rules.blocklist))
+    return (
+        address not in rules.own_addresses
+        and not is_role_address(address)
+        and not is_blocked(address, list(rules.blocklist))
+    )
 
 
 def meeting_size(meeting: Meeting) -> int:

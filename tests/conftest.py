@@ -34,18 +34,37 @@ class Cli:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("SYNCD_", "XDG_"))}
-        env.update(HOME=str(self.home), XDG_CONFIG_HOME=str(self.home / ".config"), XDG_DATA_HOME=str(self.home / ".local/share"),
-                   PYTHONPATH=str(REPO), TZ="UTC")
+        env.update(
+            HOME=str(self.home),
+            XDG_CONFIG_HOME=str(self.home / ".config"),
+            XDG_DATA_HOME=str(self.home / ".local/share"),
+            PYTHONPATH=str(REPO),
+            TZ="UTC",
+        )
         env.update(extra)
         return env
 
-    def __call__(self, *args: str, now: str | None = None, config: bool = True, env: dict[str, str] | None = None, timeout: float = 60) -> Result:
+    def __call__(
+        self,
+        *args: str,
+        now: str | None = None,
+        config: bool = True,
+        env: dict[str, str] | None = None,
+        timeout: float = 60,
+    ) -> Result:
         command = [sys.executable, "-m", "syncd"]
         if config:
             command += ["--config", str(self.config)]
         if now:
             command += ["--now", now]
-        completed = subprocess.run(command + list(args), capture_output=True, text=True, env=self.env(**(env or {})), timeout=timeout, cwd=self.home)
+        completed = subprocess.run(
+            command + list(args),
+            capture_output=True,
+            text=True,
+            env=self.env(**(env or {})),
+            timeout=timeout,
+            cwd=self.home,
+        )
         return Result(completed.returncode, completed.stdout, completed.stderr)
 
     def write_config(self, text: str) -> Path:
@@ -60,7 +79,9 @@ def cli(tmp_path: Path) -> Cli:
     return Cli(home=home, config=home / "config.toml")
 
 
-def ics_event(uid: str, start: str, end: str, attendees: list[str] = (), organizer: str | None = None, extra: list[str] = ()) -> str:
+def ics_event(
+    uid: str, start: str, end: str, attendees: list[str] = (), organizer: str | None = None, extra: list[str] = ()
+) -> str:
     """One VEVENT; start/end in ICS form (20261101T090000Z)."""
     lines = ["BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20261101T000000Z", f"DTSTART:{start}", f"DTEND:{end}"]
     if organizer:
@@ -72,10 +93,14 @@ def ics_event(uid: str, start: str, end: str, attendees: list[str] = (), organiz
 
 
 def ics_calendar(*events: str) -> str:
-    return "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//syncd tests//EN", *events, "END:VCALENDAR"]) + "\r\n"
+    return (
+        "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//syncd tests//EN", *events, "END:VCALENDAR"]) + "\r\n"
+    )
 
 
-def mbox_message(message_id: str, sender: str, to: list[str], date: str, extra: list[str] = (), cc: list[str] = ()) -> str:
+def mbox_message(
+    message_id: str, sender: str, to: list[str], date: str, extra: list[str] = (), cc: list[str] = ()
+) -> str:
     """One mbox entry; date in RFC 2822 form."""
     lines = [f"From {sender} Thu Jan  1 00:00:00 2026", f"From: {sender}", f"To: {', '.join(to)}"]
     if cc:

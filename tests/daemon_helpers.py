@@ -14,16 +14,22 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
-NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 NOW_ISO = NOW.isoformat()
 ME = "me@example.com"
-CONTACTS = [("Ada Lovelace", "ada@example.com"), ("Grace Hopper", "grace@example.com"), ("Alan Turing", "alan@example.com"),
-            ("Edsger Dijkstra", "edsger@example.com"), ("Barbara Liskov", "barbara@example.com")]
+CONTACTS = [
+    ("Ada Lovelace", "ada@example.com"),
+    ("Grace Hopper", "grace@example.com"),
+    ("Alan Turing", "alan@example.com"),
+    ("Edsger Dijkstra", "edsger@example.com"),
+    ("Barbara Liskov", "barbara@example.com"),
+]
 
 
 def ics_event(uid: str, start: datetime, attendee: str, summary: str = "Coffee", minutes: int = 30) -> str:
@@ -72,24 +78,50 @@ class World:
     holds: Path
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {key: value for key, value in os.environ.items()
-               if key not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM", "SYNCD_NOW",
-                              "SYNCD_FAULT_KILL_AFTER_COMMITS", "LISTEN_FDS", "LISTEN_PID")}
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key
+            not in (
+                "NOTIFY_SOCKET",
+                "WATCHDOG_USEC",
+                "WATCHDOG_PID",
+                "JOURNAL_STREAM",
+                "SYNCD_NOW",
+                "SYNCD_FAULT_KILL_AFTER_COMMITS",
+                "LISTEN_FDS",
+                "LISTEN_PID",
+            )
+        }
         home = self.root / "home"
-        env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local" / "share"),
-                   XDG_STATE_HOME=str(home / ".local" / "state"), XDG_CACHE_HOME=str(home / ".cache"), TZ="UTC",
-                   PYTHONDONTWRITEBYTECODE="1")
+        env.update(
+            HOME=str(home),
+            XDG_CONFIG_HOME=str(home / ".config"),
+            XDG_DATA_HOME=str(home / ".local" / "share"),
+            XDG_STATE_HOME=str(home / ".local" / "state"),
+            XDG_CACHE_HOME=str(home / ".cache"),
+            TZ="UTC",
+            PYTHONDONTWRITEBYTECODE="1",
+        )
         env.update(extra)
         return env
 
     def argv(self, *args: str, now: str | None = NOW_ISO) -> list[str]:
-        return [sys.executable, "-m", "syncd", "--config", str(self.config)] + (["--now", now] if now else []) + list(args)
+        return (
+            [sys.executable, "-m", "syncd", "--config", str(self.config)] + (["--now", now] if now else []) + list(args)
+        )
 
-    def run(self, *args: str, now: str | None = NOW_ISO, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
-        return subprocess.run(self.argv(*args, now=now), env=self.env(**env), capture_output=True, text=True, timeout=timeout)
+    def run(
+        self, *args: str, now: str | None = NOW_ISO, timeout: float = 60, **env: str
+    ) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            self.argv(*args, now=now), env=self.env(**env), capture_output=True, text=True, timeout=timeout
+        )
 
     def start(self, *args: str, now: str | None = NOW_ISO, **env: str) -> subprocess.Popen:
-        return subprocess.Popen(self.argv(*args, now=now), env=self.env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            self.argv(*args, now=now), env=self.env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
 
     def status(self) -> tuple[int, dict[str, Any]]:
         result = self.run("status", "--json")
@@ -125,8 +157,16 @@ class World:
 COLD_CONTACTS = [("Katherine Johnson", "katherine@example.com"), ("Claude Shannon", "claude@example.com")]
 
 
-def make_world(root: Path, sync_every: str = "2s", ics_files: int = 1, events_per_file: int = 2, messages: int = 3,
-               store: Path | None = None, sources_root: Path | None = None, cold: bool = False) -> World:
+def make_world(
+    root: Path,
+    sync_every: str = "2s",
+    ics_files: int = 1,
+    events_per_file: int = 2,
+    messages: int = 3,
+    store: Path | None = None,
+    sources_root: Path | None = None,
+    cold: bool = False,
+) -> World:
     """Contacts, an ICS file (or a vdir of several), an mbox and a config, all under `root`.
 
     `sources_root` lets two worlds (two stores) read the very same source files. With
@@ -140,16 +180,38 @@ def make_world(root: Path, sync_every: str = "2s", ics_files: int = 1, events_pe
     mbox = data / "sent.mbox"
     if sources_root is None or not contacts.exists():
         people = CONTACTS + (COLD_CONTACTS if cold else [])
-        contacts.write_text("".join(f'[[contact]]\nname = "{name}"\nemails = ["{email}"]\ntier = "meaningful"\n\n' for name, email in people))
+        contacts.write_text(
+            "".join(
+                f'[[contact]]\nname = "{name}"\nemails = ["{email}"]\ntier = "meaningful"\n\n' for name, email in people
+            )
+        )
         if ics_files == 1:
-            ics.write_text(ics_calendar([ics_event(f"ev-{i}", NOW - timedelta(days=10 + i), CONTACTS[i % len(CONTACTS)][1]) for i in range(events_per_file)]))
+            ics.write_text(
+                ics_calendar(
+                    [
+                        ics_event(f"ev-{i}", NOW - timedelta(days=10 + i), CONTACTS[i % len(CONTACTS)][1])
+                        for i in range(events_per_file)
+                    ]
+                )
+            )
         else:
             ics.mkdir(exist_ok=True)
             for number in range(ics_files):
-                events = [ics_event(f"ev-{number}-{i}", NOW - timedelta(days=5 + number * 7 + i), CONTACTS[(number + i) % len(CONTACTS)][1])
-                          for i in range(events_per_file)]
+                events = [
+                    ics_event(
+                        f"ev-{number}-{i}",
+                        NOW - timedelta(days=5 + number * 7 + i),
+                        CONTACTS[(number + i) % len(CONTACTS)][1],
+                    )
+                    for i in range(events_per_file)
+                ]
                 (ics / f"cal{number}.ics").write_text(ics_calendar(events))
-        mbox.write_text("".join(mbox_message(i, CONTACTS[(i + 2) % len(CONTACTS)][1], NOW - timedelta(days=3 + i)) for i in range(messages)))
+        mbox.write_text(
+            "".join(
+                mbox_message(i, CONTACTS[(i + 2) % len(CONTACTS)][1], NOW - timedelta(days=3 + i))
+                for i in range(messages)
+            )
+        )
     store = store or root / "data" / "syncd.db"
     holds = root / "data" / "holds.ics"
     config = root / "config.toml"
@@ -225,8 +287,10 @@ def holds_in_file(path: Path) -> list[tuple[str, str, str]]:
     if not path.exists():
         return []
     calendar = icalendar.Calendar.from_ical(path.read_bytes())
-    found = [(str(event.get("X-SYNCD-CONTACT")), event.decoded("DTSTART").isoformat(), event.decoded("DTEND").isoformat())
-             for event in calendar.walk("VEVENT")]
+    found = [
+        (str(event.get("X-SYNCD-CONTACT")), event.decoded("DTSTART").isoformat(), event.decoded("DTEND").isoformat())
+        for event in calendar.walk("VEVENT")
+    ]
     return sorted(found)
 
 
@@ -240,11 +304,14 @@ def store_snapshot(store: Path, holds_file: Path | None = None) -> dict[str, Any
     """
     connection = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     try:
+
         def rows(sql: str) -> list[tuple]:
             return sorted(connection.execute(sql).fetchall(), key=repr)
 
         sources = []
-        for name, kind, state, cursor, own, items in connection.execute("SELECT name, kind, state, cursor, own_addresses, items FROM sources"):
+        for name, kind, state, cursor, own, items in connection.execute(
+            "SELECT name, kind, state, cursor, own_addresses, items FROM sources"
+        ):
             sources.append((name, kind, state, json.loads(cursor) if cursor else None, json.loads(own), items))
         return {
             "interactions": rows("SELECT source, item_id, kind, at, end_at, scope, payload FROM interactions"),

@@ -22,10 +22,12 @@ def world(cli):
         '[[contact]]\nname = "Carol Never"\nemails = ["carol@example.net"]\n\n'
         '[[contact]]\nname = "Dan Ignored"\nemails = ["dan@example.net"]\nignore = true\n'
     )
-    (home / "cal.ics").write_text(ics_calendar(
-        ics_event("m1", "20261001T090000Z", "20261001T100000Z", [ME, "ada@example.com"], organizer=ME),
-        ics_event("m2", "20261125T090000Z", "20261125T100000Z", [ME, "carol@example.net"], organizer=ME),
-    ))
+    (home / "cal.ics").write_text(
+        ics_calendar(
+            ics_event("m1", "20261001T090000Z", "20261001T100000Z", [ME, "ada@example.com"], organizer=ME),
+            ics_event("m2", "20261125T090000Z", "20261125T100000Z", [ME, "carol@example.net"], organizer=ME),
+        )
+    )
     (home / "mail.mbox").write_text(
         mbox_message("1@x", f"Me <{ME}>", ["Bob <B.Stone+news@googlemail.com>"], "Wed, 04 Nov 2026 10:00:00 +0000")
     )
@@ -58,7 +60,18 @@ def test_sync_then_cold_json_contract(world):
     assert bob["email"] == "bob@example.org" and bob["emails"] == ["bob@example.org", "bstone@gmail.com"]
     assert bob["last_touch_kind"] == "email" and bob["overdue_days"] == 5
     for item in cold:
-        assert set(item) >= {"id", "name", "email", "emails", "tier", "cadence_days", "last_touch_at", "last_touch_kind", "overdue_days", "ignore"}
+        assert set(item) >= {
+            "id",
+            "name",
+            "email",
+            "emails",
+            "tier",
+            "cadence_days",
+            "last_touch_at",
+            "last_touch_kind",
+            "overdue_days",
+            "ignore",
+        }
         assert item["ignore"] is False
 
 
@@ -85,7 +98,10 @@ def test_status_json_and_exit_codes(world):
     result = world("status", "--json", now=NOW)
     assert result.code == 0, result.out
     data = result.json()
-    assert {source["name"]: source["kind"] for source in data["sources"]} == {f"ics:{world.home}/cal.ics".replace(str(world.home), "~"): "ics", "mbox:~/mail.mbox": "mbox"}
+    assert {source["name"]: source["kind"] for source in data["sources"]} == {
+        f"ics:{world.home}/cal.ics".replace(str(world.home), "~"): "ics",
+        "mbox:~/mail.mbox": "mbox",
+    }
     for source in data["sources"]:
         assert source["state"] == "ok" and source["error"] is None and source["items"] >= 1
         assert source["last_success_at"] == "2026-11-20T09:00:00+01:00"

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
 from syncd.cold import cold_list, contact_status, statuses
 from syncd.contacts import Contact, LastTouch
 
-NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 def person(name: str, cid: str | None = None, **fields) -> Contact:
-    return Contact(id=cid or name.lower().replace(" ", "-"), name=name, emails=[f"{name.lower().replace(' ', '.')}@example.com"], **fields)
+    return Contact(
+        id=cid or name.lower().replace(" ", "-"),
+        name=name,
+        emails=[f"{name.lower().replace(' ', '.')}@example.com"],
+        **fields,
+    )
 
 
 def touched(days_ago: float, kind: str = "email") -> LastTouch:
@@ -36,7 +41,14 @@ def test_cold_one_second_past_the_cadence_with_overdue_days_zero() -> None:
 
 @pytest.mark.parametrize(
     ("days_since", "cadence", "overdue", "cold"),
-    [(30.9, 30, 0, True), (31.0, 30, 1, True), (45.5, 30, 15, True), (29.99, 30, -1, False), (10, 30, -20, False), (0, 14, -14, False)],
+    [
+        (30.9, 30, 0, True),
+        (31.0, 30, 1, True),
+        (45.5, 30, 15, True),
+        (29.99, 30, -1, False),
+        (10, 30, -20, False),
+        (0, 14, -14, False),
+    ],
 )
 def test_overdue_days_is_floored(days_since: float, cadence: int, overdue: int, cold: bool) -> None:
     status = contact_status(person("Ada"), cadence, touched(days_since), NOW)
@@ -60,7 +72,9 @@ def test_ignored_contact_is_never_cold() -> None:
 
 def test_snoozed_flag() -> None:
     assert contact_status(person("Ada", snoozed_until=NOW + timedelta(days=1)), 30, touched(90), NOW).snoozed is True
-    assert contact_status(person("Ada", snoozed_until=NOW - timedelta(seconds=1)), 30, touched(90), NOW).snoozed is False
+    assert (
+        contact_status(person("Ada", snoozed_until=NOW - timedelta(seconds=1)), 30, touched(90), NOW).snoozed is False
+    )
     assert contact_status(person("Ada", snoozed_until=NOW), 30, touched(90), NOW).snoozed is False
     assert contact_status(person("Ada"), 30, touched(90), NOW).snoozed is False
 
@@ -103,7 +117,10 @@ def test_statuses_use_cadence_of_and_touch_map() -> None:
     ada, bob = person("Ada", cadence_days=7), person("Bob", tier="intimate")
     cadences = {"intimate": 14}
     result = statuses([ada, bob], lambda c: c.cadence_days or cadences[c.tier], {"ada": touched(10)}, NOW)
-    assert [(s.contact.id, s.cadence_days, s.cold, s.overdue_days) for s in result] == [("ada", 7, True, 3), ("bob", 14, True, None)]
+    assert [(s.contact.id, s.cadence_days, s.cold, s.overdue_days) for s in result] == [
+        ("ada", 7, True, 3),
+        ("bob", 14, True, None),
+    ]
 
 
 def test_manual_touch_counts_like_any_other() -> None:

@@ -63,7 +63,10 @@ def test_defaults_are_the_designs() -> None:
 def test_default_tier_cadences() -> None:
     config = parse("")
     assert {tier: config.tier_cadence(tier) for tier in ("meaningful", "intimate", "familiar", "unfamiliar")} == {
-        "meaningful": 30, "intimate": 14, "familiar": 90, "unfamiliar": 180,
+        "meaningful": 30,
+        "intimate": 14,
+        "familiar": 90,
+        "unfamiliar": 180,
     }
     assert config.tiers.default == "familiar"
 
@@ -94,8 +97,13 @@ def test_every_spec_key_has_a_value_after_parsing() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("90s", timedelta(seconds=90)), ("30m", timedelta(minutes=30)), ("2h", timedelta(hours=2)),
-     ("14d", timedelta(days=14)), ("2w", timedelta(weeks=2))],
+    [
+        ("90s", timedelta(seconds=90)),
+        ("30m", timedelta(minutes=30)),
+        ("2h", timedelta(hours=2)),
+        ("14d", timedelta(days=14)),
+        ("2w", timedelta(weeks=2)),
+    ],
 )
 def test_durations(text: str, expected: timedelta) -> None:
     assert parse(f'[daemon]\nsync_every = "{text}"\n').daemon.sync_every == expected
@@ -112,7 +120,9 @@ def test_bad_durations(tmp_path: Path, bad: str) -> None:
 def test_plan_at_and_bad_plan_at(tmp_path: Path) -> None:
     assert parse('[daemon]\nplan_at = "6:45"\n').daemon.plan_at == time(6, 45)
     path = tmp_path / "c.toml"
-    assert problems_of('[daemon]\nplan_at = "25:00"\n', path) == [f"{path}:2: [daemon] plan_at: expected a time of day like 07:00, got '25:00'"]
+    assert problems_of('[daemon]\nplan_at = "25:00"\n', path) == [
+        f"{path}:2: [daemon] plan_at: expected a time of day like 07:00, got '25:00'"
+    ]
 
 
 def test_windows_single_string_and_list() -> None:
@@ -124,8 +134,15 @@ def test_windows_single_string_and_list() -> None:
 
 @pytest.mark.parametrize(
     ("section", "key"),
-    [("user", "emails"), ("contacts", "files"), ("sources.google", "calendars"), ("sources.ics", "paths"),
-     ("sources.mail", "mbox"), ("sources.mail", "maildir"), ("rules", "blocklist")],
+    [
+        ("user", "emails"),
+        ("contacts", "files"),
+        ("sources.google", "calendars"),
+        ("sources.ics", "paths"),
+        ("sources.mail", "mbox"),
+        ("sources.mail", "maildir"),
+        ("rules", "blocklist"),
+    ],
 )
 def test_single_string_accepted_for_list_keys(tmp_path: Path, section: str, key: str) -> None:
     config = parse(f'[{section}]\n{key} = "x@example.com"\n', tmp_path / "config.toml")
@@ -136,8 +153,10 @@ def test_single_string_accepted_for_list_keys(tmp_path: Path, section: str, key:
 
 def test_tilde_expanded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    config = parse('[store]\npath = "~/db/syncd.db"\n[sources.mail]\nmbox = ["~/Mail/sent.mbox"]\n[holds]\nsink = "ics:~/holds.ics"\n',
-                   tmp_path / "cfg" / "config.toml")
+    config = parse(
+        '[store]\npath = "~/db/syncd.db"\n[sources.mail]\nmbox = ["~/Mail/sent.mbox"]\n[holds]\nsink = "ics:~/holds.ics"\n',
+        tmp_path / "cfg" / "config.toml",
+    )
     assert config.store.path == tmp_path / "home" / "db" / "syncd.db"
     assert config.mail.mbox == [tmp_path / "home" / "Mail" / "sent.mbox"]
     assert config.hold_sink == f"ics:{tmp_path / 'home' / 'holds.ics'}"
@@ -169,7 +188,10 @@ def test_expand_path_without_base_stays_relative() -> None:
 
 
 def test_api_endpoint_gets_trailing_slash() -> None:
-    assert parse('[sources.google]\napi_endpoint = "http://127.0.0.1:8080"\n').google.api_endpoint == "http://127.0.0.1:8080/"
+    assert (
+        parse('[sources.google]\napi_endpoint = "http://127.0.0.1:8080"\n').google.api_endpoint
+        == "http://127.0.0.1:8080/"
+    )
 
 
 def test_google_sink_needs_google_enabled(tmp_path: Path) -> None:
@@ -194,7 +216,9 @@ def test_duration_must_be_shorter_than_horizon(tmp_path: Path) -> None:
 def test_bad_default_tier(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     problems = problems_of('[tiers]\ndefault = "close"\n', path)
-    assert problems == [f"{path}:2: [tiers] default: expected one of meaningful, intimate, familiar, unfamiliar, got 'close'"]
+    assert problems == [
+        f"{path}:2: [tiers] default: expected one of meaningful, intimate, familiar, unfamiliar, got 'close'"
+    ]
 
 
 # --- errors ----------------------------------------------------------------------
@@ -202,7 +226,9 @@ def test_bad_default_tier(tmp_path: Path) -> None:
 
 def test_unknown_key_with_did_you_mean(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
-    assert problems_of('[holds]\nduraton = "30m"\n', path) == [f"{path}:2: unknown key [holds] duraton (did you mean 'duration'?)"]
+    assert problems_of('[holds]\nduraton = "30m"\n', path) == [
+        f"{path}:2: unknown key [holds] duraton (did you mean 'duration'?)"
+    ]
 
 
 def test_unknown_key_without_close_match(tmp_path: Path) -> None:
@@ -237,9 +263,15 @@ def test_top_level_key_is_reported_with_its_name_and_line(tmp_path: Path) -> Non
         ("[rules]\nmax_recipients = 2.5\n", "[rules] max_recipients: expected a whole number, got 2.5"),
         ("[user]\nemails = 5\n", "[user] emails: expected a string or a list of strings, got 5"),
         ('[user]\nemails = ["a@b.c", 5]\n', "[user] emails: expected a string or a list of strings, got ['a@b.c', 5]"),
-        ('[user]\ntimezone = "Mars/Olympus"\n', "[user] timezone: expected an IANA time zone like Europe/Berlin, got 'Mars/Olympus'"),
+        (
+            '[user]\ntimezone = "Mars/Olympus"\n',
+            "[user] timezone: expected an IANA time zone like Europe/Berlin, got 'Mars/Olympus'",
+        ),
         ("[holds]\ntitle = 3\n", "[holds] title: expected a string, got 3"),
-        ('[sources.google]\napi_endpoint = "ftp://x"\n', "[sources.google] api_endpoint: expected an http(s) URL, got 'ftp://x'"),
+        (
+            '[sources.google]\napi_endpoint = "ftp://x"\n',
+            "[sources.google] api_endpoint: expected an http(s) URL, got 'ftp://x'",
+        ),
     ],
 )
 def test_wrong_types(tmp_path: Path, text: str, expected: str) -> None:
@@ -268,7 +300,13 @@ def test_all_problems_reported_at_once_with_file_line_and_key(tmp_path: Path) ->
     """
     problems = problems_of(text, path)
     assert [re.match(r"^(.*):(\d+): ", problem).groups() for problem in problems] == [
-        (str(path), "3"), (str(path), "6"), (str(path), "7"), (str(path), "8"), (str(path), "9"), (str(path), "11"), (str(path), "15"),
+        (str(path), "3"),
+        (str(path), "6"),
+        (str(path), "7"),
+        (str(path), "8"),
+        (str(path), "9"),
+        (str(path), "11"),
+        (str(path), "15"),
     ]
     assert "[user] timezone" in problems[0]
     assert "[holds] duraton" in problems[1] and "did you mean 'duration'" in problems[1]
@@ -289,7 +327,9 @@ def test_config_error_message_joins_all_problems(tmp_path: Path) -> None:
 
 def test_line_numbers_with_spaced_section_headers(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
-    assert problems_of("[ sources.google ]\n\ngmail = 1\n", path) == [f"{path}:3: [sources.google] gmail: expected true or false, got 1"]
+    assert problems_of("[ sources.google ]\n\ngmail = 1\n", path) == [
+        f"{path}:3: [sources.google] gmail: expected true or false, got 1"
+    ]
 
 
 def test_same_key_name_in_two_sections_points_at_the_right_line(tmp_path: Path) -> None:
@@ -335,7 +375,7 @@ def test_load_config_reads_the_default_location(monkeypatch: pytest.MonkeyPatch,
 
 def test_load_config_undecodable_file(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
-    path.write_bytes(b"[holds]\ntitle = \"\xff\xfe\"\n")
+    path.write_bytes(b'[holds]\ntitle = "\xff\xfe"\n')
     with pytest.raises(ConfigError) as caught:
         load_config(path, explicit=True)
     assert str(caught.value).startswith(f"{path}: cannot read")
@@ -373,7 +413,15 @@ def test_starter_config_every_line_is_valid_when_uncommented(tmp_path: Path) -> 
     parse_config(text, tmp_path / "config.toml")
 
 
-@pytest.mark.parametrize(("key", "value"), [("[holds]\nhorizon", "0d"), ("[holds]\nduration", "1m"), ("[sources]\nlookback", "2h"), ("[daemon]\nsync_every", "0s")])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("[holds]\nhorizon", "0d"),
+        ("[holds]\nduration", "1m"),
+        ("[sources]\nlookback", "2h"),
+        ("[daemon]\nsync_every", "0s"),
+    ],
+)
 def test_durations_below_their_minimum_are_rejected(tmp_path: Path, key: str, value: str) -> None:
     problems = problems_of(f'{key} = "{value}"\n', tmp_path / "config.toml")
     assert len(problems) == 1 and "expected at least" in problems[0]
@@ -381,4 +429,6 @@ def test_durations_below_their_minimum_are_rejected(tmp_path: Path, key: str, va
 
 def test_top_level_key_says_where_it_belongs(tmp_path: Path) -> None:
     problems = problems_of('timezone = "Europe/Berlin"\n[holds]\nper_day = 1\n', tmp_path / "config.toml")
-    assert problems == [f"{tmp_path / 'config.toml'}:1: key 'timezone' must be inside a section (did you mean under [user]?)"]
+    assert problems == [
+        f"{tmp_path / 'config.toml'}:1: key 'timezone' must be inside a section (did you mean under [user]?)"
+    ]

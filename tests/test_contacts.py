@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from syncd.records import Attendee, Meeting, Message
 from syncd.store import Batch, Store
 from syncd.touches import TouchRules
 
-NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 ME = "me@example.com"
 RULES = TouchRules(own_addresses=frozenset({ME}))
 
@@ -85,8 +85,14 @@ def test_import_toml(store: Store, tmp_path: Path) -> None:
     assert sorted(contacts) == ["ada-lovelace", "charles-babbage"]
     ada = contacts["ada-lovelace"]
     assert (ada.name, ada.emails, ada.tier, ada.cadence_days, ada.notes, ada.tags, ada.ignore, ada.snoozed_until) == (
-        "Ada Lovelace", ["ada@example.com", "adalovelace@gmail.com"], "meaningful", None,
-        "Met at the analytical engine meetup", ["math", "poetry"], False, None,
+        "Ada Lovelace",
+        ["ada@example.com", "adalovelace@gmail.com"],
+        "meaningful",
+        None,
+        "Met at the analytical engine meetup",
+        ["math", "poetry"],
+        False,
+        None,
     )
     assert ada.email == "ada@example.com"
     charles = contacts["charles-babbage"]
@@ -95,22 +101,37 @@ def test_import_toml(store: Store, tmp_path: Path) -> None:
 
 def test_written_form_of_addresses_is_kept(store: Store, tmp_path: Path) -> None:
     import_files(store, write(tmp_path, "contacts.toml", ADA_TOML))
-    rows = store.connection.execute("SELECT address, written, position FROM contact_emails WHERE contact_id = 'ada-lovelace' ORDER BY position").fetchall()
-    assert rows == [("ada@example.com", "Ada@Example.com", 0), ("adalovelace@gmail.com", "ada.lovelace@googlemail.com", 1)]
+    rows = store.connection.execute(
+        "SELECT address, written, position FROM contact_emails WHERE contact_id = 'ada-lovelace' ORDER BY position"
+    ).fetchall()
+    assert rows == [
+        ("ada@example.com", "Ada@Example.com", 0),
+        ("adalovelace@gmail.com", "ada.lovelace@googlemail.com", 1),
+    ]
 
 
 def test_import_csv(store: Store, tmp_path: Path) -> None:
-    path = write(tmp_path, "contacts.csv", """
+    path = write(
+        tmp_path,
+        "contacts.csv",
+        """
         name,emails,tier,cadence_days,notes,tags,ignore
         Ada Lovelace,ada@example.com; ADA@work.example ,meaningful,,Poet of science,math;poetry,false
         Charles Babbage,charles@example.org,,45,,,true
         Grace Hopper,grace@example.com,intimate,,,navy,
-    """)
+    """,
+    )
     assert import_files(store, path) == (3, 0)
     contacts = by_id(store)
     ada = contacts["ada-lovelace"]
     assert (ada.emails, ada.tier, ada.cadence_days, ada.notes, ada.tags, ada.ignore) == (
-        ["ada@example.com", "ada@work.example"], "meaningful", None, "Poet of science", ["math", "poetry"], False)
+        ["ada@example.com", "ada@work.example"],
+        "meaningful",
+        None,
+        "Poet of science",
+        ["math", "poetry"],
+        False,
+    )
     charles = contacts["charles-babbage"]
     assert (charles.tier, charles.cadence_days, charles.ignore) == (None, 45, True)
     grace = contacts["grace-hopper"]
@@ -221,9 +242,15 @@ def test_import_vdir_folder(store: Store, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ('tier = "bestie"\nemails = ["b@example.com"]', "tier: expected one of meaningful, intimate, familiar, unfamiliar, got 'bestie'"),
+        (
+            'tier = "bestie"\nemails = ["b@example.com"]',
+            "tier: expected one of meaningful, intimate, familiar, unfamiliar, got 'bestie'",
+        ),
         ('cadence_days = 0\nemails = ["b@example.com"]', "cadence_days: expected a whole number of days ≥ 1, got 0"),
-        ('cadence_days = "often"\nemails = ["b@example.com"]', "cadence_days: expected a whole number of days ≥ 1, got 'often'"),
+        (
+            'cadence_days = "often"\nemails = ["b@example.com"]',
+            "cadence_days: expected a whole number of days ≥ 1, got 'often'",
+        ),
         ('notes = "no emails"', "emails: expected a non-empty list of addresses"),
         ("emails = []", "emails: expected a non-empty list of addresses"),
         ('emails = ["not-an-address"]', "emails: 'not-an-address' is not an email address"),
@@ -232,7 +259,9 @@ def test_import_vdir_folder(store: Store, tmp_path: Path) -> None:
         ('emails = ["b@example.com"]\nphone = "123"', "unknown field 'phone'"),
     ],
 )
-def test_bad_toml_entry_names_file_line_and_field(store: Store, tmp_path: Path, body: str, expected: str | None) -> None:
+def test_bad_toml_entry_names_file_line_and_field(
+    store: Store, tmp_path: Path, body: str, expected: str | None
+) -> None:
     text = '[[contact]]\nname = "Ada"\nemails = ["ada@example.com"]\n\n[[contact]]\nname = "Bob"\n' + body + "\n"
     path = write(tmp_path, "contacts.toml", text)
     if expected is None:
@@ -244,7 +273,11 @@ def test_bad_toml_entry_names_file_line_and_field(store: Store, tmp_path: Path, 
 
 
 def test_bad_csv_row_names_file_line_and_field(store: Store, tmp_path: Path) -> None:
-    path = write(tmp_path, "c.csv", "name,emails,tier,cadence_days\nAda,ada@example.com,,\nBob,bob@example.com,bestie,\nCy,,,\nDi,di@example.com,,-3\n")
+    path = write(
+        tmp_path,
+        "c.csv",
+        "name,emails,tier,cadence_days\nAda,ada@example.com,,\nBob,bob@example.com,bestie,\nCy,,,\nDi,di@example.com,,-3\n",
+    )
     message = usage_error(import_files, store, path)
     assert f"{path}:3: tier: expected one of" in message
     assert f"{path}:4: emails: expected a non-empty list of addresses" in message
@@ -268,7 +301,7 @@ def test_invalid_toml_names_the_file(store: Store, tmp_path: Path) -> None:
 
 
 def test_toml_unknown_top_level_key(store: Store, tmp_path: Path) -> None:
-    path = write(tmp_path, "c.toml", 'contacts = []\n')
+    path = write(tmp_path, "c.toml", "contacts = []\n")
     assert "unknown top-level key 'contacts'" in usage_error(import_files, store, path)
 
 
@@ -308,12 +341,16 @@ def test_all_problems_of_all_files_are_reported(store: Store, tmp_path: Path) ->
 
 def test_reimport_updates_without_duplicates_and_keeps_the_id(store: Store, tmp_path: Path) -> None:
     import_files(store, write(tmp_path, "v1.toml", ADA_TOML))
-    v2 = write(tmp_path, "v2.toml", """
+    v2 = write(
+        tmp_path,
+        "v2.toml",
+        """
         [[contact]]
         name = "Ada King"
         emails = ["ada@example.com", "ada.lovelace@googlemail.com"]
         tier = "intimate"
-    """)
+    """,
+    )
     assert import_files(store, v2, now=NOW + timedelta(days=1)) == (0, 1)
     contacts = by_id(store)
     assert sorted(contacts) == ["ada-lovelace", "charles-babbage"]
@@ -321,7 +358,9 @@ def test_reimport_updates_without_duplicates_and_keeps_the_id(store: Store, tmp_
     assert (ada.name, ada.tier) == ("Ada King", "intimate")
     # fields the second file does not give are kept
     assert (ada.notes, ada.tags, ada.ignore) == ("Met at the analytical engine meetup", ["math", "poetry"], False)
-    updated_at = store.connection.execute("SELECT created_at, updated_at FROM contacts WHERE id = 'ada-lovelace'").fetchone()
+    updated_at = store.connection.execute(
+        "SELECT created_at, updated_at FROM contacts WHERE id = 'ada-lovelace'"
+    ).fetchone()
     assert updated_at == (int(NOW.timestamp()), int((NOW + timedelta(days=1)).timestamp()))
 
 
@@ -354,7 +393,10 @@ def test_new_contact_without_name_is_an_error(store: Store, tmp_path: Path) -> N
 
 
 def test_two_contacts_claiming_one_address_in_one_import(store: Store, tmp_path: Path) -> None:
-    path = write(tmp_path, "c.toml", """
+    path = write(
+        tmp_path,
+        "c.toml",
+        """
         [[contact]]
         name = "Carl"
         emails = ["carl@example.com"]
@@ -366,7 +408,8 @@ def test_two_contacts_claiming_one_address_in_one_import(store: Store, tmp_path:
         [[contact]]
         name = "Ada King"
         emails = ["A.D.A@example.net", "ADA@example.com"]
-    """)
+    """,
+    )
     message = usage_error(import_files, store, path)
     assert f"{path}:9: ada@example.com is claimed by both Ada Lovelace ({path}:5) and Ada King" in message
     assert "nothing was imported" in message
@@ -376,7 +419,10 @@ def test_two_contacts_claiming_one_address_in_one_import(store: Store, tmp_path:
 def test_entry_spanning_two_existing_contacts_names_both(store: Store, tmp_path: Path) -> None:
     import_files(store, write(tmp_path, "v1.toml", ADA_TOML))
     before = list_contacts(store)
-    path = write(tmp_path, "v2.toml", """
+    path = write(
+        tmp_path,
+        "v2.toml",
+        """
         [[contact]]
         name = "Zed"
         emails = ["zed@example.com"]
@@ -384,14 +430,20 @@ def test_entry_spanning_two_existing_contacts_names_both(store: Store, tmp_path:
         [[contact]]
         name = "Merged"
         emails = ["ada@example.com", "charles@example.org"]
-    """)
+    """,
+    )
     message = usage_error(import_files, store, path)
-    assert f"{path}:5: its addresses belong to two contacts, Ada Lovelace (ada-lovelace) and Charles Babbage (charles-babbage)" in message
+    assert (
+        f"{path}:5: its addresses belong to two contacts, Ada Lovelace (ada-lovelace) and Charles Babbage (charles-babbage)"
+        in message
+    )
     assert list_contacts(store) == before  # Zed not imported
 
 
 def test_ids_are_slugs_and_unique(store: Store, tmp_path: Path) -> None:
-    path = write(tmp_path, "c.csv", "name,emails\nJosé Núñez,jose@example.com\nJosé Núñez,jose2@example.com\n!!!,x@example.com\n")
+    path = write(
+        tmp_path, "c.csv", "name,emails\nJosé Núñez,jose@example.com\nJosé Núñez,jose2@example.com\n!!!,x@example.com\n"
+    )
     import_files(store, path)
     assert sorted(by_id(store)) == ["contact", "jose-nunez", "jose-nunez-2"]
     assert slugify("  Ada  Lovelace ") == "ada-lovelace"
@@ -399,12 +451,28 @@ def test_ids_are_slugs_and_unique(store: Store, tmp_path: Path) -> None:
 
 def test_add_contact_refuses_a_known_address(store: Store, tmp_path: Path) -> None:
     import_files(store, write(tmp_path, "v1.toml", ADA_TOML))
-    entry = ContactEntry(origin="contacts add", emails=["adalovelace@gmail.com"], written_emails=["Ada.Lovelace@gmail.com"], name="Other Ada")
+    entry = ContactEntry(
+        origin="contacts add",
+        emails=["adalovelace@gmail.com"],
+        written_emails=["Ada.Lovelace@gmail.com"],
+        name="Other Ada",
+    )
     message = usage_error(add_contact, store, entry, NOW)
     assert message == "adalovelace@gmail.com already belongs to Ada Lovelace (ada-lovelace)"
-    new = ContactEntry(origin="contacts add", emails=["grace@example.com"], written_emails=["grace@example.com"], name="Grace Hopper", tier="intimate")
+    new = ContactEntry(
+        origin="contacts add",
+        emails=["grace@example.com"],
+        written_emails=["grace@example.com"],
+        name="Grace Hopper",
+        tier="intimate",
+    )
     grace = add_contact(store, new, NOW)
-    assert (grace.id, grace.name, grace.tier, grace.emails) == ("grace-hopper", "Grace Hopper", "intimate", ["grace@example.com"])
+    assert (grace.id, grace.name, grace.tier, grace.emails) == (
+        "grace-hopper",
+        "Grace Hopper",
+        "intimate",
+        ["grace@example.com"],
+    )
 
 
 # --- resolve (CONTACT arguments) -------------------------------------------------
@@ -412,7 +480,12 @@ def test_add_contact_refuses_a_known_address(store: Store, tmp_path: Path) -> No
 
 @pytest.fixture
 def people(store: Store, tmp_path: Path) -> Store:
-    import_files(store, write(tmp_path, "people.toml", """
+    import_files(
+        store,
+        write(
+            tmp_path,
+            "people.toml",
+            """
         [[contact]]
         name = "Ada Lovelace"
         emails = ["ada@example.com", "ada.lovelace@gmail.com"]
@@ -428,7 +501,9 @@ def people(store: Store, tmp_path: Path) -> Store:
         [[contact]]
         name = "Grace Hopper"
         emails = ["grace@navy.example"]
-    """))
+    """,
+        ),
+    )
     return store
 
 
@@ -437,8 +512,17 @@ def test_resolve_by_id(people: Store) -> None:
     assert resolve(people, " grace-hopper-2 ").email == "grace@navy.example"
 
 
-@pytest.mark.parametrize("query", ["ada@example.com", "ADA@Example.COM", " <ada@example.com> ", "Ada <ada@example.com>",
-                                   "adalovelace@gmail.com", "Ada.Lovelace+coffee@googlemail.com"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "ada@example.com",
+        "ADA@Example.COM",
+        " <ada@example.com> ",
+        "Ada <ada@example.com>",
+        "adalovelace@gmail.com",
+        "Ada.Lovelace+coffee@googlemail.com",
+    ],
+)
 def test_resolve_by_any_address_in_any_written_form(people: Store, query: str) -> None:
     assert resolve(people, query).id == "ada-lovelace"
 
@@ -474,7 +558,13 @@ def test_resolve_unknown(people: Store) -> None:
 
 def record(item_id: str, at: datetime, address: str, kind: str = "email"):
     if kind == "meeting":
-        return Meeting(item_id=item_id, start=at, end=at + timedelta(hours=1), organizer=ME, attendees=(Attendee(ME), Attendee(address)))
+        return Meeting(
+            item_id=item_id,
+            start=at,
+            end=at + timedelta(hours=1),
+            organizer=ME,
+            attendees=(Attendee(ME), Attendee(address)),
+        )
     return Message(item_id=item_id, date=at, sender=(ME,), to=(address,))
 
 
@@ -493,7 +583,11 @@ def test_last_touch_is_the_newest_at_or_before_now(people: Store) -> None:
     )
     touches = last_touches(people, NOW)
     assert touches["ada-lovelace"].at == NOW - timedelta(days=3)
-    assert (touches["ada-lovelace"].kind, touches["ada-lovelace"].source, touches["ada-lovelace"].item_id) == ("meeting", "test", "newer")
+    assert (touches["ada-lovelace"].kind, touches["ada-lovelace"].source, touches["ada-lovelace"].item_id) == (
+        "meeting",
+        "test",
+        "newer",
+    )
     assert touches["ada-king"].at == NOW and touches["ada-king"].kind == "email"
     assert "grace-hopper" not in touches
 
@@ -509,7 +603,13 @@ def test_manual_touch_wins_when_newer(people: Store) -> None:
     sync(people, record("m", NOW - timedelta(days=10), "ada@example.com"))
     add_manual_touch(people, "ada-lovelace", NOW - timedelta(days=2), "dinner", NOW)
     touch = last_touches(people, NOW)["ada-lovelace"]
-    assert (touch.at, touch.kind, touch.note, touch.source, touch.item_id) == (NOW - timedelta(days=2), "manual", "dinner", None, None)
+    assert (touch.at, touch.kind, touch.note, touch.source, touch.item_id) == (
+        NOW - timedelta(days=2),
+        "manual",
+        "dinner",
+        None,
+        None,
+    )
 
 
 def test_manual_touch_loses_when_older(people: Store) -> None:
@@ -534,7 +634,9 @@ def test_touches_of_unknown_addresses_are_nobody_s(people: Store) -> None:
 def test_touch_follows_address_added_later(people: Store, tmp_path: Path) -> None:
     # touches are stored per address, so importing an address later attributes old mail at once
     sync(people, record("m", NOW - timedelta(days=5), "ada@work.example"))
-    import_files(people, write(tmp_path, "more.csv", "emails\nada@example.com;ada.lovelace@gmail.com;ada@work.example\n"))
+    import_files(
+        people, write(tmp_path, "more.csv", "emails\nada@example.com;ada.lovelace@gmail.com;ada@work.example\n")
+    )
     assert last_touches(people, NOW)["ada-lovelace"].item_id == "m"
 
 

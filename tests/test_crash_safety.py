@@ -25,7 +25,9 @@ MAX_COMMITS = 60  # a sync of this data set commits far fewer; more means a loop
 
 def _world(tmp_path: Path, name: str) -> World:
     # Three ICS files (one batch each), an mbox, contacts, two cold contacts to book holds for.
-    return make_world(tmp_path / name, ics_files=3, events_per_file=3, messages=6, sources_root=tmp_path / "sources", cold=True)
+    return make_world(
+        tmp_path / name, ics_files=3, events_per_file=3, messages=6, sources_root=tmp_path / "sources", cold=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +61,7 @@ def test_kill_after_every_commit_then_resume_matches_an_uninterrupted_sync(refer
     with ThreadPoolExecutor(max_workers=2) as pool:
         k = 1
         while completed_at is None and k <= MAX_COMMITS:
-            for done_k, snapshot, world in pool.map(lambda k: _killed_then_resumed(tmp_path, k), (k, k + 1)):
+            for done_k, snapshot, _world in pool.map(lambda k: _killed_then_resumed(tmp_path, k), (k, k + 1)):
                 if snapshot is None:
                     completed_at = done_k if completed_at is None else min(completed_at, done_k)
                     continue

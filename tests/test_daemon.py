@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 import pytest
@@ -25,8 +25,7 @@ import schedule
 from syncd.daemon import Clock, backoff_delay
 from syncd.heartbeat import daemon_info
 from syncd.store import Store
-from tests.daemon_helpers import (NOW, World, ics_calendar, ics_event, kill_quietly, make_world, meta, stop,
-                                  wait_for)
+from tests.daemon_helpers import NOW, World, ics_calendar, ics_event, kill_quietly, make_world, meta, stop, wait_for
 
 
 def _sources(world: World) -> dict[str, dict]:
@@ -37,15 +36,23 @@ def _synced(world: World, ics_items: int, mbox_items: int):
     def check():
         sources = _sources(world)
         ics, mbox = sources.get("ics"), sources.get("mbox")
-        return (ics and mbox and ics["state"] == "ok" and mbox["state"] == "ok"
-                and ics["items"] == ics_items and mbox["items"] == mbox_items and sources)
+        return (
+            ics
+            and mbox
+            and ics["state"] == "ok"
+            and mbox["state"] == "ok"
+            and ics["items"] == ics_items
+            and mbox["items"] == mbox_items
+            and sources
+        )
+
     return check
 
 
 def _daemon_info(world: World, now: datetime | None = None) -> dict:
     store = Store.open(world.store)
     try:
-        return daemon_info(store, now or datetime.now(timezone.utc))
+        return daemon_info(store, now or datetime.now(UTC))
     finally:
         store.close()
 
@@ -67,7 +74,7 @@ class NotifySocket:
             try:
                 data = self.socket.recv(4096).decode()
                 self.messages.append(dict(line.split("=", 1) for line in data.splitlines()))
-            except socket.timeout:
+            except TimeoutError:
                 if time.monotonic() >= deadline:
                     return self.messages
 
@@ -108,10 +115,17 @@ def test_run_syncs_reports_picks_up_changes_refuses_a_second_and_stops_on_sigter
         assert time.monotonic() - started < 10
 
         # A new event in the ICS file is picked up on a later cycle.
-        events = [ics_event(f"ev-{i}", NOW - timedelta(days=10 + i), email) for i, email in enumerate(["ada@example.com", "grace@example.com"])]
-        world.ics.write_text(ics_calendar(events + [ics_event("ev-new", NOW - timedelta(days=1), "ada@example.com", "Lunch")]))
+        events = [
+            ics_event(f"ev-{i}", NOW - timedelta(days=10 + i), email)
+            for i, email in enumerate(["ada@example.com", "grace@example.com"])
+        ]
+        world.ics.write_text(
+            ics_calendar(events + [ics_event("ev-new", NOW - timedelta(days=1), "ada@example.com", "Lunch")])
+        )
         wait_for(_synced(world, ics_items=3, mbox_items=3), 15, what="the new event")
-        ada = next(c for c in json.loads(world.run("contacts", "list", "--json").stdout) if c["email"] == "ada@example.com")
+        ada = next(
+            c for c in json.loads(world.run("contacts", "list", "--json").stdout) if c["email"] == "ada@example.com"
+        )
         assert datetime.fromisoformat(ada["last_touch_at"]) == NOW - timedelta(days=1)
         assert ada["last_touch_kind"] == "meeting"
 
@@ -189,6 +203,7 @@ def test_sigterm_in_the_middle_of_a_sync_exits_promptly_and_the_next_sync_resume
     world = make_world(tmp_path / "w", sync_every="1h", messages=8000)
     daemon = world.start("run")
     try:
+
         def mbox_started():
             import sqlite3
 
@@ -197,7 +212,9 @@ def test_sigterm_in_the_middle_of_a_sync_exits_promptly_and_the_next_sync_resume
             try:
                 connection = sqlite3.connect(f"file:{world.store}?mode=ro", uri=True)
                 try:
-                    row = connection.execute("SELECT last_attempt_at, last_success_at FROM sources WHERE kind = 'mbox'").fetchone()
+                    row = connection.execute(
+                        "SELECT last_attempt_at, last_success_at FROM sources WHERE kind = 'mbox'"
+                    ).fetchone()
                 finally:
                     connection.close()
             except sqlite3.Error:
@@ -265,7 +282,7 @@ def test_pinned_clock_advances_with_real_time() -> None:
     time.sleep(0.05)
     second = clock.now()
     assert NOW <= first < second < NOW + timedelta(seconds=5)
-    assert abs(Clock().now() - datetime.now(timezone.utc)) < timedelta(seconds=1)
+    assert abs(Clock().now() - datetime.now(UTC)) < timedelta(seconds=1)
 
 
 def test_daemon_info_needs_a_fresh_heartbeat_and_a_live_pid(tmp_path: Path) -> None:
@@ -278,7 +295,12 @@ def test_daemon_info_needs_a_fresh_heartbeat_and_a_live_pid(tmp_path: Path) -> N
             store.set_meta("daemon_next_run_at", (NOW + timedelta(minutes=15)).isoformat(), connection)
             store.set_meta("daemon_sync_every", "900", connection)
         info = daemon_info(store, NOW + timedelta(minutes=5))
-        assert info == {"running": True, "pid": os.getpid(), "heartbeat_at": NOW, "next_run_at": NOW + timedelta(minutes=15)}
+        assert info == {
+            "running": True,
+            "pid": os.getpid(),
+            "heartbeat_at": NOW,
+            "next_run_at": NOW + timedelta(minutes=15),
+        }
         # stale: older than 2 × sync_every + 60 s
         assert daemon_info(store, NOW + timedelta(minutes=31, seconds=1))["running"] is False
         assert daemon_info(store, NOW + timedelta(minutes=31, seconds=1))["next_run_at"] is None
@@ -347,15 +369,26 @@ def test_stop_waits_for_the_open_transaction_then_abandons(tmp_path: Path) -> No
 def test_daemon_skips_its_cycle_while_another_process_syncs(tmp_path: Path) -> None:
     """A `syncd sync` holding the store lock: the daemon does not sync alongside, then catches up."""
     world = make_world(tmp_path / "w", sync_every="1s")
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\nfrom pathlib import Path\nfrom syncd.lock import store_lock\n"
-        f"with store_lock(Path({str(world.store)!r}), wait=False):\n    print('locked', flush=True)\n    sys.stdin.readline()\n")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time\nfrom pathlib import Path\nfrom syncd.lock import store_lock\n"
+                f"with store_lock(Path({str(world.store)!r}), wait=False):\n    print('locked', flush=True)\n    sys.stdin.readline()\n"
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "locked"
     daemon = world.start_daemon()
     try:
         time.sleep(1.5)
-        assert {source["state"] for source in _sources(world).values()} == {"never"}  # nothing synced while the lock is held
+        assert {source["state"] for source in _sources(world).values()} == {
+            "never"
+        }  # nothing synced while the lock is held
         holder.communicate("\n", timeout=10)
         wait_for(_synced(world, ics_items=2, mbox_items=3), 15, what="the sync after the lock was released")
         code, _, stderr = stop(daemon)

@@ -24,8 +24,10 @@ def google_world(tmp_path, fake: FakeGoogle):
     token.write_text(json.dumps(fake.authorized_user_info()))
     token.chmod(0o600)
     with world.config.open("a") as config:
-        config.write(f'\n[sources.google]\nenabled = true\napi_endpoint = "{fake.root}"\ntoken_file = "{token}"\n'
-                     'calendars = ["primary"]\ngmail = true\n')
+        config.write(
+            f'\n[sources.google]\nenabled = true\napi_endpoint = "{fake.root}"\ntoken_file = "{token}"\n'
+            'calendars = ["primary"]\ngmail = true\n'
+        )
     return world
 
 
@@ -40,7 +42,9 @@ def test_google_500s_keep_the_daemon_up_and_status_says_why(tmp_path, fake):
     try:
         wait_for(lambda: states(world)[1].get("gmail", {}).get("state") == "ok", 30, what="a first good Google sync")
         fake.inject(rate=1.0, kinds=("500",), seed=1)
-        wait_for(lambda: states(world)[1]["google_calendar"]["state"] == "error", 60, what="the calendar source failing")
+        wait_for(
+            lambda: states(world)[1]["google_calendar"]["state"] == "error", 60, what="the calendar source failing"
+        )
         code, by_kind = states(world)
         assert code == 1
         assert "500" in by_kind["google_calendar"]["error"] or "server" in by_kind["google_calendar"]["error"].lower()
@@ -60,7 +64,9 @@ def test_revoked_token_shows_needs_auth_while_local_sources_sync(tmp_path, fake)
     fake.revoke_refresh_token()
     process = world.start_daemon()
     try:
-        wait_for(lambda: states(world)[1].get("gmail", {}).get("state") == "needs_auth", 30, what="gmail needing re-auth")
+        wait_for(
+            lambda: states(world)[1].get("gmail", {}).get("state") == "needs_auth", 30, what="gmail needing re-auth"
+        )
         code, by_kind = states(world)
         assert code == 1
         assert by_kind["google_calendar"]["state"] == "needs_auth"

@@ -12,7 +12,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import google.auth.exceptions
 import pytest
@@ -21,8 +21,8 @@ from googleapiclient.http import BatchHttpRequest
 
 from tests.fakegoogle import FakeGoogle
 
-UTC = timezone.utc
-T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)   # a Monday
+UTC = UTC
+T0 = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)  # a Monday
 
 
 def reason(err: HttpError) -> str:
@@ -30,8 +30,11 @@ def reason(err: HttpError) -> str:
 
 
 def timed(start: datetime, minutes: int = 60, **extra) -> dict:
-    return {"start": {"dateTime": start.isoformat()},
-            "end": {"dateTime": (start + timedelta(minutes=minutes)).isoformat()}, **extra}
+    return {
+        "start": {"dateTime": start.isoformat()},
+        "end": {"dateTime": (start + timedelta(minutes=minutes)).isoformat()},
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -66,21 +69,28 @@ def list_all(cal, **kw):
 
 # ---------------------------------------------------------------- auth ----
 
+
 def test_paths_requested_with_each_api_endpoint(fake, cal, gmail):
     cal.events().list(calendarId="primary").execute()
-    cal.freebusy().query(body={"timeMin": "2024-03-01T00:00:00Z", "timeMax": "2024-03-02T00:00:00Z",
-                               "items": [{"id": "primary"}]}).execute()
+    cal.freebusy().query(
+        body={"timeMin": "2024-03-01T00:00:00Z", "timeMax": "2024-03-02T00:00:00Z", "items": [{"id": "primary"}]}
+    ).execute()
     gmail.users().getProfile(userId="me").execute()
     paths = [p for _, p, _ in fake.requests]
-    assert paths == ["/token", "/calendar/v3/calendars/primary/events", "/calendar/v3/freeBusy",
-                     "/token", "/gmail/v1/users/me/profile"]
+    assert paths == [
+        "/token",
+        "/calendar/v3/calendars/primary/events",
+        "/calendar/v3/freeBusy",
+        "/token",
+        "/gmail/v1/users/me/profile",
+    ]
 
 
 def test_token_refresh_and_expired_access_token(fake, cal):
     cal.events().list(calendarId="primary").execute()
     assert fake.auth.issued == 1
     fake.expire_access_tokens()
-    cal.events().list(calendarId="primary").execute()   # 401, refresh, retry
+    cal.events().list(calendarId="primary").execute()  # 401, refresh, retry
     assert fake.auth.issued == 2
     statuses = [e["status"] for e in fake.log if e["api"] == "calendar.events.list"]
     assert statuses == [200, 401, 200]
@@ -104,9 +114,9 @@ def test_missing_bearer_token_is_google_401(fake):
 
 # ------------------------------------------------------------ calendar ----
 
+
 def test_events_paging_and_sync_token_only_on_last_page(fake, cal):
-    ids = [fake.calendar_add_event(timed(T0 + timedelta(days=i), summary=f"e{i}"))["id"]
-           for i in range(7)]
+    ids = [fake.calendar_add_event(timed(T0 + timedelta(days=i), summary=f"e{i}"))["id"] for i in range(7)]
     items, pages, _ = list_all(cal, maxResults=3)
     assert pages == 3
     assert [e["id"] for e in items] == ids
@@ -119,9 +129,8 @@ def test_sync_token_delta_includes_deleted_events(fake, cal):
     cal.events().patch(calendarId="primary", eventId=b, body={"summary": "moved"}).execute()
     d = cal.events().insert(calendarId="primary", body=timed(T0 + timedelta(days=1))).execute()["id"]
     items, _, token2 = list_all(cal, syncToken=token)
-    assert [(e["id"], e["status"]) for e in items] == [
-        (a, "cancelled"), (b, "confirmed"), (d, "confirmed")]
-    assert "start" not in items[0]            # Google guarantees only the id of a deleted event
+    assert [(e["id"], e["status"]) for e in items] == [(a, "cancelled"), (b, "confirmed"), (d, "confirmed")]
+    assert "start" not in items[0]  # Google guarantees only the id of a deleted event
     assert items[1]["summary"] == "moved"
     assert list_all(cal, syncToken=token2)[0] == []
     assert c not in {e["id"] for e in items}
@@ -139,38 +148,48 @@ def test_invalidated_sync_token_is_410_full_sync_required(fake, cal):
 def test_sync_token_with_time_min_is_400(cal):
     _, _, token = list_all(cal)
     with pytest.raises(HttpError) as exc:
-        cal.events().list(calendarId="primary", syncToken=token,
-                          timeMin="2024-01-01T00:00:00Z").execute()
+        cal.events().list(calendarId="primary", syncToken=token, timeMin="2024-01-01T00:00:00Z").execute()
     assert exc.value.status_code == 400
 
 
 def test_single_events_expands_recurrence_with_exceptions(fake, cal):
-    fake.calendar_add_event({"id": "series001", "summary": "1:1",
-                             "start": {"dateTime": "2024-03-18T10:00:00", "timeZone": "Europe/Berlin"},
-                             "end": {"dateTime": "2024-03-18T10:30:00", "timeZone": "Europe/Berlin"},
-                             "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4"]})
+    fake.calendar_add_event(
+        {
+            "id": "series001",
+            "summary": "1:1",
+            "start": {"dateTime": "2024-03-18T10:00:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2024-03-18T10:30:00", "timeZone": "Europe/Berlin"},
+            "recurrence": ["RRULE:FREQ=WEEKLY;COUNT=4"],
+        }
+    )
     fake.calendar_add_exception("series001", "2024-03-25T09:00:00Z", {"summary": "1:1 (moved)"})
     fake.calendar_add_exception("series001", "2024-04-01T08:00:00Z", cancelled=True)
     items, _, _ = list_all(cal, singleEvents=True)
-    assert [e["id"] for e in items] == ["series001_20240318T090000Z", "series001_20240325T090000Z",
-                                        "series001_20240408T080000Z"]
+    assert [e["id"] for e in items] == [
+        "series001_20240318T090000Z",
+        "series001_20240325T090000Z",
+        "series001_20240408T080000Z",
+    ]
     assert items[1]["summary"] == "1:1 (moved)"
     assert all(e["recurringEventId"] == "series001" for e in items)
     assert items[2]["originalStartTime"]["dateTime"] == "2024-04-08T10:00:00+02:00"  # DST kept
     shown = list_all(cal, singleEvents=True, showDeleted=True)[0]
     assert [e["status"] for e in shown] == ["confirmed", "confirmed", "cancelled", "confirmed"]
-    masters = list_all(cal)[0]      # not expanded: master + exceptions (cancelled one too)
-    assert sorted(e["id"] for e in masters) == ["series001", "series001_20240325T090000Z",
-                                                "series001_20240401T080000Z"]
+    masters = list_all(cal)[0]  # not expanded: master + exceptions (cancelled one too)
+    assert sorted(e["id"] for e in masters) == ["series001", "series001_20240325T090000Z", "series001_20240401T080000Z"]
 
 
 def test_interval_until_and_time_window(fake, cal):
-    fake.calendar_add_event({"id": "series003", **timed(T0),
-                             "recurrence": ["RRULE:FREQ=WEEKLY;INTERVAL=2;UNTIL=20240501T000000Z"]})
-    items = list_all(cal, singleEvents=True, timeMin="2024-03-10T00:00:00Z",
-                     timeMax="2024-05-01T00:00:00Z")[0]
-    assert [e["id"] for e in items] == ["series003_20240318T090000Z", "series003_20240401T090000Z",
-                                        "series003_20240415T090000Z", "series003_20240429T090000Z"]
+    fake.calendar_add_event(
+        {"id": "series003", **timed(T0), "recurrence": ["RRULE:FREQ=WEEKLY;INTERVAL=2;UNTIL=20240501T000000Z"]}
+    )
+    items = list_all(cal, singleEvents=True, timeMin="2024-03-10T00:00:00Z", timeMax="2024-05-01T00:00:00Z")[0]
+    assert [e["id"] for e in items] == [
+        "series003_20240318T090000Z",
+        "series003_20240401T090000Z",
+        "series003_20240415T090000Z",
+        "series003_20240429T090000Z",
+    ]
 
 
 def test_single_events_sync_delta_is_in_instance_form(fake, cal):
@@ -179,13 +198,14 @@ def test_single_events_sync_delta_is_in_instance_form(fake, cal):
     cal.events().delete(calendarId="primary", eventId="series002").execute()
     items = list_all(cal, singleEvents=True, syncToken=token)[0]
     assert [(e["id"], e["status"]) for e in items] == [
-        ("series002_20240304T090000Z", "cancelled"), ("series002_20240305T090000Z", "cancelled"),
-        ("series002_20240306T090000Z", "cancelled")]
+        ("series002_20240304T090000Z", "cancelled"),
+        ("series002_20240305T090000Z", "cancelled"),
+        ("series002_20240306T090000Z", "cancelled"),
+    ]
 
 
 def test_insert_with_client_id_duplicate_and_deleted(fake, cal):
-    body = timed(T0, summary="hold", id="hold0001ab",
-                 extendedProperties={"private": {"syncd": "hold"}})
+    body = timed(T0, summary="hold", id="hold0001ab", extendedProperties={"private": {"syncd": "hold"}})
     created = cal.events().insert(calendarId="primary", body=body, sendUpdates="none").execute()
     assert created["id"] == "hold0001ab" and created["status"] == "confirmed"
     with pytest.raises(HttpError) as exc:
@@ -193,8 +213,7 @@ def test_insert_with_client_id_duplicate_and_deleted(fake, cal):
     assert (exc.value.status_code, reason(exc.value)) == (409, "duplicate")
     found = cal.events().list(calendarId="primary", privateExtendedProperty="syncd=hold").execute()
     assert [e["id"] for e in found["items"]] == ["hold0001ab"]
-    assert cal.events().list(calendarId="primary",
-                             privateExtendedProperty="syncd=other").execute()["items"] == []
+    assert cal.events().list(calendarId="primary", privateExtendedProperty="syncd=other").execute()["items"] == []
     cal.events().delete(calendarId="primary", eventId="hold0001ab").execute()
     assert cal.events().get(calendarId="primary", eventId="hold0001ab").execute()["status"] == "cancelled"
     with pytest.raises(HttpError) as exc:
@@ -211,21 +230,25 @@ def test_insert_with_client_id_duplicate_and_deleted(fake, cal):
 
 def test_freebusy(fake, cal):
     fake.calendar_add_event(timed(T0, 60))
-    fake.calendar_add_event(timed(T0 + timedelta(minutes=30), 60))             # overlaps: merged
+    fake.calendar_add_event(timed(T0 + timedelta(minutes=30), 60))  # overlaps: merged
     fake.calendar_add_event(timed(T0 + timedelta(hours=3), 60, transparency="transparent"))
-    fake.calendar_add_event(timed(T0 + timedelta(hours=4), 60, attendees=[
-        {"email": "me@example.com", "responseStatus": "declined"}]))
+    fake.calendar_add_event(
+        timed(T0 + timedelta(hours=4), 60, attendees=[{"email": "me@example.com", "responseStatus": "declined"}])
+    )
     gone = fake.calendar_add_event(timed(T0 + timedelta(hours=5), 60))
     fake.calendar_delete_event(gone["id"])
     fake.add_calendar("bob@example.com", in_list=False)
     fake.calendar_add_event(timed(T0 - timedelta(minutes=30), 60), calendar_id="bob@example.com")
-    body = {"timeMin": "2024-03-04T09:00:00Z", "timeMax": "2024-03-05T00:00:00Z",
-            "items": [{"id": "primary"}, {"id": "bob@example.com"}, {"id": "nobody@example.com"}]}
+    body = {
+        "timeMin": "2024-03-04T09:00:00Z",
+        "timeMax": "2024-03-05T00:00:00Z",
+        "items": [{"id": "primary"}, {"id": "bob@example.com"}, {"id": "nobody@example.com"}],
+    }
     resp = cal.freebusy().query(body=body).execute()
-    assert resp["calendars"]["primary"]["busy"] == [
-        {"start": "2024-03-04T09:00:00Z", "end": "2024-03-04T10:30:00Z"}]
-    assert resp["calendars"]["bob@example.com"]["busy"] == [   # clipped to the window
-        {"start": "2024-03-04T09:00:00Z", "end": "2024-03-04T09:30:00Z"}]
+    assert resp["calendars"]["primary"]["busy"] == [{"start": "2024-03-04T09:00:00Z", "end": "2024-03-04T10:30:00Z"}]
+    assert resp["calendars"]["bob@example.com"]["busy"] == [  # clipped to the window
+        {"start": "2024-03-04T09:00:00Z", "end": "2024-03-04T09:30:00Z"}
+    ]
     assert resp["calendars"]["nobody@example.com"]["errors"][0]["reason"] == "notFound"
     with pytest.raises(HttpError) as exc:
         cal.freebusy().query(body={**body, "items": [{"id": f"c{i}@x"} for i in range(51)]}).execute()
@@ -248,15 +271,20 @@ def test_calendar_list_paging(fake, cal):
 
 # --------------------------------------------------------------- gmail ----
 
+
 def seed_mail(fake, n: int) -> list[str]:
     """n messages, one per hour from T0; returns ids oldest first."""
-    return [fake.gmail_add_message({"From": f"p{i}@example.com", "To": "me@example.com",
-                                    "Subject": f"hello {i}", "Message-ID": f"<{i}@x>"},
-                                   T0 + timedelta(hours=i)) for i in range(n)]
+    return [
+        fake.gmail_add_message(
+            {"From": f"p{i}@example.com", "To": "me@example.com", "Subject": f"hello {i}", "Message-ID": f"<{i}@x>"},
+            T0 + timedelta(hours=i),
+        )
+        for i in range(n)
+    ]
 
 
 def test_gmail_list_get_and_batch_get_50(fake, gmail):
-    fake.set_quota(100_000)        # 265 units in well under a second: above the default 250/s
+    fake.set_quota(100_000)  # 265 units in well under a second: above the default 250/s
     ids = seed_mail(fake, 120)
     listed, token = [], None
     while True:
@@ -265,18 +293,21 @@ def test_gmail_list_get_and_batch_get_50(fake, gmail):
         token = resp.get("nextPageToken")
         if not token:
             break
-    assert listed == ids[::-1]                       # newest first
+    assert listed == ids[::-1]  # newest first
     got = {}
     batch = BatchHttpRequest(batch_uri=fake.root + "batch/gmail/v1")
     for mid in listed[:50]:
-        batch.add(gmail.users().messages().get(userId="me", id=mid, format="metadata",
-                                               metadataHeaders=["From", "subject"]),
-                  callback=lambda rid, resp, exc: got.__setitem__(resp["id"], resp))
+        batch.add(
+            gmail.users().messages().get(userId="me", id=mid, format="metadata", metadataHeaders=["From", "subject"]),
+            callback=lambda rid, resp, exc: got.__setitem__(resp["id"], resp),
+        )
     batch.execute()
     assert set(got) == set(listed[:50])
     msg = got[ids[119]]
-    assert msg["payload"]["headers"] == [{"name": "From", "value": "p119@example.com"},
-                                         {"name": "Subject", "value": "hello 119"}]
+    assert msg["payload"]["headers"] == [
+        {"name": "From", "value": "p119@example.com"},
+        {"name": "Subject", "value": "hello 119"},
+    ]
     assert msg["internalDate"] == str(int((T0 + timedelta(hours=119)).timestamp() * 1000))
     assert fake.calls["gmail.users.messages.get"] == 50
     assert fake.calls["batch"] == 1
@@ -302,16 +333,16 @@ def test_gmail_history_delta_and_expiry(fake, gmail):
     fake.gmail_delete_message(a)
     fake.gmail_modify_labels(b, add=["STARRED"], remove=["INBOX"])
     resp = gmail.users().history().list(userId="me", startHistoryId=start, maxResults=2).execute()
-    page2 = gmail.users().history().list(userId="me", startHistoryId=start,
-                                         pageToken=resp["nextPageToken"]).execute()
+    page2 = gmail.users().history().list(userId="me", startHistoryId=start, pageToken=resp["nextPageToken"]).execute()
     records = resp["history"] + page2["history"]
     assert [r["messagesAdded"][0]["message"]["id"] for r in records if "messagesAdded" in r] == [c]
     assert [r["messagesDeleted"][0]["message"]["id"] for r in records if "messagesDeleted" in r] == [a]
     assert [r["labelsAdded"][0]["labelIds"] for r in records if "labelsAdded" in r] == [["STARRED"]]
     assert [r["labelsRemoved"][0]["labelIds"] for r in records if "labelsRemoved" in r] == [["INBOX"]]
     assert page2["historyId"] == str(fake.gmail_history_id) == str(int(start) + 4)
-    only_added = gmail.users().history().list(userId="me", startHistoryId=start,
-                                              historyTypes=["messageAdded"]).execute()
+    only_added = (
+        gmail.users().history().list(userId="me", startHistoryId=start, historyTypes=["messageAdded"]).execute()
+    )
     assert [list(r) for r in only_added["history"]] == [["id", "messages", "messagesAdded"]]
     with pytest.raises(HttpError) as exc:
         gmail.users().messages().get(userId="me", id=a, format="metadata").execute()
@@ -324,6 +355,7 @@ def test_gmail_history_delta_and_expiry(fake, gmail):
 
 # ------------------------------------------------------ batch / limits ----
 
+
 def test_batch_over_100_parts_is_400(fake, gmail):
     (mid,) = seed_mail(fake, 1)
     batch = BatchHttpRequest(batch_uri=fake.root + "batch/gmail/v1")
@@ -335,25 +367,26 @@ def test_batch_over_100_parts_is_400(fake, gmail):
 
 
 def test_quota_429_per_batch_part_when_hammered():
-    clock = [100.0]   # frozen monotonic clock: no refill, so the split is exact
+    clock = [100.0]  # frozen monotonic clock: no refill, so the split is exact
     with FakeGoogle(quota_units_per_second=10, monotonic=lambda: clock[0]) as fake:
         gmail = fake.gmail_service()
         ids = seed_mail(fake, 10)
         results = {}
         batch = BatchHttpRequest(batch_uri=fake.root + "batch/gmail/v1")
         for mid in ids:
-            batch.add(gmail.users().messages().get(userId="me", id=mid, format="metadata"),
-                      request_id=mid,
-                      callback=lambda rid, resp, exc: results.__setitem__(
-                          rid, exc.status_code if exc else 200))
+            batch.add(
+                gmail.users().messages().get(userId="me", id=mid, format="metadata"),
+                request_id=mid,
+                callback=lambda rid, resp, exc: results.__setitem__(rid, exc.status_code if exc else 200),
+            )
         batch.execute()
         assert [results[m] for m in ids] == [200, 200] + [429] * 8
         assert (fake.count_429, fake.units_used) == (8, 10)
-        clock[0] += 1.0                               # one second refills 10 units
+        clock[0] += 1.0  # one second refills 10 units
         for mid in ids[:2]:
             gmail.users().messages().get(userId="me", id=mid, format="minimal").execute()
         with pytest.raises(HttpError) as exc:
-            gmail.users().getProfile(userId="me").execute()   # 1 unit, none left
+            gmail.users().getProfile(userId="me").execute()  # 1 unit, none left
         assert exc.value.status_code == 429
         assert reason(exc.value) == "rateLimitExceeded"
 
@@ -369,7 +402,7 @@ def test_injected_faults_are_seeded_and_one_shot(fake, gmail):
             outcome.append(err.status_code)
     assert outcome.count(500) == len(fake.faults.log)
     assert 0 < outcome.count(500) < 20
-    with FakeGoogle() as again:                     # same seed, same sequence
+    with FakeGoogle() as again:  # same seed, same sequence
         again.inject(rate=0.5, kinds=("500",), seed=7, methods=["gmail.users.getProfile"])
         g2 = again.gmail_service()
         replay = []
@@ -398,8 +431,11 @@ def test_fault_inside_a_batch_hits_one_part(fake, gmail):
     codes = {}
     batch = BatchHttpRequest(batch_uri=fake.root + "batch/gmail/v1")
     for mid in ids:
-        batch.add(gmail.users().messages().get(userId="me", id=mid, format="minimal"), request_id=mid,
-                  callback=lambda rid, resp, exc: codes.__setitem__(rid, exc.status_code if exc else 200))
+        batch.add(
+            gmail.users().messages().get(userId="me", id=mid, format="minimal"),
+            request_id=mid,
+            callback=lambda rid, resp, exc: codes.__setitem__(rid, exc.status_code if exc else 200),
+        )
     batch.execute()
     assert [codes[m] for m in ids] == [500, 200, 200]
 
@@ -416,10 +452,11 @@ def test_calendar_batch_insert_and_per_part_errors(fake, cal):
     results = {}
     batch = BatchHttpRequest(batch_uri=fake.root + "batch/calendar/v3")
     for i, eid in enumerate(["hold0001aa", "hold0001aa", "bad_id"]):
-        batch.add(cal.events().insert(calendarId="primary", body=timed(T0 + timedelta(hours=i), id=eid)),
-                  request_id=str(i),
-                  callback=lambda rid, resp, exc: results.__setitem__(
-                      rid, exc.status_code if exc else resp["id"]))
+        batch.add(
+            cal.events().insert(calendarId="primary", body=timed(T0 + timedelta(hours=i), id=eid)),
+            request_id=str(i),
+            callback=lambda rid, resp, exc: results.__setitem__(rid, exc.status_code if exc else resp["id"]),
+        )
     batch.execute()
     assert results == {"0": "hold0001aa", "1": 409, "2": 400}
     assert [e["id"] for e in fake.calendar_events()] == ["hold0001aa"]
@@ -430,8 +467,9 @@ def test_missing_scope_is_403_insufficient_permissions():
     with FakeGoogle(scopes=only_mail) as fake:
         cal = fake.calendar_service()
         with pytest.raises(HttpError) as exc:
-            cal.freebusy().query(body={"timeMin": "2024-03-01T00:00:00Z",
-                                       "timeMax": "2024-03-02T00:00:00Z", "items": []}).execute()
+            cal.freebusy().query(
+                body={"timeMin": "2024-03-01T00:00:00Z", "timeMax": "2024-03-02T00:00:00Z", "items": []}
+            ).execute()
         assert (exc.value.status_code, reason(exc.value)) == (403, "insufficientPermissions")
 
 

@@ -26,8 +26,15 @@ from syncd.config import parse_config
 from syncd.google import SCOPES
 from syncd.google.auth import run_auth
 from syncd.google.client import GoogleSession
-from syncd.google.credentials import (KEYRING_SERVICE, KeyringUnavailable, credentials_from_info, known_account,
-                                      load_credentials, store_credentials, write_private_file)
+from syncd.google.credentials import (
+    KEYRING_SERVICE,
+    KeyringUnavailable,
+    credentials_from_info,
+    known_account,
+    load_credentials,
+    store_credentials,
+    write_private_file,
+)
 from syncd.sources.base import NeedsAuth
 from tests.fakegoogle import FakeGoogle
 
@@ -85,16 +92,28 @@ def fake(monkeypatch):
 
 def client_secrets(fake: FakeGoogle, folder: Path) -> Path:
     path = folder / "client_secret.json"
-    path.write_text(json.dumps({"installed": {
-        "client_id": fake.auth.client_id, "client_secret": fake.auth.client_secret,
-        "auth_uri": fake.root + "auth", "token_uri": fake.root + "token", "redirect_uris": ["http://localhost"]}}))
+    path.write_text(
+        json.dumps(
+            {
+                "installed": {
+                    "client_id": fake.auth.client_id,
+                    "client_secret": fake.auth.client_secret,
+                    "auth_uri": fake.root + "auth",
+                    "token_uri": fake.root + "token",
+                    "redirect_uris": ["http://localhost"],
+                }
+            }
+        )
+    )
     return path
 
 
 def make_config(fake: FakeGoogle, folder: Path, extra: str = "", gmail: str = "true"):
     return parse_config(
         f'[sources.google]\nenabled = true\ngmail = {gmail}\napi_endpoint = "{fake.root}"\n'
-        f'client_secrets = "{client_secrets(fake, folder)}"\n{extra}', None)
+        f'client_secrets = "{client_secrets(fake, folder)}"\n{extra}',
+        None,
+    )
 
 
 class Lines(io.TextIOBase):
@@ -125,8 +144,13 @@ def authorize(fake, config, granted=None, port=0):
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
     scopes = query["scope"][0].split()
     code = fake.auth.issue_code(granted if granted is not None else scopes)
-    redirect = query["redirect_uri"][0] + "?" + urllib.parse.urlencode(
-        {"state": query["state"][0], "code": code, "scope": " ".join(granted if granted is not None else scopes)})
+    redirect = (
+        query["redirect_uri"][0]
+        + "?"
+        + urllib.parse.urlencode(
+            {"state": query["state"][0], "code": code, "scope": " ".join(granted if granted is not None else scopes)}
+        )
+    )
     with urllib.request.urlopen(redirect.replace("localhost", "127.0.0.1"), timeout=10) as response:
         assert response.status == 200
     thread.join(timeout=20)
@@ -142,9 +166,17 @@ def test_auth_asks_the_narrowest_scopes_and_stores_the_token_in_the_keyring(fake
     code, out, err, url = authorize(fake, config)
     assert code == 0, err
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
-    assert sorted(query["scope"][0].split()) == sorted(SCOPES) == sorted([
-        "https://www.googleapis.com/auth/gmail.metadata", "https://www.googleapis.com/auth/calendar.events",
-        "https://www.googleapis.com/auth/calendar.freebusy"])
+    assert (
+        sorted(query["scope"][0].split())
+        == sorted(SCOPES)
+        == sorted(
+            [
+                "https://www.googleapis.com/auth/gmail.metadata",
+                "https://www.googleapis.com/auth/calendar.events",
+                "https://www.googleapis.com/auth/calendar.freebusy",
+            ]
+        )
+    )
     assert query["access_type"] == ["offline"] and query["prompt"] == ["consent"]
     assert "ssh -N -L" in out and "me@example.com" in out
     stored = json.loads(memory_keyring.entries[(KEYRING_SERVICE, "me@example.com")])
@@ -197,7 +229,7 @@ def test_no_keyring_says_so_and_points_at_token_file(fake, tmp_path, no_keyring)
 
 
 def test_missing_or_bad_client_secrets_is_a_configuration_error(fake, tmp_path, memory_keyring):
-    config = parse_config('[sources.google]\nenabled = true\n', None)
+    config = parse_config("[sources.google]\nenabled = true\n", None)
     err = io.StringIO()
     assert run_auth(config, True, 0, err=err) == 2 and "client_secrets" in err.getvalue()
     bad = tmp_path / "client.json"

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from email.utils import format_datetime
 
 import pytest
 
-from syncd.google.client import (AdaptiveRate, GoogleApiError, GoogleSession, RetryPolicy, GOOGLE_BATCH_URIS,
-                                 parse_retry_after)
+from syncd.google.client import (
+    AdaptiveRate,
+    GoogleApiError,
+    GoogleSession,
+    RetryPolicy,
+    GOOGLE_BATCH_URIS,
+    parse_retry_after,
+)
 from syncd.sources.base import NeedsAuth, SourceError
 from tests.fakegoogle import FakeGoogle
 
-NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 class Sleeps:
@@ -47,8 +53,10 @@ def statuses(fake, api):
 
 
 def seed_messages(fake, count):
-    return [fake.gmail_add_message({"From": f"p{i}@example.com", "To": "me@example.com"}, NOW - timedelta(hours=i + 1))
-            for i in range(count)]
+    return [
+        fake.gmail_add_message({"From": f"p{i}@example.com", "To": "me@example.com"}, NOW - timedelta(hours=i + 1))
+        for i in range(count)
+    ]
 
 
 # --- endpoints ---------------------------------------------------------------------------
@@ -142,7 +150,7 @@ def test_retry_after_forms():
     assert parse_retry_after("12") == 12
     assert parse_retry_after("0.5") == 0.5
     assert parse_retry_after(None) is None and parse_retry_after("soon") is None
-    later = datetime.now(timezone.utc) + timedelta(seconds=120)
+    later = datetime.now(UTC) + timedelta(seconds=120)
     assert 100 < parse_retry_after(format_datetime(later, usegmt=True)) <= 121
 
 

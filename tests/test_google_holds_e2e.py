@@ -8,7 +8,7 @@ Google Calendar source syncs it), the busy-time source (free/busy) and the hold 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, UTC
 
 import pytest
 
@@ -17,7 +17,7 @@ from tests.fakegoogle import FakeGoogle
 NOW = "2026-11-20T09:00:00+01:00"  # a Friday
 LATER = "2026-11-20T10:00:00+01:00"
 ME = "me@example.com"
-UTC = timezone.utc
+UTC = UTC
 WRITES = ("calendar.events.insert", "calendar.events.delete", "calendar.events.patch", "calendar.events.update")
 
 
@@ -26,9 +26,16 @@ def timed(start: str, end: str, **extra) -> dict:
 
 
 def meeting_with(address: str, start: str, end: str) -> dict:
-    return timed(start, end, summary="catch-up", organizer={"email": ME, "self": True},
-                 attendees=[{"email": ME, "self": True, "responseStatus": "accepted"},
-                            {"email": address, "responseStatus": "accepted"}])
+    return timed(
+        start,
+        end,
+        summary="catch-up",
+        organizer={"email": ME, "self": True},
+        attendees=[
+            {"email": ME, "self": True, "responseStatus": "accepted"},
+            {"email": address, "responseStatus": "accepted"},
+        ],
+    )
 
 
 @pytest.fixture
@@ -37,7 +44,9 @@ def fake():
         yield server
 
 
-def write_google_world(cli, fake: FakeGoogle, *, sink: str = "google:primary", per_week: int = 2, extra: str = "") -> None:
+def write_google_world(
+    cli, fake: FakeGoogle, *, sink: str = "google:primary", per_week: int = 2, extra: str = ""
+) -> None:
     """Contacts, a token file and a config for `fake`; the calendar is seeded by the caller."""
     home = cli.home
     (home / "contacts.toml").write_text(
@@ -186,8 +195,14 @@ def test_touch_removes_the_future_hold_and_never_touches_unmarked_events(world):
     fake = world.fake
     lunch = world.lunch
     # Another app's event with a private "syncd" property of its own, in a window.
-    other = fake.calendar_add_event(timed("2026-12-02T07:30:00Z", "2026-12-02T07:45:00Z", summary="Other app",
-                                          extendedProperties={"private": {"syncd": "not-a-hold", "contact": "ada-lovelace"}}))
+    other = fake.calendar_add_event(
+        timed(
+            "2026-12-02T07:30:00Z",
+            "2026-12-02T07:45:00Z",
+            summary="Other app",
+            extendedProperties={"private": {"syncd": "not-a-hold", "contact": "ada-lovelace"}},
+        )
+    )
     world("sync", now=NOW)
     ada = live_holds(fake)["ada-lovelace"]
     assert world("touch", "ada", now="2026-11-20T12:00:00+01:00").code == 0
@@ -201,9 +216,17 @@ def test_touch_removes_the_future_hold_and_never_touches_unmarked_events(world):
     assert world("sync", now="2026-11-28T09:00:00+01:00").code == 0
     for original in (lunch, other):
         current = fake.calendar_get_event(original["id"])
-        assert (current["status"], current["etag"], current["sequence"]) == (original["status"], original["etag"], original["sequence"])
+        assert (current["status"], current["etag"], current["sequence"]) == (
+            original["status"],
+            original["etag"],
+            original["sequence"],
+        )
         assert [e for e in fake.log if e["path"].endswith("/" + original["id"]) and e["api"] in WRITES] == []
-    written = {e["path"].rsplit("/", 1)[-1] for e in fake.log if e["api"] in ("calendar.events.delete", "calendar.events.patch", "calendar.events.update")}
+    written = {
+        e["path"].rsplit("/", 1)[-1]
+        for e in fake.log
+        if e["api"] in ("calendar.events.delete", "calendar.events.patch", "calendar.events.update")
+    }
     assert written == {ada["id"]}
 
 
@@ -249,5 +272,7 @@ def test_a_secondary_hold_calendar_avoids_busy_time_in_both_calendars(cli, fake)
         ("ada-lovelace", "2026-12-01T08:30:00+01:00", "google:holds"),
     ]
     assert live_holds(fake) == {}  # nothing in the primary calendar
-    queried = {item["id"] for e in fake.log if e["api"] == "calendar.freebusy.query" for item in json.loads(e["body"])["items"]}
+    queried = {
+        item["id"] for e in fake.log if e["api"] == "calendar.freebusy.query" for item in json.loads(e["body"])["items"]
+    }
     assert queried == {"primary", "holds"}

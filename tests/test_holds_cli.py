@@ -21,12 +21,14 @@ def world(cli):
         '[[contact]]\nname = "Bob Stone"\nemails = ["bob@example.org"]\ntier = "meaningful"\n\n'
         '[[contact]]\nname = "Dan Ignored"\nemails = ["dan@example.net"]\nignore = true\n'
     )
-    (home / "cal.ics").write_text(ics_calendar(
-        ics_event("m1", "20260901T090000Z", "20260901T100000Z", [ME, "ada@example.com"], organizer=ME),
-        ics_event("m2", "20260801T090000Z", "20260801T100000Z", [ME, "bob@example.org"], organizer=ME),
-        # Busy on Tuesday morning inside the first window: the hold must avoid it.
-        ics_event("busy", "20261124T073000Z", "20261124T090000Z", [], organizer=None),
-    ))
+    (home / "cal.ics").write_text(
+        ics_calendar(
+            ics_event("m1", "20260901T090000Z", "20260901T100000Z", [ME, "ada@example.com"], organizer=ME),
+            ics_event("m2", "20260801T090000Z", "20260801T100000Z", [ME, "bob@example.org"], organizer=ME),
+            # Busy on Tuesday morning inside the first window: the hold must avoid it.
+            ics_event("busy", "20261124T073000Z", "20261124T090000Z", [], organizer=None),
+        )
+    )
     cli.write_config(f"""
         [user]
         emails = ["{ME}"]
@@ -90,7 +92,9 @@ def test_user_deleted_hold_is_not_rebooked(world):
     world("sync", now=NOW)
     text = holds_file(world).read_text()
     calendar = icalendar.Calendar.from_ical(text)
-    kept = [component for component in calendar.subcomponents if str(component.get("X-SYNCD-CONTACT", "")) != "bob-stone"]
+    kept = [
+        component for component in calendar.subcomponents if str(component.get("X-SYNCD-CONTACT", "")) != "bob-stone"
+    ]
     calendar.subcomponents[:] = kept
     holds_file(world).write_bytes(calendar.to_ical())
     result = world("sync", now="2026-11-20T10:00:00+01:00")
@@ -107,7 +111,9 @@ def test_user_deleted_hold_is_not_rebooked(world):
 def test_user_moved_hold_stays_where_they_put_it(world):
     world("sync", now=NOW)
     text = holds_file(world).read_text()
-    moved = text.replace("DTSTART:20261124T110000Z", "DTSTART:20261126T150000Z").replace("DTEND:20261124T113000Z", "DTEND:20261126T153000Z")
+    moved = text.replace("DTSTART:20261124T110000Z", "DTSTART:20261126T150000Z").replace(
+        "DTEND:20261124T113000Z", "DTEND:20261126T153000Z"
+    )
     assert moved != text
     holds_file(world).write_text(moved)
     assert world("sync", now="2026-11-20T10:00:00+01:00").code == 0
@@ -122,7 +128,9 @@ def test_touch_removes_the_future_hold(world):
     result = world("sync", now="2026-11-20T12:05:00+01:00")
     assert result.code == 0
     assert "touched" in result.out
-    assert [hold["contact_id"] for hold in world("holds", "--json", now="2026-11-20T12:05:00+01:00").json()] == ["bob-stone"]
+    assert [hold["contact_id"] for hold in world("holds", "--json", now="2026-11-20T12:05:00+01:00").json()] == [
+        "bob-stone"
+    ]
     assert [str(event["X-SYNCD-CONTACT"]) for event in hold_events(world)] == ["bob-stone"]
 
 

@@ -31,12 +31,12 @@ import threading
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import icalendar
 
 from syncd.app import App
-from syncd.cli import holds_data
+from syncd.cli.views import holds_data
 from syncd.config import load_config
 from syncd.contacts import list_contacts
 from syncd.store import Store
@@ -52,15 +52,19 @@ WORKERS = 2
 WRITES = ("calendar.events.insert", "calendar.events.delete")
 CONTACTS = "".join(
     f'[[contact]]\nname = "{name}"\nemails = ["{address}"]\ntier = "meaningful"\n\n'
-    for name, address in [("Ada Lovelace", "ada@example.com"), ("Bob Stone", "bob@example.org"),
-                          ("Carol Hill", "carol@example.com"), ("Eve Park", "eve@example.net")]
+    for name, address in [
+        ("Ada Lovelace", "ada@example.com"),
+        ("Bob Stone", "bob@example.org"),
+        ("Carol Hill", "carol@example.com"),
+        ("Eve Park", "eve@example.net"),
+    ]
 )
 
 
 @dataclass
 class Outcome:
-    holds: list[dict]          # `holds --json`
-    events: dict[str, tuple]   # every marked event in the sink: id → (contact, status, start, end)
+    holds: list[dict]  # `holds --json`
+    events: dict[str, tuple]  # every marked event in the sink: id → (contact, status, start, end)
     snoozes: dict[str, str | None]
 
 
@@ -75,13 +79,13 @@ class World:
             step()
 
 
-def run_sync(world: World, now: str, env: dict[str, str] | None = None,
-             kill_after_write: int | None = None) -> int:
+def run_sync(world: World, now: str, env: dict[str, str] | None = None, kill_after_write: int | None = None) -> int:
     """`syncd sync` as a subprocess; returns its exit code (-9 when killed)."""
     cli = world.cli
     command = [sys.executable, "-m", "syncd", "--config", str(cli.config), "--now", now, "sync"]
-    proc = subprocess.Popen(command, env=cli.env(**(env or {})), cwd=cli.home,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command, env=cli.env(**(env or {})), cwd=cli.home, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     if kill_after_write is not None:
         assert world.fake is not None
         seen = []
@@ -129,15 +133,23 @@ def outcome(world: World, now: str, via_subprocess: bool = False) -> Outcome:
         for event in world.fake.calendar_events():
             private = (event.get("extendedProperties") or {}).get("private") or {}
             if private.get("syncd") == "hold":
-                events[event["id"]] = (private.get("contact"), event.get("status"),
-                                       event["start"].get("dateTime"), event["end"].get("dateTime"))
+                events[event["id"]] = (
+                    private.get("contact"),
+                    event.get("status"),
+                    event["start"].get("dateTime"),
+                    event["end"].get("dateTime"),
+                )
     else:
         calendar = icalendar.Calendar.from_ical((world.cli.home / "holds.ics").read_bytes())
         for vevent in calendar.walk("VEVENT"):
             uid = str(vevent["UID"])
             assert uid not in events, f"duplicate UID {uid}"
-            events[uid] = (str(vevent.get("X-SYNCD-CONTACT")), "confirmed",
-                           vevent.decoded("DTSTART").isoformat(), vevent.decoded("DTEND").isoformat())
+            events[uid] = (
+                str(vevent.get("X-SYNCD-CONTACT")),
+                "confirmed",
+                vevent.decoded("DTSTART").isoformat(),
+                vevent.decoded("DTEND").isoformat(),
+            )
     live = [contact for contact, status, *_ in events.values() if status != "cancelled"]
     assert len(live) == len(set(live)), f"a contact with two holds: {events}"
     return Outcome(holds, events, snoozes)
@@ -157,10 +169,13 @@ class GoogleTemplate:
             if prepared:
                 assert run_sync(world, NOW) == 0
                 fake = world.fake
-                bob = next(e for e in fake.calendar_events()
-                           if (e.get("extendedProperties") or {}).get("private", {}).get("contact") == "bob-stone")
-                fake.calendar_delete_event(bob["id"])                       # the user deletes Bob's hold
-                assert world.cli("touch", "ada", now=TOUCHED).code == 0     # and sees Ada
+                bob = next(
+                    e
+                    for e in fake.calendar_events()
+                    if (e.get("extendedProperties") or {}).get("private", {}).get("contact") == "bob-stone"
+                )
+                fake.calendar_delete_event(bob["id"])  # the user deletes Bob's hold
+                assert world.cli("touch", "ada", now=TOUCHED).code == 0  # and sees Ada
             self.snapshot = world.fake.calendar_snapshot()
             self.home = world.cli.home
         finally:
@@ -223,13 +238,15 @@ class IcsTemplate:
         home = cli.home
         home.mkdir(parents=True)
         (home / "contacts.toml").write_text(CONTACTS)
-        (home / "cal.ics").write_text(ics_calendar(
-            ics_event("m1", "20260901T090000Z", "20260901T100000Z", [ME, "ada@example.com"], organizer=ME),
-            ics_event("m2", "20260801T090000Z", "20260801T100000Z", [ME, "bob@example.org"], organizer=ME),
-            ics_event("m3", "20260910T090000Z", "20260910T100000Z", [ME, "carol@example.com"], organizer=ME),
-            ics_event("m4", "20260915T090000Z", "20260915T100000Z", [ME, "eve@example.net"], organizer=ME),
-            ics_event("busy", "20261124T073000Z", "20261124T090000Z"),
-        ))
+        (home / "cal.ics").write_text(
+            ics_calendar(
+                ics_event("m1", "20260901T090000Z", "20260901T100000Z", [ME, "ada@example.com"], organizer=ME),
+                ics_event("m2", "20260801T090000Z", "20260801T100000Z", [ME, "bob@example.org"], organizer=ME),
+                ics_event("m3", "20260910T090000Z", "20260910T100000Z", [ME, "carol@example.com"], organizer=ME),
+                ics_event("m4", "20260915T090000Z", "20260915T100000Z", [ME, "eve@example.net"], organizer=ME),
+                ics_event("busy", "20261124T073000Z", "20261124T090000Z"),
+            )
+        )
         cli.write_config(f"""
             [user]
             emails = ["{ME}"]
@@ -247,9 +264,11 @@ class IcsTemplate:
         assert run_sync(world, NOW) == 0
         holds = world.cli.home / "holds.ics"
         calendar = icalendar.Calendar.from_ical(holds.read_bytes())
-        calendar.subcomponents[:] = [c for c in calendar.subcomponents if str(c.get("X-SYNCD-CONTACT", "")) != "bob-stone"]
-        holds.write_bytes(calendar.to_ical())                        # the user deletes Bob's hold
-        assert world.cli("touch", "ada", now=TOUCHED).code == 0     # and sees Ada
+        calendar.subcomponents[:] = [
+            c for c in calendar.subcomponents if str(c.get("X-SYNCD-CONTACT", "")) != "bob-stone"
+        ]
+        holds.write_bytes(calendar.to_ical())  # the user deletes Bob's hold
+        assert world.cli("touch", "ada", now=TOUCHED).code == 0  # and sees Ada
 
 
 # --------------------------------------------------------------------------- the runs
@@ -295,14 +314,25 @@ def every_kill_point(*streams: tuple[object, str]) -> dict[object, list[tuple[st
     for template, kind in streams:
         template.outcomes = getattr(template, "outcomes", {})
         killed.setdefault(template, [])
-        state.append({"template": template, "kind": kind, "next": 1, "done": False,
-                      "last": template.writes if kind == "write" else None})
+        state.append(
+            {
+                "template": template,
+                "kind": kind,
+                "next": 1,
+                "done": False,
+                "last": template.writes if kind == "write" else None,
+            }
+        )
     with ThreadPoolExecutor(WORKERS) as pool:
         running: dict = {}
 
         def refill() -> None:
             for stream in state:
-                while len(running) < WORKERS and not stream["done"] and (stream["last"] is None or stream["next"] <= stream["last"]):
+                while (
+                    len(running) < WORKERS
+                    and not stream["done"]
+                    and (stream["last"] is None or stream["next"] <= stream["last"])
+                ):
                     n = stream["next"]
                     stream["next"] += 1
                     running[pool.submit(killed_then_rerun, stream["template"], stream["kind"], n)] = (stream, n)
@@ -343,7 +373,12 @@ def test_google_sync_killed_anywhere_books_the_same_holds(tmp_path):
     assert [h["start"] for h in fresh_expected.holds] == ["2026-11-24T12:00:00+01:00", "2026-12-01T08:30:00+01:00"]
     assert [h["start"] for h in busy_expected.holds] == ["2026-11-24T12:00:00+01:00", "2026-12-01T08:30:00+01:00"]
     assert busy_expected.snoozes["bob-stone"] is not None
-    assert sorted(status for _, status, *_ in busy_expected.events.values()) == ["cancelled", "cancelled", "confirmed", "confirmed"]
+    assert sorted(status for _, status, *_ in busy_expected.events.values()) == [
+        "cancelled",
+        "cancelled",
+        "confirmed",
+        "confirmed",
+    ]
 
     assert (fresh.writes, busy.writes) == (2, 3)  # two inserts; a delete and two inserts
 

@@ -42,9 +42,8 @@ def test_lock_is_exclusive_across_processes_and_names_the_holder(tmp_path: Path)
     store = tmp_path / "data" / "syncd.db"
     holder = _holder(store)
     try:
-        with pytest.raises(StoreLocked) as caught:
-            with store_lock(store, wait=False):
-                pass
+        with pytest.raises(StoreLocked) as caught, store_lock(store, wait=False):
+            pass
         assert caught.value.pid == holder.pid
         assert str(caught.value) == f"another syncd is syncing this store (pid {holder.pid})"
         assert caught.value.exit_code == 1
@@ -58,9 +57,8 @@ def test_wait_with_timeout_gives_up_after_the_timeout(tmp_path: Path) -> None:
     holder = _holder(store)
     try:
         started = time.monotonic()
-        with pytest.raises(StoreLocked) as caught:
-            with store_lock(store, wait=True, timeout=0.4):
-                pass
+        with pytest.raises(StoreLocked) as caught, store_lock(store, wait=True, timeout=0.4):
+            pass
         waited = time.monotonic() - started
         assert 0.35 <= waited < 2.0
         assert "gave up waiting after 0.4s" in str(caught.value)
@@ -98,9 +96,8 @@ def test_daemon_lock_and_store_lock_are_independent(tmp_path: Path) -> None:
     try:
         with store_lock(store, wait=False):
             pass
-        with pytest.raises(StoreLocked) as caught:
-            with daemon_lock(store):
-                pass
+        with pytest.raises(StoreLocked) as caught, daemon_lock(store):
+            pass
         assert str(caught.value) == f"another syncd is running (pid {holder.pid})"
     finally:
         _end(holder)

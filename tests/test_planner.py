@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, UTC
 
 import pytest
 from zoneinfo import ZoneInfo
@@ -13,7 +13,6 @@ from syncd.planner import (
     ExistingHold,
     HoldRules,
     Interval,
-    NewHold,
     Window,
     hold_event_id,
     parse_window,
@@ -22,12 +21,20 @@ from syncd.planner import (
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
-UTC = timezone.utc
+UTC = UTC
 M = timedelta(minutes=1)
 
 
-def rules(windows=("Tue-Thu 08:30-10:00",), duration=30, lead_time=timedelta(days=1),
-          horizon=timedelta(days=14), buffer=15, per_day=1, per_week=1, remove_when_touched=True) -> HoldRules:
+def rules(
+    windows=("Tue-Thu 08:30-10:00",),
+    duration=30,
+    lead_time=timedelta(days=1),
+    horizon=timedelta(days=14),
+    buffer=15,
+    per_day=1,
+    per_week=1,
+    remove_when_touched=True,
+) -> HoldRules:
     return HoldRules(
         windows=tuple(parse_window(w) for w in windows),
         duration=timedelta(minutes=duration),
@@ -49,8 +56,14 @@ def local(y, mo, d, h=0, mi=0, tz=BERLIN, fold=0) -> datetime:
 
 
 def held(cid, start, minutes=30, cycle=None, last=None, event_id=None) -> ExistingHold:
-    return ExistingHold(contact_id=cid, event_id=event_id or hold_event_id(cid, cycle), start=start,
-                        end=start + timedelta(minutes=minutes), cycle=cycle, contact_last_touch_at=last)
+    return ExistingHold(
+        contact_id=cid,
+        event_id=event_id or hold_event_id(cid, cycle),
+        start=start,
+        end=start + timedelta(minutes=minutes),
+        cycle=cycle,
+        contact_last_touch_at=last,
+    )
 
 
 def run(cands, r, now, tz=BERLIN, busy=(), blocked=(), existing=()):
@@ -64,31 +77,37 @@ NOW = local(2026, 6, 1, 9)
 # --------------------------------------------------------------------------- parse_window
 
 
-@pytest.mark.parametrize("text, days, start, end", [
-    ("Tue-Thu 08:30-10:00", {1, 2, 3}, time(8, 30), time(10)),
-    ("Mon,Wed 12:00-13:00", {0, 2}, time(12), time(13)),
-    ("Mon-Tue,Fri 09:00-10:00", {0, 1, 4}, time(9), time(10)),
-    ("mon 9:00-9:30", {0}, time(9), time(9, 30)),
-    ("Friday-Mon 07:00 - 08:00", {4, 5, 6, 0}, time(7), time(8)),
-    ("  Sun 00:00-23:59 ", {6}, time(0), time(23, 59)),
-])
+@pytest.mark.parametrize(
+    "text, days, start, end",
+    [
+        ("Tue-Thu 08:30-10:00", {1, 2, 3}, time(8, 30), time(10)),
+        ("Mon,Wed 12:00-13:00", {0, 2}, time(12), time(13)),
+        ("Mon-Tue,Fri 09:00-10:00", {0, 1, 4}, time(9), time(10)),
+        ("mon 9:00-9:30", {0}, time(9), time(9, 30)),
+        ("Friday-Mon 07:00 - 08:00", {4, 5, 6, 0}, time(7), time(8)),
+        ("  Sun 00:00-23:59 ", {6}, time(0), time(23, 59)),
+    ],
+)
 def test_parse_window_good(text, days, start, end):
     assert parse_window(text) == Window(frozenset(days), start, end)
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("", "expected"),
-    ("Tue-Thu", "expected"),
-    ("08:30-10:00", "expected"),
-    ("Tue-Thu 08:30", "expected"),
-    ("Xyz 08:00-09:00", "unknown day"),
-    ("Tue 10:00-09:00", "must be after"),
-    ("Tue 09:00-09:00", "must be after"),
-    ("Tue 24:00-25:00", "not a time of day"),
-    ("Tue 09:60-10:00", "not a time of day"),
-    ("Tue-Wed-Thu 08:00-09:00", "bad day range"),
-    ("Mon,,Tue 08:00-09:00", "empty day"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("", "expected"),
+        ("Tue-Thu", "expected"),
+        ("08:30-10:00", "expected"),
+        ("Tue-Thu 08:30", "expected"),
+        ("Xyz 08:00-09:00", "unknown day"),
+        ("Tue 10:00-09:00", "must be after"),
+        ("Tue 09:00-09:00", "must be after"),
+        ("Tue 24:00-25:00", "not a time of day"),
+        ("Tue 09:60-10:00", "not a time of day"),
+        ("Tue-Wed-Thu 08:00-09:00", "bad day range"),
+        ("Mon,,Tue 08:00-09:00", "empty day"),
+    ],
+)
 def test_parse_window_bad(text, fragment):
     with pytest.raises(ValueError) as err:
         parse_window(text)
@@ -276,11 +295,14 @@ def test_past_hold_of_same_cycle_is_not_rebooked_but_new_cycle_is():
     assert len(p.create) == 1 and p.create[0].event_id != older.event_id
 
 
-@pytest.mark.parametrize("kw, fragment", [
-    ({"ignore": True}, "ignored"),
-    ({"snoozed_until": NOW + timedelta(days=3)}, "snoozed until 2026-06-04"),
-    ({"has_upcoming_meeting": True}, "meeting"),
-])
+@pytest.mark.parametrize(
+    "kw, fragment",
+    [
+        ({"ignore": True}, "ignored"),
+        ({"snoozed_until": NOW + timedelta(days=3)}, "snoozed until 2026-06-04"),
+        ({"has_upcoming_meeting": True}, "meeting"),
+    ],
+)
 def test_skips(kw, fragment):
     p = run([cand("a", **kw), cand("b")], rules(), NOW)
     assert [h.contact_id for h in p.create] == ["b"]
@@ -376,20 +398,39 @@ def _weekly(tz, now):
     return [h.start for h in p.create]
 
 
-@pytest.mark.parametrize("tz, now, before_utc, after_utc", [
-    # Berlin spring forward Sun 2026-03-29: CET (+1) → CEST (+2)
-    (BERLIN, datetime(2026, 3, 24, 12, tzinfo=BERLIN), datetime(2026, 3, 26, 7, 30, tzinfo=UTC),
-     datetime(2026, 3, 31, 6, 30, tzinfo=UTC)),
-    # Berlin fall back Sun 2026-10-25: CEST → CET
-    (BERLIN, datetime(2026, 10, 20, 12, tzinfo=BERLIN), datetime(2026, 10, 22, 6, 30, tzinfo=UTC),
-     datetime(2026, 10, 27, 7, 30, tzinfo=UTC)),
-    # New York spring forward Sun 2026-03-08: EST (-5) → EDT (-4)
-    (NEW_YORK, datetime(2026, 3, 3, 12, tzinfo=NEW_YORK), datetime(2026, 3, 5, 13, 30, tzinfo=UTC),
-     datetime(2026, 3, 10, 12, 30, tzinfo=UTC)),
-    # New York fall back Sun 2026-11-01: EDT → EST
-    (NEW_YORK, datetime(2026, 10, 27, 12, tzinfo=NEW_YORK), datetime(2026, 10, 29, 12, 30, tzinfo=UTC),
-     datetime(2026, 11, 3, 13, 30, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    "tz, now, before_utc, after_utc",
+    [
+        # Berlin spring forward Sun 2026-03-29: CET (+1) → CEST (+2)
+        (
+            BERLIN,
+            datetime(2026, 3, 24, 12, tzinfo=BERLIN),
+            datetime(2026, 3, 26, 7, 30, tzinfo=UTC),
+            datetime(2026, 3, 31, 6, 30, tzinfo=UTC),
+        ),
+        # Berlin fall back Sun 2026-10-25: CEST → CET
+        (
+            BERLIN,
+            datetime(2026, 10, 20, 12, tzinfo=BERLIN),
+            datetime(2026, 10, 22, 6, 30, tzinfo=UTC),
+            datetime(2026, 10, 27, 7, 30, tzinfo=UTC),
+        ),
+        # New York spring forward Sun 2026-03-08: EST (-5) → EDT (-4)
+        (
+            NEW_YORK,
+            datetime(2026, 3, 3, 12, tzinfo=NEW_YORK),
+            datetime(2026, 3, 5, 13, 30, tzinfo=UTC),
+            datetime(2026, 3, 10, 12, 30, tzinfo=UTC),
+        ),
+        # New York fall back Sun 2026-11-01: EDT → EST
+        (
+            NEW_YORK,
+            datetime(2026, 10, 27, 12, tzinfo=NEW_YORK),
+            datetime(2026, 10, 29, 12, 30, tzinfo=UTC),
+            datetime(2026, 11, 3, 13, 30, tzinfo=UTC),
+        ),
+    ],
+)
 def test_dst_weeks_wall_clock(tz, now, before_utc, after_utc):
     starts = _weekly(tz, now)
     assert starts == [before_utc, after_utc]
@@ -419,12 +460,22 @@ def test_spring_forward_hold_does_not_straddle_the_jump():
     # 01:45 would end at 03:15 CEST across the jump, 02:xx do not exist, then 03:00 CEST.
     day = date(2026, 3, 29)
     now = datetime(2026, 3, 28, 12, tzinfo=BERLIN)
-    r = rules(windows=("Sun 01:00-04:00",), lead_time=timedelta(0), horizon=timedelta(days=2), buffer=0,
-              per_day=10, per_week=10)
+    r = rules(
+        windows=("Sun 01:00-04:00",),
+        lead_time=timedelta(0),
+        horizon=timedelta(days=2),
+        buffer=0,
+        per_day=10,
+        per_week=10,
+    )
     p = run([cand(f"c{i}") for i in range(6)], r, now, tz=BERLIN)
     got = [h.start.astimezone(UTC) for h in p.create]
-    assert got == [datetime(2026, 3, 29, 0, 0, tzinfo=UTC), datetime(2026, 3, 29, 0, 30, tzinfo=UTC),
-                   datetime(2026, 3, 29, 1, 0, tzinfo=UTC), datetime(2026, 3, 29, 1, 30, tzinfo=UTC)]
+    assert got == [
+        datetime(2026, 3, 29, 0, 0, tzinfo=UTC),
+        datetime(2026, 3, 29, 0, 30, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+    ]
     walls = [h.start.astimezone(BERLIN).strftime("%H:%M") for h in p.create]
     assert walls == ["01:00", "01:30", "03:00", "03:30"]
     for h in p.create:
@@ -445,14 +496,20 @@ def test_fall_back_ambiguous_hour_is_deterministic():
     # Berlin 2026-10-25: 02:00-03:00 happens twice. Both passes are slots, the earlier first;
     # 02:45 CEST would cross the change and is not used.
     now = datetime(2026, 10, 24, 12, tzinfo=BERLIN)
-    r = rules(windows=("Sun 02:00-03:00",), lead_time=timedelta(0), horizon=timedelta(days=2), buffer=0,
-              per_day=10, per_week=10)
+    r = rules(
+        windows=("Sun 02:00-03:00",),
+        lead_time=timedelta(0),
+        horizon=timedelta(days=2),
+        buffer=0,
+        per_day=10,
+        per_week=10,
+    )
     cands = [cand(f"c{i}") for i in range(6)]
     p = run(cands, r, now, tz=BERLIN)
     assert [h.start.astimezone(UTC) for h in p.create] == [
-        datetime(2026, 10, 25, 0, 0, tzinfo=UTC),   # 02:00 CEST
+        datetime(2026, 10, 25, 0, 0, tzinfo=UTC),  # 02:00 CEST
         datetime(2026, 10, 25, 0, 30, tzinfo=UTC),  # 02:30 CEST
-        datetime(2026, 10, 25, 1, 0, tzinfo=UTC),   # 02:00 CET
+        datetime(2026, 10, 25, 1, 0, tzinfo=UTC),  # 02:00 CET
         datetime(2026, 10, 25, 1, 30, tzinfo=UTC),  # 02:30 CET
     ]
     for h in p.create:
@@ -463,12 +520,21 @@ def test_fall_back_ambiguous_hour_is_deterministic():
 
 def test_new_york_fall_back_ambiguous_hour():
     now = datetime(2026, 10, 31, 12, tzinfo=NEW_YORK)
-    r = rules(windows=("Sun 01:00-02:00",), duration=60, lead_time=timedelta(0), horizon=timedelta(days=2),
-              buffer=0, per_day=10, per_week=10)
+    r = rules(
+        windows=("Sun 01:00-02:00",),
+        duration=60,
+        lead_time=timedelta(0),
+        horizon=timedelta(days=2),
+        buffer=0,
+        per_day=10,
+        per_week=10,
+    )
     p = run([cand("a"), cand("b"), cand("c")], r, now, tz=NEW_YORK)
     # 01:00 EDT (05:00Z) and 01:00 EST (06:00Z), both full hours on the wall clock
-    assert [h.start.astimezone(UTC) for h in p.create] == [datetime(2026, 11, 1, 5, tzinfo=UTC),
-                                                          datetime(2026, 11, 1, 6, tzinfo=UTC)]
+    assert [h.start.astimezone(UTC) for h in p.create] == [
+        datetime(2026, 11, 1, 5, tzinfo=UTC),
+        datetime(2026, 11, 1, 6, tzinfo=UTC),
+    ]
 
 
 def test_per_day_counts_local_day_across_dst():

@@ -7,7 +7,7 @@ unlikely to hide.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone, UTC
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,13 +15,18 @@ from zoneinfo import ZoneInfo
 
 from syncd.planner import Candidate, ExistingHold, HoldRules, Interval, Window, hold_event_id, plan
 
-UTC = timezone.utc
-ZONES = [ZoneInfo(z) for z in ("Europe/Berlin", "America/New_York", "UTC", "Asia/Kolkata",
-                               "Australia/Lord_Howe")]
+UTC = UTC
+ZONES = [ZoneInfo(z) for z in ("Europe/Berlin", "America/New_York", "UTC", "Asia/Kolkata", "Australia/Lord_Howe")]
 # Around DST switches in 2026 (Berlin 03-29/10-25, New York 03-08/11-01, Lord Howe 04-05/10-04)
-ANCHORS = [datetime(2026, 3, 2, tzinfo=UTC), datetime(2026, 3, 24, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC),
-           datetime(2026, 6, 10, tzinfo=UTC), datetime(2026, 9, 30, tzinfo=UTC),
-           datetime(2026, 10, 20, tzinfo=UTC), datetime(2026, 10, 28, tzinfo=UTC)]
+ANCHORS = [
+    datetime(2026, 3, 2, tzinfo=UTC),
+    datetime(2026, 3, 24, tzinfo=UTC),
+    datetime(2026, 4, 1, tzinfo=UTC),
+    datetime(2026, 6, 10, tzinfo=UTC),
+    datetime(2026, 9, 30, tzinfo=UTC),
+    datetime(2026, 10, 20, tzinfo=UTC),
+    datetime(2026, 10, 28, tzinfo=UTC),
+]
 IDS = [f"c{i}" for i in range(10)]
 
 
@@ -37,8 +42,9 @@ def windows(draw) -> Window:
 @st.composite
 def scenarios(draw):
     tz = draw(st.sampled_from(ZONES))
-    now = draw(st.sampled_from(ANCHORS)) + timedelta(minutes=draw(st.integers(0, 14 * 24 * 60)),
-                                                     seconds=draw(st.integers(0, 59)))
+    now = draw(st.sampled_from(ANCHORS)) + timedelta(
+        minutes=draw(st.integers(0, 14 * 24 * 60)), seconds=draw(st.integers(0, 59))
+    )
     now = now.astimezone(draw(st.sampled_from([tz, UTC])))
     rules = HoldRules(
         windows=tuple(draw(st.lists(windows(), min_size=draw(st.sampled_from([1, 1, 1, 0])), max_size=3))),
@@ -58,24 +64,38 @@ def scenarios(draw):
     for _ in range(draw(st.integers(0, 25))):
         s = draw(moment(-2, 22)).astimezone(draw(st.sampled_from([tz, UTC])))
         busy.append(Interval(s, s + timedelta(minutes=draw(st.integers(0, 300)))))
-    blocked = set(draw(st.lists(st.integers(-1, 22).map(lambda d: now.astimezone(tz).date() + timedelta(days=d)),
-                                max_size=6)))
+    blocked = set(
+        draw(st.lists(st.integers(-1, 22).map(lambda d: now.astimezone(tz).date() + timedelta(days=d)), max_size=6))
+    )
     touch = st.none() | moment(-200, 0)
     existing = []
     for _ in range(draw(st.integers(0, 6))):
         cid = draw(st.sampled_from(IDS))
         s = draw(moment(-10, 21))
         cycle = draw(touch)
-        existing.append(ExistingHold(cid, hold_event_id(cid, cycle), s, s + timedelta(minutes=30), cycle,
-                                     draw(st.sampled_from([cycle, None]) | touch)))
+        existing.append(
+            ExistingHold(
+                cid,
+                hold_event_id(cid, cycle),
+                s,
+                s + timedelta(minutes=30),
+                cycle,
+                draw(st.sampled_from([cycle, None]) | touch),
+            )
+        )
     cands = []
     for cid in draw(st.lists(st.sampled_from(IDS), unique=True, max_size=8)):
-        cands.append(Candidate(
-            contact_id=cid, name=cid.upper(), last_touch_at=draw(touch), cadence_days=30,
-            snoozed_until=draw(moment(-5, 5)) if draw(st.integers(0, 3)) == 3 else None,
-            ignore=draw(st.integers(0, 5)) == 5,
-            has_upcoming_meeting=draw(st.integers(0, 5)) == 5,
-        ))
+        cands.append(
+            Candidate(
+                contact_id=cid,
+                name=cid.upper(),
+                last_touch_at=draw(touch),
+                cadence_days=30,
+                snoozed_until=draw(moment(-5, 5)) if draw(st.integers(0, 3)) == 3 else None,
+                ignore=draw(st.integers(0, 5)) == 5,
+                has_upcoming_meeting=draw(st.integers(0, 5)) == 5,
+            )
+        )
     return cands, busy, blocked, existing, rules, tz, now
 
 
@@ -86,8 +106,7 @@ def _inside_a_window(start: datetime, end: datetime, rules: HoldRules, tz: ZoneI
     local = [p.astimezone(tz) for p in probes]
     day = local[0].date()
     for w in rules.windows:
-        if day.weekday() in w.weekdays and all(
-                lt.date() == day and w.start <= lt.time() < w.end for lt in local):
+        if day.weekday() in w.weekdays and all(lt.date() == day and w.start <= lt.time() < w.end for lt in local):
             return True
     return False
 
@@ -110,9 +129,14 @@ def test_every_hold_respects_every_rule(sc):
 
 
 # The nights of the 2026 DST switches, with windows around the jump and many contacts.
-SWITCHES = [("Europe/Berlin", date(2026, 3, 29)), ("Europe/Berlin", date(2026, 10, 25)),
-            ("America/New_York", date(2026, 3, 8)), ("America/New_York", date(2026, 11, 1)),
-            ("Australia/Lord_Howe", date(2026, 4, 5)), ("Australia/Lord_Howe", date(2026, 10, 4))]
+SWITCHES = [
+    ("Europe/Berlin", date(2026, 3, 29)),
+    ("Europe/Berlin", date(2026, 10, 25)),
+    ("America/New_York", date(2026, 3, 8)),
+    ("America/New_York", date(2026, 11, 1)),
+    ("Australia/Lord_Howe", date(2026, 4, 5)),
+    ("Australia/Lord_Howe", date(2026, 10, 4)),
+]
 
 
 @st.composite
@@ -120,15 +144,27 @@ def dst_nights(draw):
     name, day = draw(st.sampled_from(SWITCHES))
     tz = ZoneInfo(name)
     now = datetime.combine(day - timedelta(days=1), time(12), tzinfo=tz) + timedelta(
-        minutes=draw(st.integers(-600, 600)))
+        minutes=draw(st.integers(-600, 600))
+    )
     ws = []
     for _ in range(draw(st.integers(1, 2))):
         start = draw(st.integers(0, 16)) * 15
-        ws.append(Window(frozenset(range(7)), time(start // 60, start % 60),
-                         time(*divmod(min(start + draw(st.integers(15, 240)), 23 * 60 + 59), 60))))
-    rules = HoldRules(tuple(ws), timedelta(minutes=draw(st.sampled_from([15, 30, 45, 60, 90]))),
-                      timedelta(minutes=draw(st.sampled_from([0, 60, 90]))), timedelta(days=3),
-                      timedelta(minutes=draw(st.sampled_from([0, 15]))), 20, 50)
+        ws.append(
+            Window(
+                frozenset(range(7)),
+                time(start // 60, start % 60),
+                time(*divmod(min(start + draw(st.integers(15, 240)), 23 * 60 + 59), 60)),
+            )
+        )
+    rules = HoldRules(
+        tuple(ws),
+        timedelta(minutes=draw(st.sampled_from([15, 30, 45, 60, 90]))),
+        timedelta(minutes=draw(st.sampled_from([0, 60, 90]))),
+        timedelta(days=3),
+        timedelta(minutes=draw(st.sampled_from([0, 15]))),
+        20,
+        50,
+    )
     busy = []
     for _ in range(draw(st.integers(0, 5))):
         s = now + timedelta(minutes=draw(st.integers(0, 3 * 24 * 60)))
@@ -191,6 +227,7 @@ def _check(sc, p) -> None:
     # removals: exactly the future holds of contacts touched since their cycle, when configured
     def touched(h: ExistingHold) -> bool:
         return h.contact_last_touch_at is not None and (h.cycle is None or h.contact_last_touch_at > h.cycle)
+
     expected = [h for h in existing if rules.remove_when_touched and h.start > now and touched(h)]
     assert [r.hold for r in p.remove] == expected
     assert all(r.reason.startswith("touched on ") for r in p.remove)
@@ -203,8 +240,7 @@ def test_deterministic_and_replanning_adds_nothing(sc):
     p1 = plan(cands, busy, blocked, existing, rules, tz, now)
     p2 = plan(list(cands), list(reversed(busy)), set(blocked), list(existing), rules, tz, now)
     assert p1 == p2
-    again = existing + [ExistingHold(h.contact_id, h.event_id, h.start, h.end, h.cycle, h.cycle)
-                        for h in p1.create]
+    again = existing + [ExistingHold(h.contact_id, h.event_id, h.start, h.end, h.cycle, h.cycle) for h in p1.create]
     p3 = plan(cands, busy, blocked, again, rules, tz, now)
     assert p3.create == []
     assert p3.remove == p1.remove

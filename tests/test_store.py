@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ ME = "me@example.com"
 ADA = "ada@example.com"
 BOB = "bob@example.org"
 CAROL = "carol@example.net"
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 RULES = TouchRules(own_addresses=frozenset({ME}))
 SRC = "mbox:test"
 
@@ -39,8 +39,14 @@ def received(item_id: str, sender: str, at: datetime = T0) -> Message:
 
 
 def meeting(item_id: str, *attendees: str, at: datetime = T0) -> Meeting:
-    return Meeting(item_id=item_id, start=at, end=at + timedelta(hours=1), organizer=ME,
-                   attendees=tuple(Attendee(a, "accepted") for a in (ME, *attendees)), title="Sync")
+    return Meeting(
+        item_id=item_id,
+        start=at,
+        end=at + timedelta(hours=1),
+        organizer=ME,
+        attendees=tuple(Attendee(a, "accepted") for a in (ME, *attendees)),
+        title="Sync",
+    )
 
 
 @pytest.fixture
@@ -56,7 +62,9 @@ def touches(store: Store) -> list[tuple]:
 
 
 def interaction_ids(store: Store, source: str = SRC) -> list[str]:
-    return sorted(row[0] for row in store.connection.execute("SELECT item_id FROM interactions WHERE source = ?", (source,)))
+    return sorted(
+        row[0] for row in store.connection.execute("SELECT item_id FROM interactions WHERE source = ?", (source,))
+    )
 
 
 def ts(value: datetime) -> int:
@@ -108,7 +116,16 @@ def test_user_version_is_the_number_of_migration_steps(store: Store) -> None:
 
 def test_schema_has_the_tables(store: Store) -> None:
     tables = {row[0] for row in store.connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"meta", "contacts", "contact_emails", "interactions", "touches", "manual_touches", "sources", "holds"} <= tables
+    assert {
+        "meta",
+        "contacts",
+        "contact_emails",
+        "interactions",
+        "touches",
+        "manual_touches",
+        "sources",
+        "holds",
+    } <= tables
 
 
 def test_reopening_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
@@ -159,20 +176,47 @@ def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_apply_batch_writes_rows_touches_and_cursor(store: Store) -> None:
-    written = store.apply_batch(SRC, Batch([sent("m1", ADA, BOB), received("m2", CAROL), meeting("e1", ADA)], {"pos": 3}), RULES)
+    written = store.apply_batch(
+        SRC, Batch([sent("m1", ADA, BOB), received("m2", CAROL), meeting("e1", ADA)], {"pos": 3}), RULES
+    )
     assert written == 3
     assert interaction_ids(store) == ["e1", "m1", "m2"]
-    assert touches(store) == sorted([
-        (ADA, ts(T0), SRC, "m1", "email"), (BOB, ts(T0), SRC, "m1", "email"),
-        (CAROL, ts(T0), SRC, "m2", "email"), (ADA, ts(T0), SRC, "e1", "meeting"),
-    ])
+    assert touches(store) == sorted(
+        [
+            (ADA, ts(T0), SRC, "m1", "email"),
+            (BOB, ts(T0), SRC, "m1", "email"),
+            (CAROL, ts(T0), SRC, "m2", "email"),
+            (ADA, ts(T0), SRC, "e1", "meeting"),
+        ]
+    )
     assert store.source_state(SRC).cursor == {"pos": 3}
 
 
 def test_interaction_round_trips_the_record(store: Store) -> None:
-    record = Meeting(item_id="e1", start=T0, end=T0 + timedelta(hours=1), organizer=ADA, cancelled=False, title="Coffee",
-                     attendees=(Attendee(ADA, "accepted"), Attendee(ME, "tentative", is_self=True), Attendee("room@r.example.com", is_resource=True)))
-    message = Message(item_id="m1", date=T0, sender=(ADA,), to=(ME,), cc=(BOB,), bulk=False, auto_submitted="no", labels=("INBOX",), subject="hi")
+    record = Meeting(
+        item_id="e1",
+        start=T0,
+        end=T0 + timedelta(hours=1),
+        organizer=ADA,
+        cancelled=False,
+        title="Coffee",
+        attendees=(
+            Attendee(ADA, "accepted"),
+            Attendee(ME, "tentative", is_self=True),
+            Attendee("room@r.example.com", is_resource=True),
+        ),
+    )
+    message = Message(
+        item_id="m1",
+        date=T0,
+        sender=(ADA,),
+        to=(ME,),
+        cc=(BOB,),
+        bulk=False,
+        auto_submitted="no",
+        labels=("INBOX",),
+        subject="hi",
+    )
     store.apply_batch(SRC, Batch([record, message], None), RULES)
     assert store.interaction(SRC, "e1") == record
     assert store.interaction(SRC, "m1") == message
@@ -190,8 +234,14 @@ def test_upsert_replaces_row_and_touches_follow_the_new_version(store: Store) ->
 
 def test_upsert_to_a_version_that_no_longer_counts_removes_its_touches(store: Store) -> None:
     store.apply_batch(SRC, Batch([meeting("e1", ADA)], None), RULES)
-    cancelled = Meeting(item_id="e1", start=T0, end=T0 + timedelta(hours=1), organizer=ME,
-                        attendees=(Attendee(ME), Attendee(ADA)), cancelled=True)
+    cancelled = Meeting(
+        item_id="e1",
+        start=T0,
+        end=T0 + timedelta(hours=1),
+        organizer=ME,
+        attendees=(Attendee(ME), Attendee(ADA)),
+        cancelled=True,
+    )
     store.apply_batch(SRC, Batch([cancelled], None), RULES)
     assert store.interaction_count() == 1
     assert touches(store) == []
@@ -232,7 +282,9 @@ def test_prune_removes_older_generation_of_that_scope_only(store: Store) -> None
     store.apply_batch(SRC, Batch([sent("a1", ADA), sent("a2", BOB)], None, scope="a.mbox", generation="g1"), RULES)
     store.apply_batch(SRC, Batch([sent("b1", CAROL)], None, scope="b.mbox", generation="g1"), RULES)
     # a full re-read of a.mbox finds only a2 (a1 vanished) and a new a3
-    store.apply_batch(SRC, Batch([sent("a2", BOB), sent("a3", ADA)], {"v": 2}, scope="a.mbox", generation="g2", prune=True), RULES)
+    store.apply_batch(
+        SRC, Batch([sent("a2", BOB), sent("a3", ADA)], {"v": 2}, scope="a.mbox", generation="g2", prune=True), RULES
+    )
     assert interaction_ids(store) == ["a2", "a3", "b1"]
     assert sorted(row[3] for row in touches(store)) == ["a2", "a3", "b1"]
     assert store.known_ids(SRC, "a.mbox") == {"a2", "a3"}
@@ -302,12 +354,11 @@ def test_failing_record_rolls_back_rows_touches_and_cursor(store: Store) -> None
 
 def test_exception_inside_transaction_rolls_back_rows_and_cursor(store: Store) -> None:
     store.apply_batch(SRC, Batch([sent("m1", ADA)], {"v": 1}), RULES)
-    with pytest.raises(RuntimeError, match="boom"):
-        with store.transaction() as connection:
-            connection.execute("DELETE FROM interactions")
-            connection.execute("DELETE FROM touches")
-            connection.execute("UPDATE sources SET cursor = ? WHERE name = ?", (json.dumps({"v": 99}), SRC))
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), store.transaction() as connection:
+        connection.execute("DELETE FROM interactions")
+        connection.execute("DELETE FROM touches")
+        connection.execute("UPDATE sources SET cursor = ? WHERE name = ?", (json.dumps({"v": 99}), SRC))
+        raise RuntimeError("boom")
     assert not store.connection.in_transaction
     assert interaction_ids(store) == ["m1"]
     assert len(touches(store)) == 1
@@ -315,19 +366,17 @@ def test_exception_inside_transaction_rolls_back_rows_and_cursor(store: Store) -
 
 
 def test_keyboard_interrupt_inside_transaction_rolls_back(store: Store) -> None:
-    with pytest.raises(KeyboardInterrupt):
-        with store.transaction() as connection:
-            connection.execute("UPDATE sources SET cursor = '{\"v\": 5}' WHERE name = ?", (SRC,))
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), store.transaction() as connection:
+        connection.execute("UPDATE sources SET cursor = '{\"v\": 5}' WHERE name = ?", (SRC,))
+        raise KeyboardInterrupt
     assert store.source_state(SRC).cursor is None
 
 
 def test_transaction_holds_the_write_lock(store: Store) -> None:
     other = sqlite3.connect(store.path, timeout=0)
     try:
-        with store.transaction():
-            with pytest.raises(sqlite3.OperationalError, match="locked"):
-                other.execute("BEGIN IMMEDIATE")
+        with store.transaction(), pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
         other.execute("BEGIN IMMEDIATE")
         other.execute("ROLLBACK")
     finally:
@@ -345,8 +394,13 @@ def test_ensure_touch_rules_first_call_records_fingerprint_then_no_op(store: Sto
 
 def test_ensure_touch_rules_rederives_when_rules_change(store: Store) -> None:
     store.ensure_touch_rules(RULES)
-    big = Meeting(item_id="e9", start=T0, end=T0 + timedelta(hours=1), organizer=ME,
-                  attendees=tuple(Attendee(a) for a in (ME, ADA, BOB, CAROL)))  # 4 people
+    big = Meeting(
+        item_id="e9",
+        start=T0,
+        end=T0 + timedelta(hours=1),
+        organizer=ME,
+        attendees=tuple(Attendee(a) for a in (ME, ADA, BOB, CAROL)),
+    )  # 4 people
     store.apply_batch(SRC, Batch([received("m1", ADA), big], None), RULES)
     assert len(touches(store)) == 4
 
@@ -394,7 +448,14 @@ def test_source_state_lifecycle(store: Store) -> None:
     assert store.source_state("ics:new") is None
     store.record_attempt("ics:new", "ics", T0)
     state = store.source_state("ics:new")
-    assert (state.kind, state.state, state.last_attempt_at, state.last_success_at, state.items, state.failures) == ("ics", "never", T0, None, 0, 0)
+    assert (state.kind, state.state, state.last_attempt_at, state.last_success_at, state.items, state.failures) == (
+        "ics",
+        "never",
+        T0,
+        None,
+        0,
+        0,
+    )
     store.record_failure("ics:new", "error", "cannot parse")
     store.record_failure("ics:new", "error", "cannot parse again")
     state = store.source_state("ics:new")
@@ -408,7 +469,11 @@ def test_source_state_lifecycle(store: Store) -> None:
 
 
 def test_meetings_between_overlap(store: Store) -> None:
-    store.apply_batch(SRC, Batch([meeting("e1", ADA, at=T0), meeting("e2", BOB, at=T0 + timedelta(days=1)), sent("m1", ADA)], None), RULES)
+    store.apply_batch(
+        SRC,
+        Batch([meeting("e1", ADA, at=T0), meeting("e2", BOB, at=T0 + timedelta(days=1)), sent("m1", ADA)], None),
+        RULES,
+    )
     found = store.meetings_between(T0 + timedelta(minutes=30), T0 + timedelta(hours=2))
     assert [m.item_id for m in found] == ["e1"]
     assert store.meetings_between(T0 + timedelta(hours=1), T0 + timedelta(hours=2)) == []  # end is exclusive
@@ -440,7 +505,9 @@ def test_migrating_a_version_1_store_keeps_its_rows(tmp_path: Path) -> None:
     store = Store.open(path)
     try:
         assert store.connection.execute("PRAGMA user_version").fetchone()[0] == len(STEPS) == 2
-        assert store.connection.execute("SELECT address, at, kind FROM touches").fetchall() == [("ada@example.com", 100, "meeting")]
+        assert store.connection.execute("SELECT address, at, kind FROM touches").fetchall() == [
+            ("ada@example.com", 100, "meeting")
+        ]
         indexes = {row[1] for row in store.connection.execute("PRAGMA index_list(touches)")}
         assert "touches_address_at_kind" in indexes and "touches_address" not in indexes
     finally:

@@ -47,7 +47,9 @@ def value(text: str, key: str, section: str = "Service") -> list[str]:
 
 
 def test_repo_unit_is_the_rendered_template() -> None:
-    assert UNIT.read_text() == render_unit(), "systemd/syncd.service drifted from syncd.service.UNIT_TEMPLATE; regenerate it"
+    assert UNIT.read_text() == render_unit(), (
+        "systemd/syncd.service drifted from syncd.service.UNIT_TEMPLATE; regenerate it"
+    )
 
 
 def test_unit_promises() -> None:
@@ -71,7 +73,9 @@ def test_unit_promises() -> None:
 
 
 def _systemd_analyze() -> str:
-    path = shutil.which("systemd-analyze") or ("/usr/bin/systemd-analyze" if os.access("/usr/bin/systemd-analyze", os.X_OK) else None)
+    path = shutil.which("systemd-analyze") or (
+        "/usr/bin/systemd-analyze" if os.access("/usr/bin/systemd-analyze", os.X_OK) else None
+    )
     if path is None:
         pytest.skip("systemd-analyze not found: cannot verify the unit or score its exposure here")
     return path
@@ -86,11 +90,18 @@ def _analyze_env(tmp_path: Path) -> tuple[dict[str, str], Path]:
     if installed.exists():
         (bin_dir / "syncd").symlink_to(installed)
     else:
-        (bin_dir / "syncd").write_text(f"#!/bin/sh\nexec {sys.executable} -m syncd \"$@\"\n")
+        (bin_dir / "syncd").write_text(f'#!/bin/sh\nexec {sys.executable} -m syncd "$@"\n')
         (bin_dir / "syncd").chmod(0o755)
     runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700)
-    env = dict(os.environ, HOME=str(home), XDG_RUNTIME_DIR=str(runtime), SYSTEMD_LOG_COLOR="0", SYSTEMD_PAGER="", LC_ALL="C.UTF-8")
+    env = dict(
+        os.environ,
+        HOME=str(home),
+        XDG_RUNTIME_DIR=str(runtime),
+        SYSTEMD_LOG_COLOR="0",
+        SYSTEMD_PAGER="",
+        LC_ALL="C.UTF-8",
+    )
     return env, home
 
 
@@ -182,6 +193,12 @@ def test_install_service_default_config_has_no_config_option(tmp_path: Path) -> 
     default.parent.mkdir(parents=True)
     default.write_text(world.config.read_text())
     env = world.env()
-    result = subprocess.run([sys.executable, "-m", "syncd", "install-service", "--print"], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "syncd", "install-service", "--print"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert value(result.stdout, "ExecStart") == [f"{sys.executable} -m syncd run"]

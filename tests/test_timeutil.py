@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time, timedelta, UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -31,8 +31,16 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("90s", timedelta(seconds=90)), ("30m", timedelta(minutes=30)), ("2h", timedelta(hours=2)), ("14d", timedelta(days=14)),
-     ("2w", timedelta(weeks=2)), ("365d", timedelta(days=365)), (" 15m ", timedelta(minutes=15)), ("0s", timedelta(0))],
+    [
+        ("90s", timedelta(seconds=90)),
+        ("30m", timedelta(minutes=30)),
+        ("2h", timedelta(hours=2)),
+        ("14d", timedelta(days=14)),
+        ("2w", timedelta(weeks=2)),
+        ("365d", timedelta(days=365)),
+        (" 15m ", timedelta(minutes=15)),
+        ("0s", timedelta(0)),
+    ],
 )
 def test_parse_duration(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
@@ -46,8 +54,14 @@ def test_parse_duration_rejects(bad: str) -> None:
 
 @pytest.mark.parametrize(
     ("delta", "text"),
-    [(timedelta(weeks=2), "2w"), (timedelta(days=3), "3d"), (timedelta(hours=5), "5h"), (timedelta(minutes=90), "90m"),
-     (timedelta(seconds=90), "90s"), (timedelta(0), "0s")],
+    [
+        (timedelta(weeks=2), "2w"),
+        (timedelta(days=3), "3d"),
+        (timedelta(hours=5), "5h"),
+        (timedelta(minutes=90), "90m"),
+        (timedelta(seconds=90), "90s"),
+        (timedelta(0), "0s"),
+    ],
 )
 def test_format_duration_round_trips(delta: timedelta, text: str) -> None:
     assert format_duration(delta) == text
@@ -57,7 +71,10 @@ def test_format_duration_round_trips(delta: timedelta, text: str) -> None:
 # --- times of day and zones ------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "expected"), [("07:00", time(7)), ("7:05", time(7, 5)), ("23:59", time(23, 59)), ("00:00", time(0)), (" 12:30 ", time(12, 30))])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("07:00", time(7)), ("7:05", time(7, 5)), ("23:59", time(23, 59)), ("00:00", time(0)), (" 12:30 ", time(12, 30))],
+)
 def test_parse_hhmm(text: str, expected: time) -> None:
     assert parse_hhmm(text) == expected
 
@@ -93,27 +110,27 @@ def test_local_timezone_ignores_a_bogus_tz_variable(monkeypatch: pytest.MonkeyPa
 
 def test_parse_instant_with_offset_is_kept_and_converted_to_utc() -> None:
     value = parse_instant("2026-11-20T09:00:00+01:00", NEW_YORK)
-    assert value == datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
-    assert value.tzinfo == timezone.utc
+    assert value == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    assert value.tzinfo == UTC
 
 
 def test_parse_instant_z_suffix() -> None:
-    assert parse_instant("2026-11-20T09:00:00Z", BERLIN) == datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+    assert parse_instant("2026-11-20T09:00:00Z", BERLIN) == datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("text", ["2026-11-20T09:00", "2026-11-20 09:00", " 2026-11-20T09:00:00 "])
 def test_parse_instant_naive_datetime_is_in_the_user_zone(text: str) -> None:
-    assert parse_instant(text, BERLIN) == datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+    assert parse_instant(text, BERLIN) == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 def test_parse_instant_naive_datetime_respects_dst() -> None:
-    assert parse_instant("2026-07-01T09:00", BERLIN) == datetime(2026, 7, 1, 7, 0, tzinfo=timezone.utc)
+    assert parse_instant("2026-07-01T09:00", BERLIN) == datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
 
 
 def test_parse_instant_date_is_local_noon() -> None:
     # Noon keeps the calendar date the same in every zone within ±12h when shown back.
     value = parse_instant("2026-11-20", BERLIN)
-    assert value == datetime(2026, 11, 20, 11, 0, tzinfo=timezone.utc)
+    assert value == datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
     assert value.astimezone(BERLIN).date().isoformat() == "2026-11-20"
     assert parse_instant("2026-11-20", NEW_YORK).astimezone(NEW_YORK) == datetime(2026, 11, 20, 12, 0, tzinfo=NEW_YORK)
 
@@ -133,19 +150,19 @@ def test_parse_instant_rejects(bad: str) -> None:
 
 def test_resolve_now_option_wins_over_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYNCD_NOW", "2030-01-01T00:00:00Z")
-    assert resolve_now("2026-11-20T09:00:00+01:00", BERLIN) == datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+    assert resolve_now("2026-11-20T09:00:00+01:00", BERLIN) == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 def test_resolve_now_env_wins_over_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYNCD_NOW", "2030-01-01T00:00:00Z")
-    assert resolve_now(None, BERLIN) == datetime(2030, 1, 1, tzinfo=timezone.utc)
+    assert resolve_now(None, BERLIN) == datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def test_resolve_now_falls_back_to_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SYNCD_NOW", raising=False)
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     now = resolve_now(None, BERLIN)
-    assert before <= now <= datetime.now(timezone.utc)
+    assert before <= now <= datetime.now(UTC)
     assert now.tzinfo is not None
 
 
@@ -157,7 +174,7 @@ def test_resolve_now_bad_value_is_a_value_error(monkeypatch: pytest.MonkeyPatch)
 
 def test_resolve_now_naive_value_is_in_the_user_zone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SYNCD_NOW", raising=False)
-    assert resolve_now("2026-11-20T09:00", BERLIN) == datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+    assert resolve_now("2026-11-20T09:00", BERLIN) == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 # --- helpers ---------------------------------------------------------------------
@@ -165,12 +182,12 @@ def test_resolve_now_naive_value_is_in_the_user_zone(monkeypatch: pytest.MonkeyP
 
 def test_to_utc_and_iso_helpers() -> None:
     berlin_nine = datetime(2026, 11, 20, 9, 0, tzinfo=BERLIN)
-    assert to_utc(berlin_nine) == datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+    assert to_utc(berlin_nine) == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
     with pytest.raises(ValueError, match="naive"):
         to_utc(datetime(2026, 11, 20, 9, 0))
     assert iso(None) is None and from_iso(None) is None
     assert from_iso(iso(berlin_nine)) == berlin_nine
-    assert iso(datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)) == "2026-11-20T08:00:00+00:00"
+    assert iso(datetime(2026, 11, 20, 8, 0, tzinfo=UTC)) == "2026-11-20T08:00:00+00:00"
 
 
 def test_start_of_day() -> None:
@@ -199,7 +216,18 @@ def touch_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_touch_date_yesterday_morning(touch_world: Path, capsys: pytest.CaptureFixture) -> None:
     from syncd.cli import main
 
-    code = main(["--config", str(touch_world), "--now", "2026-11-20T09:00:00+01:00", "touch", "ada@example.com", "--date", "2026-11-19"])
+    code = main(
+        [
+            "--config",
+            str(touch_world),
+            "--now",
+            "2026-11-20T09:00:00+01:00",
+            "touch",
+            "ada@example.com",
+            "--date",
+            "2026-11-19",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     assert "on 2026-11-19 12:00" in capsys.readouterr().out
 
@@ -207,5 +235,16 @@ def test_touch_date_yesterday_morning(touch_world: Path, capsys: pytest.CaptureF
 def test_touch_date_today_before_noon_is_accepted(touch_world: Path, capsys: pytest.CaptureFixture) -> None:
     from syncd.cli import main
 
-    code = main(["--config", str(touch_world), "--now", "2026-11-20T09:00:00+01:00", "touch", "ada@example.com", "--date", "2026-11-20"])
+    code = main(
+        [
+            "--config",
+            str(touch_world),
+            "--now",
+            "2026-11-20T09:00:00+01:00",
+            "touch",
+            "ada@example.com",
+            "--date",
+            "2026-11-20",
+        ]
+    )
     assert code == 0, capsys.readouterr().err

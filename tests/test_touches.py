@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
@@ -16,12 +16,19 @@ ADA = "ada@example.com"
 BOB = "bob@example.org"
 CAROL = "carol@example.net"
 ROOM = "room-4.12@resource.example.com"
-START = datetime(2026, 11, 17, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 17, 9, 0, tzinfo=UTC)
 RULES = TouchRules(own_addresses=frozenset({ME, ALT}))
 
 
 def meeting(*attendees: Attendee, organizer: str | None = ME, **fields) -> Meeting:
-    return Meeting(item_id="evt-1", start=START, end=START + timedelta(minutes=30), attendees=attendees, organizer=organizer, **fields)
+    return Meeting(
+        item_id="evt-1",
+        start=START,
+        end=START + timedelta(minutes=30),
+        attendees=attendees,
+        organizer=organizer,
+        **fields,
+    )
 
 
 def att(address: str, response: str = "accepted", **fields) -> Attendee:
@@ -251,8 +258,16 @@ def test_auto_submitted_no_counts(value: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "sender", ["noreply@example.com", "no-reply@example.com", "do-not-reply@example.com", "notifications@github.com",
-               "info@example.com", "support@example.com", "bounces+xyz@example.com"]
+    "sender",
+    [
+        "noreply@example.com",
+        "no-reply@example.com",
+        "do-not-reply@example.com",
+        "notifications@github.com",
+        "info@example.com",
+        "support@example.com",
+        "bounces+xyz@example.com",
+    ],
 )
 def test_role_senders_are_never_touched(sender: str) -> None:
     assert touched_addresses(message(sender=(sender,), to=(ME,)), RULES) == []

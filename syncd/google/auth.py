@@ -29,9 +29,7 @@ from syncd.google.client import GoogleSession, RetryPolicy
 from syncd.google.credentials import KeyringUnavailable, store_credentials
 from syncd.sources.base import SourceError, display_path
 
-PROMPT = (
-    "Open this URL in a browser and allow syncd read access to your calendar and mail headers:\n\n    {url}\n"
-)
+PROMPT = "Open this URL in a browser and allow syncd read access to your calendar and mail headers:\n\n    {url}\n"
 NO_BROWSER_PROMPT = (
     "Open this URL in a browser on any machine:\n\n    {url}\n\n"
     "Google then redirects that browser to http://localhost:{port}/ — on a remote machine, forward the port\n"
@@ -61,27 +59,39 @@ def _account_of(config: Any, credentials: Any) -> str | None:
     return config.google.account
 
 
-def run_auth(config: Any, no_browser: bool = False, port: int = 0, *, out: TextIO | None = None,
-             err: TextIO | None = None) -> int:
+def run_auth(
+    config: Any, no_browser: bool = False, port: int = 0, *, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     """Authorise syncd for one Google account; 0 on success, 1 on failure, 2 on configuration."""
     out = out or sys.stdout
     err = err or sys.stderr
     secrets_path: Path | None = config.google.client_secrets
     if secrets_path is None:
-        print("syncd auth: set [sources.google] client_secrets to the OAuth client JSON you downloaded from "
-              "Google Cloud (APIs & Services → Credentials → Create OAuth client ID → Desktop app)", file=err)
+        print(
+            "syncd auth: set [sources.google] client_secrets to the OAuth client JSON you downloaded from "
+            "Google Cloud (APIs & Services → Credentials → Create OAuth client ID → Desktop app)",
+            file=err,
+        )
         return 2
     try:
         client = json.loads(Path(secrets_path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        print(f"syncd auth: {display_path(Path(secrets_path))}: no such file ([sources.google] client_secrets)", file=err)
+        print(
+            f"syncd auth: {display_path(Path(secrets_path))}: no such file ([sources.google] client_secrets)", file=err
+        )
         return 2
     except (OSError, ValueError) as error:
-        print(f"syncd auth: {display_path(Path(secrets_path))}: not a client-secrets JSON ({type(error).__name__})", file=err)
+        print(
+            f"syncd auth: {display_path(Path(secrets_path))}: not a client-secrets JSON ({type(error).__name__})",
+            file=err,
+        )
         return 2
     if not isinstance(client, dict) or not ({"installed", "web"} & set(client)):
-        print(f"syncd auth: {display_path(Path(secrets_path))}: not an OAuth client JSON (expected an \"installed\" client; "
-              "create a \"Desktop app\" OAuth client)", file=err)
+        print(
+            f'syncd auth: {display_path(Path(secrets_path))}: not an OAuth client JSON (expected an "installed" client; '
+            'create a "Desktop app" OAuth client)',
+            file=err,
+        )
         return 2
 
     from google_auth_oauthlib.flow import InstalledAppFlow
@@ -98,9 +108,14 @@ def run_auth(config: Any, no_browser: bool = False, port: int = 0, *, out: TextI
             sys.stdout = out  # run_local_server prints the prompt itself
         try:
             credentials = flow.run_local_server(
-                host="localhost", bind_addr="127.0.0.1", port=port, open_browser=not no_browser,
-                authorization_prompt_message=prompt.replace("{port}", str(port)), success_message=SUCCESS_PAGE,
-                access_type="offline", prompt="consent",
+                host="localhost",
+                bind_addr="127.0.0.1",
+                port=port,
+                open_browser=not no_browser,
+                authorization_prompt_message=prompt.replace("{port}", str(port)),
+                success_message=SUCCESS_PAGE,
+                access_type="offline",
+                prompt="consent",
             )
         finally:
             if out is not original_stdout:
@@ -109,21 +124,29 @@ def run_auth(config: Any, no_browser: bool = False, port: int = 0, *, out: TextI
         print("syncd auth: cancelled", file=err)
         return 1
     except OSError as error:
-        print(f"syncd auth: cannot listen on localhost:{port} ({error.strerror or error}); pick another with --port", file=err)
+        print(
+            f"syncd auth: cannot listen on localhost:{port} ({error.strerror or error}); pick another with --port",
+            file=err,
+        )
         return 1
     except Exception as error:  # oauthlib / requests errors: one line, never a token
         text = str(error).splitlines()[0] if str(error) else type(error).__name__
         print(f"syncd auth: Google did not authorise syncd: {text}", file=err)
         return 1
     if not credentials.refresh_token:
-        print("syncd auth: Google sent no refresh token; remove syncd's access at https://myaccount.google.com/permissions "
-              "and run `syncd auth` again", file=err)
+        print(
+            "syncd auth: Google sent no refresh token; remove syncd's access at https://myaccount.google.com/permissions "
+            "and run `syncd auth` again",
+            file=err,
+        )
         return 1
     granted = set(getattr(credentials, "granted_scopes", None) or credentials.scopes or SCOPES)
     missing = sorted(scope.removeprefix(SCOPE_PREFIX) for scope in required_scopes(config) - granted)
     if missing:
-        print(f"syncd auth: Google granted syncd no access to {', '.join(missing)}; run `syncd auth` again and tick every box",
-              file=err)
+        print(
+            f"syncd auth: Google granted syncd no access to {', '.join(missing)}; run `syncd auth` again and tick every box",
+            file=err,
+        )
         return 1
     try:
         account = _account_of(config, credentials)

@@ -39,8 +39,9 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Sequence
+from datetime import datetime, UTC
+from typing import Any
+from collections.abc import Callable, Iterable, Sequence
 
 from syncd.sources.base import NeedsAuth, SourceError
 
@@ -74,7 +75,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """How long to wait before retry number `attempt + 1` (attempt counts from 0)."""
-        ceiling = min(self.max_delay, self.base_delay * (2 ** attempt))
+        ceiling = min(self.max_delay, self.base_delay * (2**attempt))
         wait = self.random.uniform(ceiling / 2, ceiling)
         if retry_after is not None:
             wait = max(wait, retry_after)
@@ -140,7 +141,7 @@ def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -
     if when is None:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - now())
 
 
@@ -176,7 +177,9 @@ def classify(error: BaseException, api: str = "") -> Transient:
             return Transient("token refresh failed temporarily")
         code = _refresh_error_code(error)
         if code == "invalid_grant":
-            raise NeedsAuth("Google refused the saved authorization (invalid_grant: revoked or expired); run `syncd auth`")
+            raise NeedsAuth(
+                "Google refused the saved authorization (invalid_grant: revoked or expired); run `syncd auth`"
+            )
         raise NeedsAuth(f"Google refused to refresh the authorization ({code}); run `syncd auth`")
     if isinstance(error, google.auth.exceptions.TransportError):
         return Transient("cannot reach the Google token endpoint")
@@ -208,9 +211,19 @@ class AdaptiveRate:
     rate changes at once.
     """
 
-    def __init__(self, initial: float = 250.0, *, minimum: float = 25.0, maximum: float = 1e6,
-                 window: float = 2.0, probe_seconds: float = 0.5, growth: float = 0.03, burst_seconds: float = 0.1,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        initial: float = 250.0,
+        *,
+        minimum: float = 25.0,
+        maximum: float = 1e6,
+        window: float = 2.0,
+        probe_seconds: float = 0.5,
+        growth: float = 0.03,
+        burst_seconds: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.rate = float(initial)
         self.minimum = minimum
         self.maximum = maximum
@@ -304,8 +317,14 @@ class BatchOutcome:
 class GoogleSession:
     """Credentials + services for one account; safe to share between threads."""
 
-    def __init__(self, credentials: Any | Callable[[], Any], api_endpoint: str | None = None, *,
-                 retry: RetryPolicy | None = None, timeout: float = 60.0):
+    def __init__(
+        self,
+        credentials: Any | Callable[[], Any],
+        api_endpoint: str | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float = 60.0,
+    ):
         self._credentials_source = credentials
         self._credentials: Any = credentials if hasattr(credentials, "refresh") else None
         self.api_endpoint = api_endpoint.rstrip("/") + "/" if api_endpoint else None
@@ -351,7 +370,9 @@ class GoogleSession:
             except Exception as error:  # classify raises what is not transient
                 transient = classify(error, api)
                 if attempt + 1 >= self.retry.attempts:
-                    raise SourceError(f"{API_LABELS.get(api, 'Google')}: {transient.description}, still failing after {self.retry.attempts} attempts") from None
+                    raise SourceError(
+                        f"{API_LABELS.get(api, 'Google')}: {transient.description}, still failing after {self.retry.attempts} attempts"
+                    ) from None
                 self.retry.sleep(self.retry.delay(attempt, transient.retry_after))
 
     # services -----------------------------------------------------------------------
@@ -367,8 +388,14 @@ class GoogleSession:
         options = None
         if self.api_endpoint:
             options = {"api_endpoint": self.api_endpoint + ("calendar/v3/" if api == "calendar" else "")}
-        built = build(api, API_VERSIONS[api], http=self.http(), client_options=options,
-                      static_discovery=True, cache_discovery=False)
+        built = build(
+            api,
+            API_VERSIONS[api],
+            http=self.http(),
+            client_options=options,
+            static_discovery=True,
+            cache_discovery=False,
+        )
         with self._lock:
             return self._services.setdefault(api, built)
 
@@ -400,7 +427,9 @@ class GoogleSession:
                 return self.execute_once(request, api)
             except Transient as transient:
                 if attempt + 1 >= self.retry.attempts:
-                    raise SourceError(f"{label}{' ' + what if what else ''}: {transient.description}, still failing after {self.retry.attempts} attempts") from None
+                    raise SourceError(
+                        f"{label}{' ' + what if what else ''}: {transient.description}, still failing after {self.retry.attempts} attempts"
+                    ) from None
                 wait = self.retry.delay(attempt, transient.retry_after)
                 log.debug("%s: %s; retrying in %.1fs", label, transient.description, wait)
                 self.retry.sleep(wait)
@@ -441,8 +470,13 @@ class GoogleSession:
             outcome.retry = {key: transient for key, _ in items}
         return outcome
 
-    def batch(self, api: str, items: Iterable[tuple[str, Any]], chunk: int = MAX_BATCH,
-              on_result: Callable[[str, Any], None] | None = None) -> dict[str, Any]:
+    def batch(
+        self,
+        api: str,
+        items: Iterable[tuple[str, Any]],
+        chunk: int = MAX_BATCH,
+        on_result: Callable[[str, Any], None] | None = None,
+    ) -> dict[str, Any]:
         """Execute many requests in batches of `chunk`, retrying failed parts with backoff.
 
         Returns key → response, or key → GoogleApiError for parts that failed for good
@@ -457,7 +491,7 @@ class GoogleSession:
             hints: list[Transient] = []
             by_key = dict(pending)
             for start in range(0, len(pending), chunk):
-                outcome = self.run_batch(api, pending[start:start + chunk])
+                outcome = self.run_batch(api, pending[start : start + chunk])
                 for key, value in outcome.ok.items():
                     results[key] = value
                     if on_result:
@@ -468,7 +502,9 @@ class GoogleSession:
             if not retry:
                 break
             if attempt + 1 >= self.retry.attempts:
-                raise SourceError(f"{label}: {hints[0].description}, still failing after {self.retry.attempts} attempts")
+                raise SourceError(
+                    f"{label}: {hints[0].description}, still failing after {self.retry.attempts} attempts"
+                )
             retry_after = max((hint.retry_after for hint in hints if hint.retry_after is not None), default=None)
             self.retry.sleep(self.retry.delay(attempt, retry_after))
             attempt += 1
@@ -492,4 +528,4 @@ def session_for(config: Any, retry: RetryPolicy | None = None) -> GoogleSession:
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

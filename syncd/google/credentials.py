@@ -27,6 +27,7 @@ from typing import Any
 
 from syncd.google import SCOPES
 from syncd.sources.base import NeedsAuth, display_path
+import contextlib
 
 log = logging.getLogger("syncd.google")
 
@@ -54,7 +55,7 @@ def _no_keyring(error: Exception) -> KeyringUnavailable:
     else:
         why = f"the OS keyring cannot be used ({type(error).__name__})"
     return KeyringUnavailable(
-        f"{why}; unlock it, or set [sources.google] token_file (e.g. \"~/.config/syncd/google-token.json\") and run `syncd auth` again"
+        f'{why}; unlock it, or set [sources.google] token_file (e.g. "~/.config/syncd/google-token.json") and run `syncd auth` again'
     )
 
 
@@ -118,10 +119,8 @@ def write_private_file(path: Path, text: str) -> None:
             os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except OSError:
-            pass
         raise
     try:
         directory = os.open(path.parent, os.O_RDONLY)

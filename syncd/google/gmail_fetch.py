@@ -16,7 +16,8 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from syncd.google.client import MAX_BATCH, AdaptiveRate, GoogleApiError, GoogleSession, Transient
 from syncd.sources.base import CursorInvalid, SourceError, SyncContext
@@ -80,9 +81,17 @@ class MetadataFetcher:
     earlier groups are always sent first, so pages complete in order.
     """
 
-    def __init__(self, session: GoogleSession, pacer: AdaptiveRate, *, workers: int = 4,
-                 max_batch: int = MAX_BATCH, min_batch: int = 5, stop_before_ms: int | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        session: GoogleSession,
+        pacer: AdaptiveRate,
+        *,
+        workers: int = 4,
+        max_batch: int = MAX_BATCH,
+        min_batch: int = 5,
+        stop_before_ms: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.session = session
         self.stop_before_ms = stop_before_ms
         self.pacer = pacer
@@ -109,7 +118,7 @@ class MetadataFetcher:
 
     # public -----------------------------------------------------------------------
 
-    def start(self) -> "MetadataFetcher":
+    def start(self) -> MetadataFetcher:
         for number in range(self.workers):
             thread = threading.Thread(target=self._work, name=f"gmail-fetch-{number}", daemon=True)
             thread.start()
@@ -140,7 +149,10 @@ class MetadataFetcher:
             self._cancel_after(group, seq)
 
     def _cancel_after(self, group: int, seq: int | None = None) -> None:
-        if self.cancelled_after is not None and (self.cancelled_after, self.cancelled_seq) <= (group, seq if seq is not None else 1 << 62):
+        if self.cancelled_after is not None and (self.cancelled_after, self.cancelled_seq) <= (
+            group,
+            seq if seq is not None else 1 << 62,
+        ):
             return
         self.cancelled_after = group
         self.cancelled_seq = seq if seq is not None else 1 << 62
@@ -148,7 +160,9 @@ class MetadataFetcher:
         def keep(item: _Item) -> bool:
             return item.group < 0 or (item.group, item.seq) <= (group, self.cancelled_seq)
 
-        dropped = [item for item in self.ready if not keep(item)] + [entry[2] for entry in self.delayed if not keep(entry[2])]
+        dropped = [item for item in self.ready if not keep(item)] + [
+            entry[2] for entry in self.delayed if not keep(entry[2])
+        ]
         dropped += [item for item in self.heads if not keep(item)]
         for waiting in self.gated.values():
             dropped += [item for item in waiting if not keep(item)]
@@ -229,8 +243,15 @@ class MetadataFetcher:
                 return
             try:
                 self.pacer.acquire(len(items) * GET_UNITS)
-                requests = [(item.message_id, messages.get(
-                    userId="me", id=item.message_id, format="metadata", metadataHeaders=METADATA_HEADERS)) for item in items]
+                requests = [
+                    (
+                        item.message_id,
+                        messages.get(
+                            userId="me", id=item.message_id, format="metadata", metadataHeaders=METADATA_HEADERS
+                        ),
+                    )
+                    for item in items
+                ]
                 outcome = self.session.run_batch("gmail", requests)
             except BaseException as error:  # NeedsAuth, an unexpected bug: stop everyone
                 self._fail(error)
@@ -252,14 +273,19 @@ class MetadataFetcher:
                 for message_id, value in outcome.ok.items():
                     item = by_id[message_id]
                     self._resolve(item, value)
-                    if (self.stop_before_ms is not None and item.group >= 0
-                            and int(value.get("internalDate", 0)) < self.stop_before_ms):
+                    if (
+                        self.stop_before_ms is not None
+                        and item.group >= 0
+                        and int(value.get("internalDate", 0)) < self.stop_before_ms
+                    ):
                         self._cancel_after(item.group, item.seq)  # what is listed after it is older still
                 for message_id, failure in outcome.failed.items():
                     if failure.status == 404:  # deleted since it was listed
                         self._resolve(by_id[message_id], None)
                     else:
-                        self._fail(SourceError(f"Gmail answered {failure.status} {failure.reason or 'error'} for a message"))
+                        self._fail(
+                            SourceError(f"Gmail answered {failure.status} {failure.reason or 'error'} for a message")
+                        )
                         return
                 now = self.clock()
                 for message_id, hint in outcome.retry.items():
@@ -269,7 +295,11 @@ class MetadataFetcher:
                     else:
                         item.attempts += 1
                     if item.attempts >= policy.attempts or item.limited >= policy.attempts * 4:
-                        self._fail(SourceError(f"Gmail: {hint.description}, still failing after {item.attempts + item.limited} attempts"))
+                        self._fail(
+                            SourceError(
+                                f"Gmail: {hint.description}, still failing after {item.attempts + item.limited} attempts"
+                            )
+                        )
                         return
                     wait = policy.delay(item.attempts + item.limited - 1, hint.retry_after)
                     heapq.heappush(self.delayed, (now + wait, item.seq, item))
@@ -295,7 +325,9 @@ def paced_execute(session: GoogleSession, pacer: AdaptiveRate, request: Any, uni
                 pacer.limited(transient.retry_after)
             failures += 1
             if failures >= policy.attempts:
-                raise SourceError(f"Gmail {what}: {transient.description}, still failing after {failures} attempts") from None
+                raise SourceError(
+                    f"Gmail {what}: {transient.description}, still failing after {failures} attempts"
+                ) from None
             policy.sleep(policy.delay(failures - 1, transient.retry_after))
             continue
         pacer.accepted_units(units)
@@ -308,8 +340,15 @@ def paced_execute(session: GoogleSession, pacer: AdaptiveRate, request: Any, uni
 class PageLister(threading.Thread):
     """Lists message ids ahead of the fetching (at most LOOKAHEAD_PAGES pages ahead)."""
 
-    def __init__(self, session: GoogleSession, pacer: AdaptiveRate, fetcher: MetadataFetcher,
-                 page_token: str | None, since_ms: int, page_size: int = LIST_PAGE):
+    def __init__(
+        self,
+        session: GoogleSession,
+        pacer: AdaptiveRate,
+        fetcher: MetadataFetcher,
+        page_token: str | None,
+        since_ms: int,
+        page_size: int = LIST_PAGE,
+    ):
         super().__init__(name="gmail-list", daemon=True)
         self.page_size = page_size
         self.session = session
@@ -334,8 +373,11 @@ class PageLister(threading.Thread):
             token = self.page_token
             while True:
                 with self.cv:
-                    while (len(self.pages_listed) - self.consumed >= LOOKAHEAD_PAGES and self.stopped_at is None
-                           and self.fetcher.cancelled_after is None):
+                    while (
+                        len(self.pages_listed) - self.consumed >= LOOKAHEAD_PAGES
+                        and self.stopped_at is None
+                        and self.fetcher.cancelled_after is None
+                    ):
                         self.cv.wait(0.05)
                     if self.stopped_at is not None or self.fetcher.cancelled_after is not None:
                         break

@@ -11,8 +11,14 @@ from syncd.sinks.base import HoldGone, HoldSink, HoldWrite, SinkError, SinkHold,
 __all__ = ["make_sink", "SinkSpecError", "HoldGone", "HoldSink", "HoldWrite", "SinkError", "SinkHold", "apply_all"]
 
 
-def make_sink(spec: str, *, tz: tzinfo | None = None, clock: Callable[[], datetime] | None = None,
-              config: Any = None, store: Any = None) -> HoldSink:
+def make_sink(
+    spec: str,
+    *,
+    tz: tzinfo | None = None,
+    clock: Callable[[], datetime] | None = None,
+    config: Any = None,
+    store: Any = None,
+) -> HoldSink:
     """Build the sink named by ``[holds] sink``: ``"ics:PATH"`` (``~`` expanded) or
     ``"google:CALENDAR_ID"`` (credentials, endpoint and busy calendars from ``config``).
 
@@ -37,7 +43,9 @@ def make_sink(spec: str, *, tz: tzinfo | None = None, clock: Callable[[], dateti
         if not sep or not calendar_id:
             raise SinkSpecError(f"hold sink {spec!r}: expected 'google:CALENDAR_ID', e.g. 'google:primary'")
         if config is None or getattr(config, "google", None) is None:
-            raise SinkSpecError(f"hold sink {spec!r}: the Google Calendar hold sink needs the [sources.google] configuration")
+            raise SinkSpecError(
+                f"hold sink {spec!r}: the Google Calendar hold sink needs the [sources.google] configuration"
+            )
         from syncd.sinks.google import GoogleHoldSink
 
         return GoogleHoldSink.from_config(calendar_id, config, tz=tz, clock=clock)

@@ -13,7 +13,17 @@ from typing import Protocol, runtime_checkable
 
 from syncd.planner import Interval, NewHold
 
-__all__ = ["SinkHold", "HoldSink", "SinkError", "SinkSpecError", "HoldGone", "HoldWrite", "apply_all", "Interval", "NewHold"]
+__all__ = [
+    "SinkHold",
+    "HoldSink",
+    "SinkError",
+    "SinkSpecError",
+    "HoldGone",
+    "HoldWrite",
+    "apply_all",
+    "Interval",
+    "NewHold",
+]
 
 #: The marker property carried by every hold syncd writes (ICS); Google uses
 #: ``extendedProperties.private`` with the same name.

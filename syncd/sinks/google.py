@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo, UTC
 from typing import Any
 
 from syncd.google.client import GoogleApiError, GoogleSession
@@ -47,12 +47,12 @@ __all__ = ["GoogleHoldSink", "MARKER_KEY", "MARKER_VALUE", "CONTACT_KEY", "MAX_R
 
 log = logging.getLogger("syncd.sinks.google")
 
-UTC = timezone.utc
+UTC = UTC
 MARKER_KEY = "syncd"
 MARKER_VALUE = "hold"
 CONTACT_KEY = "contact"
-MAX_CALENDARS = 50                 # freebusy.query: calendarExpansionMax "Maximum value is 50"
-MAX_RANGE = timedelta(days=60)     # freebusy.query: longer ranges risk 400 timeRangeTooLong
+MAX_CALENDARS = 50  # freebusy.query: calendarExpansionMax "Maximum value is 50"
+MAX_RANGE = timedelta(days=60)  # freebusy.query: longer ranges risk 400 timeRangeTooLong
 LIST_LOOKBACK = timedelta(days=30)  # list_holds sees holds that ended at most this long ago
 PAGE_SIZE = 250
 EVENT_ID = re.compile(r"[a-v0-9]{5,1024}")
@@ -62,10 +62,18 @@ MAX_PROPERTY_VALUE = 1024
 class GoogleHoldSink:
     """Holds in one Google calendar; see the module docstring for the guarantees."""
 
-    def __init__(self, calendar_id: str, session: GoogleSession, *, busy_calendars: Iterable[str] = (),
-                 tz: tzinfo | None = None, clock: Callable[[], datetime] | None = None,
-                 page_size: int = PAGE_SIZE, max_range: timedelta = MAX_RANGE,
-                 list_lookback: timedelta = LIST_LOOKBACK) -> None:
+    def __init__(
+        self,
+        calendar_id: str,
+        session: GoogleSession,
+        *,
+        busy_calendars: Iterable[str] = (),
+        tz: tzinfo | None = None,
+        clock: Callable[[], datetime] | None = None,
+        page_size: int = PAGE_SIZE,
+        max_range: timedelta = MAX_RANGE,
+        list_lookback: timedelta = LIST_LOOKBACK,
+    ) -> None:
         """``busy_calendars``: the synced calendars whose free/busy counts (the hold calendar
         is always added); ``tz`` names the zone holds are written in; ``clock`` is "now"."""
         if not calendar_id:
@@ -83,14 +91,20 @@ class GoogleHoldSink:
         self._list_lookback = list_lookback
 
     @classmethod
-    def from_config(cls, calendar_id: str, config: Any, *, tz: tzinfo | None = None,
-                    clock: Callable[[], datetime] | None = None) -> "GoogleHoldSink":
+    def from_config(
+        cls, calendar_id: str, config: Any, *, tz: tzinfo | None = None, clock: Callable[[], datetime] | None = None
+    ) -> GoogleHoldSink:
         """The sink for ``[holds] sink = "google:ID"``: credentials and endpoint of ``[sources.google]``."""
         from syncd.google.client import session_for
 
         google = config.google
-        return cls(calendar_id, session_for(config), busy_calendars=list(google.calendars or []),
-                   tz=tz or getattr(config, "tz", None), clock=clock)
+        return cls(
+            calendar_id,
+            session_for(config),
+            busy_calendars=list(google.calendars or []),
+            tz=tz or getattr(config, "tz", None),
+            clock=clock,
+        )
 
     # ------------------------------------------------------------------ reading
 
@@ -99,8 +113,9 @@ class GoogleHoldSink:
         since = self._clock().astimezone(UTC) - self._list_lookback
         now = self._clock()
         by_id: dict[str, SinkHold] = {}
-        for event in self._list_events(privateExtendedProperty=f"{MARKER_KEY}={MARKER_VALUE}",
-                                       singleEvents=True, timeMin=_rfc3339(since)):
+        for event in self._list_events(
+            privateExtendedProperty=f"{MARKER_KEY}={MARKER_VALUE}", singleEvents=True, timeMin=_rfc3339(since)
+        ):
             if event.get("status") == "cancelled" or not _is_ours(event):
                 continue
             hold = self._sink_hold(event)
@@ -129,16 +144,24 @@ class GoogleHoldSink:
                 for calendar_id in chunk:
                     entry = calendars.get(calendar_id)
                     if entry is None:
-                        raise SinkError(f"{self._where}: free/busy: Google Calendar sent nothing for {self._label(calendar_id)}; booking nothing")
+                        raise SinkError(
+                            f"{self._where}: free/busy: Google Calendar sent nothing for {self._label(calendar_id)}; booking nothing"
+                        )
                     errors = entry.get("errors") or []
                     if errors:
-                        reason = next((str(e.get("reason")) for e in errors if isinstance(e, dict) and e.get("reason")), "error")
-                        raise SinkError(f"{self._where}: free/busy of {self._label(calendar_id)} is unavailable ({reason}); booking nothing")
+                        reason = next(
+                            (str(e.get("reason")) for e in errors if isinstance(e, dict) and e.get("reason")), "error"
+                        )
+                        raise SinkError(
+                            f"{self._where}: free/busy of {self._label(calendar_id)} is unavailable ({reason}); booking nothing"
+                        )
                     for item in entry.get("busy") or []:
                         try:
                             b_start, b_end = _parse_instant(item["start"]), _parse_instant(item["end"])
                         except (KeyError, TypeError, ValueError):
-                            raise SinkError(f"{self._where}: free/busy: Google Calendar sent an unreadable busy period") from None
+                            raise SinkError(
+                                f"{self._where}: free/busy: Google Calendar sent an unreadable busy period"
+                            ) from None
                         if b_start < b_end:
                             out.append(Interval(b_start, b_end))
         return _merge(out)
@@ -149,13 +172,18 @@ class GoogleHoldSink:
         """Insert the hold under its deterministic id; a 409 is resolved by reading that id."""
         body = self._event_body(hold, title, description)
         try:
-            event = self._call("book a hold", lambda service: service.events().insert(
-                calendarId=self.calendar_id, body=body, sendUpdates="none"), passthrough=(409,))
+            event = self._call(
+                "book a hold",
+                lambda service: service.events().insert(calendarId=self.calendar_id, body=body, sendUpdates="none"),
+                passthrough=(409,),
+            )
         except GoogleApiError:
             event = self._resolve_conflict(hold.event_id)
         held = self._sink_hold(event)
         if held is None:
-            raise SinkError(f"{self._where}: Google Calendar answered the booking of hold {hold.event_id} with an unreadable event")
+            raise SinkError(
+                f"{self._where}: Google Calendar answered the booking of hold {hold.event_id} with an unreadable event"
+            )
         return held
 
     def remove(self, event_id: str) -> None:
@@ -167,8 +195,13 @@ class GoogleHoldSink:
             log.warning("%s: event %s carries no syncd marker; not removing it", self._where, event_id)
             return
         try:
-            self._call("remove a hold", lambda service: service.events().delete(
-                calendarId=self.calendar_id, eventId=event_id, sendUpdates="none"), passthrough=(404, 410))
+            self._call(
+                "remove a hold",
+                lambda service: service.events().delete(
+                    calendarId=self.calendar_id, eventId=event_id, sendUpdates="none"
+                ),
+                passthrough=(404, 410),
+            )
         except GoogleApiError:
             pass  # gone meanwhile: what we wanted
 
@@ -180,13 +213,18 @@ class GoogleHoldSink:
         if event is None or event.get("status") == "cancelled":
             raise HoldGone(f"{self._where}: hold {event_id} was deleted in Google Calendar")
         if not _is_ours(event):
-            raise SinkError(f"{self._where}: event id {event_id} belongs to an event syncd did not write; not touching it")
+            raise SinkError(
+                f"{self._where}: event id {event_id} belongs to an event syncd did not write; not touching it"
+            )
         return event
 
     def _get(self, event_id: str) -> dict | None:
         try:
-            return self._call("read a hold", lambda service: service.events().get(
-                calendarId=self.calendar_id, eventId=event_id), passthrough=(404, 410))
+            return self._call(
+                "read a hold",
+                lambda service: service.events().get(calendarId=self.calendar_id, eventId=event_id),
+                passthrough=(404, 410),
+            )
         except GoogleApiError:
             return None
 
@@ -279,8 +317,14 @@ class GoogleHoldSink:
         if start is None or end is None or not isinstance(event_id, str):
             return None
         private = (event.get("extendedProperties") or {}).get("private") or {}
-        return SinkHold(event_id, str(private.get(CONTACT_KEY, "")), start, max(start, end),
-                        str(event.get("summary", "")), _declined(event))
+        return SinkHold(
+            event_id,
+            str(private.get(CONTACT_KEY, "")),
+            start,
+            max(start, end),
+            str(event.get("summary", "")),
+            _declined(event),
+        )
 
 
 # --------------------------------------------------------------------------- helpers
@@ -322,7 +366,7 @@ def _ranges(start: datetime, end: datetime, step: timedelta) -> Iterator[tuple[d
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _merge(intervals: list[Interval]) -> list[Interval]:

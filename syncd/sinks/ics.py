@@ -21,17 +21,18 @@ import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo, UTC
 from pathlib import Path
 
 from icalendar import Calendar, Event
 
 from syncd.planner import Interval, NewHold
 from syncd.sinks.base import CONTACT_PROP, MARKER, HoldWrite, SinkError, SinkHold
+import contextlib
 
 __all__ = ["IcsHoldSink"]
 
-UTC = timezone.utc
+UTC = UTC
 PRODID = "-//syncd//coffee holds//EN"
 _LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 
@@ -55,9 +56,9 @@ class _Block:
 
 @dataclass
 class _Doc:
-    lines: list[str]          # physical lines, with their line endings
+    lines: list[str]  # physical lines, with their line endings
     newline: str
-    end_line: int             # index of END:VCALENDAR
+    end_line: int  # index of END:VCALENDAR
     blocks: list[_Block]
     bom: str = ""
 
@@ -65,8 +66,9 @@ class _Doc:
 class IcsHoldSink:
     """Holds in a local ``.ics`` file; see the module docstring for the guarantees."""
 
-    def __init__(self, path: str | os.PathLike[str], *, tz: tzinfo | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, tz: tzinfo | None = None, clock: Callable[[], datetime] | None = None
+    ) -> None:
         """``tz`` reads floating times a user typed in; ``clock`` stamps DTSTAMP (default: now)."""
         self.path = Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
         self.name = f"ics:{self.path}"
@@ -217,12 +219,18 @@ class IcsHoldSink:
                     stack.pop()
         if end_line < 0 or len(blocks) != len(events):
             raise self._fail("could not line up the events in the file with its text; not touching it")
-        return _Doc(lines, newline, end_line, [_Block(a, b, e) for (a, b), e in zip(blocks, events)])
+        return _Doc(lines, newline, end_line, [_Block(a, b, e) for (a, b), e in zip(blocks, events, strict=False)])
 
     def _new_doc(self) -> _Doc:
         nl = "\r\n"
-        lines = [f"BEGIN:VCALENDAR{nl}", f"VERSION:2.0{nl}", f"PRODID:{PRODID}{nl}",
-                 f"CALSCALE:GREGORIAN{nl}", f"X-WR-CALNAME:syncd holds{nl}", f"END:VCALENDAR{nl}"]
+        lines = [
+            f"BEGIN:VCALENDAR{nl}",
+            f"VERSION:2.0{nl}",
+            f"PRODID:{PRODID}{nl}",
+            f"CALSCALE:GREGORIAN{nl}",
+            f"X-WR-CALNAME:syncd holds{nl}",
+            f"END:VCALENDAR{nl}",
+        ]
         return _Doc(lines, nl, len(lines) - 1, [])
 
     def _when(self, value: object, uid: str, prop: str) -> datetime:
@@ -255,8 +263,9 @@ class IcsHoldSink:
         else:
             end = start  # RFC 5545: a date-time DTSTART alone ends where it starts
         declined = str(ev.get("STATUS", "")).upper() == "CANCELLED"
-        return SinkHold(uid, str(ev.get(CONTACT_PROP, "")), start, max(start, end),
-                        str(ev.get("SUMMARY", "")), declined)
+        return SinkHold(
+            uid, str(ev.get(CONTACT_PROP, "")), start, max(start, end), str(ev.get("SUMMARY", "")), declined
+        )
 
     def _event_lines(self, w: HoldWrite, newline: str) -> list[str]:
         h = w.hold
@@ -304,7 +313,5 @@ class IcsHoldSink:
             raise self._fail(f"cannot write the holds file ({e.strerror or e})") from e
         finally:
             if tmp is not None:
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(tmp)
-                except OSError:
-                    pass

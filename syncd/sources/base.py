@@ -11,7 +11,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
+from collections.abc import Callable, Iterator
 
 from syncd.store import Batch
 
@@ -55,7 +56,7 @@ def display_path(path: Path) -> str:
     """Paths in source names read the way the user wrote them (`~/cal/work.ics`)."""
     home = str(Path.home())
     text = str(path)
-    return "~" + text[len(home):] if text == home or text.startswith(home + "/") else text
+    return "~" + text[len(home) :] if text == home or text.startswith(home + "/") else text
 
 
 def file_signature(path: Path) -> list[int]:

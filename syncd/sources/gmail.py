@@ -37,8 +37,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from datetime import datetime, UTC
+from typing import Any
+from collections.abc import Callable, Iterator
 
 from syncd.addresses import parse_address_list
 from syncd.google.client import MAX_BATCH, AdaptiveRate, GoogleApiError, GoogleSession
@@ -65,7 +66,7 @@ def message_record(data: dict[str, Any]) -> Message | None:
     for header in (data.get("payload") or {}).get("headers") or []:
         headers.setdefault(str(header.get("name", "")).lower(), []).append(str(header.get("value", "")))
     try:
-        date = datetime.fromtimestamp(int(data["internalDate"]) / 1000, timezone.utc)
+        date = datetime.fromtimestamp(int(data["internalDate"]) / 1000, UTC)
     except (KeyError, TypeError, ValueError, OverflowError):
         return None
 
@@ -93,9 +94,16 @@ def message_record(data: dict[str, Any]) -> Message | None:
 class GmailSource:
     kind = "gmail"
 
-    def __init__(self, session: GoogleSession, account: str | None, *, workers: int = 4,
-                 pacer_factory: Callable[[], AdaptiveRate] | None = None, max_batch: int = MAX_BATCH,
-                 list_page: int = LIST_PAGE):
+    def __init__(
+        self,
+        session: GoogleSession,
+        account: str | None,
+        *,
+        workers: int = 4,
+        pacer_factory: Callable[[], AdaptiveRate] | None = None,
+        max_batch: int = MAX_BATCH,
+        list_page: int = LIST_PAGE,
+    ):
         self.session = session
         self.list_page = list_page
         self.account = account
@@ -132,11 +140,17 @@ class GmailSource:
             done = 0
             own = [profile["emailAddress"]] if profile.get("emailAddress") else []
             # The historyId is on disk before the first id is listed.
-            yield Batch(upserts=[], cursor=self._full_cursor(history_id, generation, since_ms, None, 0),
-                        own_addresses=own, scope=SCOPE, generation=generation)
+            yield Batch(
+                upserts=[],
+                cursor=self._full_cursor(history_id, generation, since_ms, None, 0),
+                own_addresses=own,
+                scope=SCOPE,
+                generation=generation,
+            )
         progress = Progress(self.name, context)
-        fetcher = MetadataFetcher(self.session, pacer, workers=self.workers, max_batch=self.max_batch,
-                                  stop_before_ms=since_ms).start()
+        fetcher = MetadataFetcher(
+            self.session, pacer, workers=self.workers, max_batch=self.max_batch, stop_before_ms=since_ms
+        ).start()
         lister = PageLister(self.session, pacer, fetcher, page_token, since_ms, self.list_page)
         lister.start()
         started = time.monotonic()
@@ -145,8 +159,13 @@ class GmailSource:
             while True:
                 page = lister.page(group)
                 if page is None:  # the listing ended before this page: prune and switch to history
-                    yield Batch(upserts=[], cursor={"phase": "history", "history_id": history_id}, scope=SCOPE,
-                                generation=generation, prune=True)
+                    yield Batch(
+                        upserts=[],
+                        cursor={"phase": "history", "history_id": history_id},
+                        scope=SCOPE,
+                        generation=generation,
+                        prune=True,
+                    )
                     progress.update(done, final=True)
                     break
                 ids, next_token = page
@@ -180,14 +199,27 @@ class GmailSource:
             lister.stop(-1)
             fetcher.close()
             lister.join(timeout=5)
-            self.stats = {"seconds": time.monotonic() - started, "messages": done, "batches": fetcher.batches,
-                          "rate_limited_parts": fetcher.rate_limited_parts, "pacer_rate": pacer.rate,
-                          "pacer_limited_events": pacer.limited_events}
+            self.stats = {
+                "seconds": time.monotonic() - started,
+                "messages": done,
+                "batches": fetcher.batches,
+                "rate_limited_parts": fetcher.rate_limited_parts,
+                "pacer_rate": pacer.rate,
+                "pacer_limited_events": pacer.limited_events,
+            }
 
     @staticmethod
-    def _full_cursor(history_id: str, generation: str, since_ms: int, page_token: str | None, done: int) -> dict[str, Any]:
-        return {"phase": "full", "history_id": history_id, "generation": generation, "since_ms": since_ms,
-                "page_token": page_token, "messages": done}
+    def _full_cursor(
+        history_id: str, generation: str, since_ms: int, page_token: str | None, done: int
+    ) -> dict[str, Any]:
+        return {
+            "phase": "full",
+            "history_id": history_id,
+            "generation": generation,
+            "since_ms": since_ms,
+            "page_token": page_token,
+            "messages": done,
+        }
 
     # history sync ---------------------------------------------------------------------
 
@@ -201,8 +233,11 @@ class GmailSource:
         since_ms = int(context.since.timestamp() * 1000)
         try:
             while True:
-                request = gmail.users().history().list(userId="me", startHistoryId=start, maxResults=HISTORY_PAGE,
-                                                      pageToken=page_token)
+                request = (
+                    gmail.users()
+                    .history()
+                    .list(userId="me", startHistoryId=start, maxResults=HISTORY_PAGE, pageToken=page_token)
+                )
                 try:
                     response = paced_execute(self.session, pacer, request, 2, "history")
                 except GoogleApiError as error:
@@ -233,7 +268,9 @@ class GmailSource:
                 deletes = set(deleted)
                 if ids:
                     if fetcher is None:
-                        fetcher = MetadataFetcher(self.session, pacer, workers=self.workers, max_batch=self.max_batch).start()
+                        fetcher = MetadataFetcher(
+                            self.session, pacer, workers=self.workers, max_batch=self.max_batch
+                        ).start()
                     fetched = fetcher.fetch_all(ids)
                     for message_id in ids:
                         data = fetched.get(message_id)

@@ -17,7 +17,9 @@ from syncd.sources.gmail import GmailSource
 from syncd.sources.google_calendar import GoogleCalendarSource
 
 
-def google_sources(config: Any, *, retry: RetryPolicy | None = None, session: GoogleSession | None = None) -> list[Source]:
+def google_sources(
+    config: Any, *, retry: RetryPolicy | None = None, session: GoogleSession | None = None
+) -> list[Source]:
     """`google_calendar:<id>` for each of `calendars`, then `gmail:<account>` when `gmail = true`."""
     google = config.google
     session = session or session_for(config, retry)

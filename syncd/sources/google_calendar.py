@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, datetime, time, timezone, tzinfo
-from typing import Any, Iterator
+from datetime import date, datetime, time, tzinfo, UTC
+from typing import Any
+from collections.abc import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from syncd.addresses import normalize
@@ -72,13 +73,13 @@ def event_time(value: dict[str, Any] | None, tz: tzinfo) -> tuple[datetime, bool
             return None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=_zone(value.get("timeZone"), tz))
-        return moment.astimezone(timezone.utc), False
+        return moment.astimezone(UTC), False
     if value.get("date"):
         try:
             day = date.fromisoformat(str(value["date"]))
         except ValueError:
             return None
-        return datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(timezone.utc), True
+        return datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(UTC), True
     return None
 
 
@@ -93,12 +94,14 @@ def meeting_record(event: dict[str, Any], tz: tzinfo) -> Meeting | None:
         address = normalize(str(item.get("email") or ""))
         if not address:
             continue
-        attendees.append(Attendee(
-            address=address,
-            response=str(item.get("responseStatus") or "needsAction"),
-            is_resource=bool(item.get("resource")),
-            is_self=bool(item.get("self")),
-        ))
+        attendees.append(
+            Attendee(
+                address=address,
+                response=str(item.get("responseStatus") or "needsAction"),
+                is_resource=bool(item.get("resource")),
+                is_self=bool(item.get("self")),
+            )
+        )
     organizer = normalize(str((event.get("organizer") or {}).get("email") or "")) or None
     return Meeting(
         item_id=str(event["id"]),
@@ -143,8 +146,11 @@ class GoogleCalendarSource:
     # ---------------------------------------------------------------------------------
 
     def _list(self, **params: Any) -> dict[str, Any]:
-        request = self.session.calendar().events().list(calendarId=self.calendar_id, singleEvents=True,
-                                                         maxResults=self.page_size, **params)
+        request = (
+            self.session.calendar()
+            .events()
+            .list(calendarId=self.calendar_id, singleEvents=True, maxResults=self.page_size, **params)
+        )
         try:
             return self.session.execute(request, "calendar", "events")
         except GoogleApiError as error:
@@ -153,7 +159,9 @@ class GoogleCalendarSource:
             if error.status == 400 and ("syncToken" in params or "pageToken" in params):
                 raise CursorInvalid("Google Calendar refused the stored sync position") from None
             if error.status == 404:
-                raise GoogleApiError("Google Calendar: no such calendar for this account (404)", 404, error.reason) from None
+                raise GoogleApiError(
+                    "Google Calendar: no such calendar for this account (404)", 404, error.reason
+                ) from None
             raise
 
     def _own(self, cursor: dict[str, Any], events: list[dict[str, Any]]) -> list[str] | None:
@@ -177,7 +185,7 @@ class GoogleCalendarSource:
             own = list(resume.get("own") or [])
         else:
             generation = uuid.uuid4().hex
-            time_min = context.since.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+            time_min = context.since.astimezone(UTC).isoformat().replace("+00:00", "Z")
             page_token = None
             own = []
         state: dict[str, Any] = {"own": own}
@@ -198,16 +206,29 @@ class GoogleCalendarSource:
             own_addresses = self._own(state, items)
             page_token = response.get("nextPageToken")
             if page_token:
-                cursor = {"phase": "full", "generation": generation, "time_min": time_min, "page_token": page_token,
-                          "own": state["own"]}
-                yield Batch(upserts=records, cursor=cursor, scope=SCOPE, generation=generation, own_addresses=own_addresses)
+                cursor = {
+                    "phase": "full",
+                    "generation": generation,
+                    "time_min": time_min,
+                    "page_token": page_token,
+                    "own": state["own"],
+                }
+                yield Batch(
+                    upserts=records, cursor=cursor, scope=SCOPE, generation=generation, own_addresses=own_addresses
+                )
                 continue
             sync_token = response.get("nextSyncToken")
             if not sync_token:
                 log.warning("%s: Google sent no sync token; the next sync lists fully again", self.name)
             cursor = {"sync_token": sync_token, "own": state["own"]} if sync_token else None
-            yield Batch(upserts=records, cursor=cursor, scope=SCOPE, generation=generation, prune=True,
-                        own_addresses=own_addresses)
+            yield Batch(
+                upserts=records,
+                cursor=cursor,
+                scope=SCOPE,
+                generation=generation,
+                prune=True,
+                own_addresses=own_addresses,
+            )
             return
 
     def _incremental(self, cursor: dict[str, Any], context: SyncContext) -> Iterator[Batch]:
@@ -241,10 +262,20 @@ class GoogleCalendarSource:
             page_token = response.get("nextPageToken")
             if page_token:
                 # Mid-delta: keep the old token (a resumed delta is replayed; upserts are idempotent).
-                yield Batch(upserts=upserts, deletes=deletes, cursor={"sync_token": sync_token, "own": state["own"]},
-                            scope=SCOPE, own_addresses=own_addresses)
+                yield Batch(
+                    upserts=upserts,
+                    deletes=deletes,
+                    cursor={"sync_token": sync_token, "own": state["own"]},
+                    scope=SCOPE,
+                    own_addresses=own_addresses,
+                )
                 continue
             next_token = response.get("nextSyncToken") or sync_token
-            yield Batch(upserts=upserts, deletes=deletes, cursor={"sync_token": next_token, "own": state["own"]},
-                        scope=SCOPE, own_addresses=own_addresses)
+            yield Batch(
+                upserts=upserts,
+                deletes=deletes,
+                cursor={"sync_token": next_token, "own": state["own"]},
+                scope=SCOPE,
+                own_addresses=own_addresses,
+            )
             return

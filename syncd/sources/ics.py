@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo, UTC
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 import icalendar
 import recurring_ical_events
@@ -50,7 +51,11 @@ class IcsSource:
         cursor = cursor or {}
         files_seen: dict[str, list[int]] = dict(cursor.get("files", {}))
         expanded_at = cursor.get("expanded_at")
-        reexpand = expanded_at is None or context.now.timestamp() - expanded_at > REEXPAND_EVERY.total_seconds() or context.now.timestamp() < expanded_at
+        reexpand = (
+            expanded_at is None
+            or context.now.timestamp() - expanded_at > REEXPAND_EVERY.total_seconds()
+            or context.now.timestamp() < expanded_at
+        )
         if reexpand:
             files_seen = {}
             expanded_at = context.now.timestamp()
@@ -71,8 +76,13 @@ class IcsSource:
                 broken.append(f"{display_path(path)}: {error}")
                 continue
             files_seen[scope] = signature
-            yield Batch(upserts=meetings, cursor={"files": dict(files_seen), "expanded_at": expanded_at},
-                        scope=scope, generation=uuid.uuid4().hex, prune=True)
+            yield Batch(
+                upserts=meetings,
+                cursor={"files": dict(files_seen), "expanded_at": expanded_at},
+                scope=scope,
+                generation=uuid.uuid4().hex,
+                prune=True,
+            )
         present = {str(path.relative_to(self.path)) if self.path.is_dir() else path.name for path in current}
         gone = [scope for scope in files_seen if scope not in present]
         for scope in gone:
@@ -155,20 +165,27 @@ def _pieces(data: bytes) -> Iterator[bytes] | None:
     if stack or closing is None or len(events) <= EVENTS_PER_PIECE:
         return None
     head = b"".join(data[a:b] for a, b in header)
-    tail = data[closing[0]:closing[1]]
+    tail = data[closing[0] : closing[1]]
     groups = list(events.values())
 
     def generate() -> Iterator[bytes]:
         for first in range(0, len(groups), EVENTS_PER_PIECE):
-            body = b"".join(data[a:b] for group in groups[first:first + EVENTS_PER_PIECE] for a, b in group)
+            body = b"".join(data[a:b] for group in groups[first : first + EVENTS_PER_PIECE] for a, b in group)
             extra = b"".join(data[a:b] for a, b in others) if first == 0 else b""
             yield head + extra + body + tail
 
     return generate()
 
 
-def _parse_piece(data: bytes, since: datetime, until: datetime, tz: tzinfo, meetings: dict[str, Meeting], budget: list[int],
-                 counts: dict[str, Any] | None) -> list[Meeting]:
+def _parse_piece(
+    data: bytes,
+    since: datetime,
+    until: datetime,
+    tz: tzinfo,
+    meetings: dict[str, Meeting],
+    budget: list[int],
+    counts: dict[str, Any] | None,
+) -> list[Meeting]:
     """Parse and expand one calendar (or a piece of a big one) into `meetings`. A whole file
     (`counts` None) is checked for readable events here; pieces report into `counts`."""
     try:
@@ -179,8 +196,10 @@ def _parse_piece(data: bytes, since: datetime, until: datetime, tz: tzinfo, meet
         raise ValueError("no VCALENDAR found")
     broken = [
         f"{event.get('UID', '(no UID)')}: {message}"
-        for calendar in calendars for event in calendar.walk("VEVENT")
-        for name, message in getattr(event, "errors", []) if name in ("DTSTART", "DTEND", "RRULE", "RECURRENCE-ID")
+        for calendar in calendars
+        for event in calendar.walk("VEVENT")
+        for name, message in getattr(event, "errors", [])
+        if name in ("DTSTART", "DTEND", "RRULE", "RECURRENCE-ID")
     ]
     broken += [message for calendar in calendars for message in _drop_events_without_one_start(calendar)]
     readable = sum(1 for calendar in calendars for _ in calendar.walk("VEVENT")) - len(broken)
@@ -196,7 +215,9 @@ def _parse_piece(data: bytes, since: datetime, until: datetime, tz: tzinfo, meet
     for calendar in calendars:
         budget[0] -= _drop_runaway_series(calendar, since, until, tz)
         if budget[0] < 0:
-            raise ValueError(f"its events repeat more than {MAX_FILE_OCCURRENCES} times between {since:%Y-%m-%d} and {until:%Y-%m-%d}")
+            raise ValueError(
+                f"its events repeat more than {MAX_FILE_OCCURRENCES} times between {since:%Y-%m-%d} and {until:%Y-%m-%d}"
+            )
         try:
             occurrences = recurring_ical_events.of(calendar, skip_bad_series=True).between(since, until)
         except Exception as error:
@@ -222,7 +243,9 @@ def _drop_events_without_one_start(calendar: icalendar.Calendar) -> list[str]:
         for child in component.subcomponents:
             starts = child.get("DTSTART") if child.name == "VEVENT" else None
             if child.name == "VEVENT" and (starts is None or isinstance(starts, list)):
-                dropped.append(f"{child.get('UID', '(no UID)')}: {'missing' if starts is None else 'more than one'} DTSTART")
+                dropped.append(
+                    f"{child.get('UID', '(no UID)')}: {'missing' if starts is None else 'more than one'} DTSTART"
+                )
             else:
                 kept.append(child)
         component.subcomponents[:] = kept
@@ -236,7 +259,15 @@ def _one_line(error: BaseException) -> str:
     return (text[0] if text else type(error).__name__)[:200]
 
 
-_FREQ_SECONDS = {"SECONDLY": 1, "MINUTELY": 60, "HOURLY": 3600, "DAILY": 86400, "WEEKLY": 7 * 86400, "MONTHLY": 31 * 86400, "YEARLY": 366 * 86400}
+_FREQ_SECONDS = {
+    "SECONDLY": 1,
+    "MINUTELY": 60,
+    "HOURLY": 3600,
+    "DAILY": 86400,
+    "WEEKLY": 7 * 86400,
+    "MONTHLY": 31 * 86400,
+    "YEARLY": 366 * 86400,
+}
 _FREQ_RANK = {name: rank for rank, name in enumerate(_FREQ_SECONDS)}
 
 
@@ -248,7 +279,11 @@ def _drop_runaway_series(calendar: icalendar.Calendar, since: datetime, until: d
         occurrences, steps = _expansion_estimate(component, since, until, tz)
         if occurrences > MAX_SERIES_OCCURRENCES or steps > MAX_SERIES_STEPS:
             uid = str(component.get("UID") or "")
-            log.warning("skipping the series %r: its rule repeats too often to be meetings (about %d occurrences)", uid[:80], occurrences)
+            log.warning(
+                "skipping the series %r: its rule repeats too often to be meetings (about %d occurrences)",
+                uid[:80],
+                occurrences,
+            )
             runaway.add(uid or f"#{id(component)}")  # exceptions share the UID; a UID-less series is itself
         else:
             total += occurrences
@@ -256,8 +291,11 @@ def _drop_runaway_series(calendar: icalendar.Calendar, since: datetime, until: d
         stack = [calendar]
         while stack:
             parent = stack.pop()
-            parent.subcomponents[:] = [child for child in parent.subcomponents
-                                       if not (child.name == "VEVENT" and (str(child.get("UID") or "") or f"#{id(child)}") in runaway)]
+            parent.subcomponents[:] = [
+                child
+                for child in parent.subcomponents
+                if not (child.name == "VEVENT" and (str(child.get("UID") or "") or f"#{id(child)}") in runaway)
+            ]
             stack.extend(parent.subcomponents)
     return total
 
@@ -323,8 +361,8 @@ def _occurrences_per_period(rule: Any, rank: int) -> float:
 
 def _as_datetime(value: date | datetime, tz: tzinfo) -> datetime:
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(timezone.utc)
-    return datetime.combine(value, time(0, 0), tzinfo=tz).astimezone(timezone.utc)
+        return (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(UTC)
+    return datetime.combine(value, time(0, 0), tzinfo=tz).astimezone(UTC)
 
 
 def _address(value: Any) -> str | None:
@@ -358,7 +396,13 @@ def _meeting(component: icalendar.Event, tz: tzinfo) -> Meeting | None:
         params = getattr(prop, "params", {})
         cutype = str(params.get("CUTYPE", "INDIVIDUAL")).upper()
         partstat = str(params.get("PARTSTAT", "NEEDS-ACTION")).upper()
-        attendees.append(Attendee(address=address, response=_RESPONSES.get(partstat, "needsAction"), is_resource=cutype in ("ROOM", "RESOURCE")))
+        attendees.append(
+            Attendee(
+                address=address,
+                response=_RESPONSES.get(partstat, "needsAction"),
+                is_resource=cutype in ("ROOM", "RESOURCE"),
+            )
+        )
     organizer = _address(component.get("ORGANIZER")) if component.get("ORGANIZER") is not None else None
     uid = str(component.get("UID") or "")
     if not uid:
@@ -367,9 +411,17 @@ def _meeting(component: icalendar.Event, tz: tzinfo) -> Meeting | None:
     status = str(component.get("STATUS", "")).upper()
     transparent = str(component.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT"
     summary = component.get("SUMMARY")
-    return Meeting(item_id=item_id, start=start, end=end, attendees=tuple(attendees), organizer=organizer,
-                   cancelled=status == "CANCELLED", all_day=all_day, transparent=transparent,
-                   title=str(summary) if summary is not None else None)
+    return Meeting(
+        item_id=item_id,
+        start=start,
+        end=end,
+        attendees=tuple(attendees),
+        organizer=organizer,
+        cancelled=status == "CANCELLED",
+        all_day=all_day,
+        transparent=transparent,
+        title=str(summary) if summary is not None else None,
+    )
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -378,4 +430,10 @@ def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-_RESPONSES = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative", "NEEDS-ACTION": "needsAction", "DELEGATED": "declined"}
+_RESPONSES = {
+    "ACCEPTED": "accepted",
+    "DECLINED": "declined",
+    "TENTATIVE": "tentative",
+    "NEEDS-ACTION": "needsAction",
+    "DELEGATED": "declined",
+}

@@ -10,7 +10,8 @@ import mailbox
 import os
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
+from collections.abc import Iterator
 
 from syncd.records import Message
 from syncd.sources.base import SourceError, SyncContext, display_path, file_signature, log
@@ -37,7 +38,12 @@ def _record(headers: bytes, from_line: bytes, labels: tuple[str, ...], label: st
     try:
         record = message_from_headers(headers, from_line, labels)
     except (ValueError, TypeError, LookupError, UnicodeError) as error:
-        log.warning("%s: skipping message %s: %s", label, key, str(error).splitlines()[0] if str(error) else type(error).__name__)
+        log.warning(
+            "%s: skipping message %s: %s",
+            label,
+            key,
+            str(error).splitlines()[0] if str(error) else type(error).__name__,
+        )
         return None
     if record is None:
         log.warning("%s: skipping message %s: no usable Date", label, key)
@@ -98,7 +104,9 @@ class MboxSource:
                     batch = []
         finally:
             box.close()
-        yield Batch(upserts=batch, cursor={"file": signature, "since": since}, scope="", generation=generation, prune=True)
+        yield Batch(
+            upserts=batch, cursor={"file": signature, "since": since}, scope="", generation=generation, prune=True
+        )
 
 
 class MaildirSource:
@@ -129,12 +137,19 @@ class MaildirSource:
         gone_items = {item_of_key.pop(key) for key in gone} - set(item_of_key.values())
         trashed = {key for key, (_, flags) in entries.items() if "T" in flags}
         flag_changed = {key for key in item_of_key if (key in trashed) != (key in was_trashed)}
-        to_read = sorted(key for key in keys if (key not in item_of_key and key not in passed_over) or key in flag_changed)
+        to_read = sorted(
+            key for key in keys if (key not in item_of_key and key not in passed_over) or key in flag_changed
+        )
         batch: list[Message] = []
 
         def make_cursor(final: bool) -> dict[str, Any]:
-            return {"folders": folders if final else None, "since": since, "items": dict(item_of_key),
-                    "passed_over": sorted(passed_over), "trashed": sorted(trashed & set(item_of_key))}
+            return {
+                "folders": folders if final else None,
+                "since": since,
+                "items": dict(item_of_key),
+                "passed_over": sorted(passed_over),
+                "trashed": sorted(trashed & set(item_of_key)),
+            }
 
         for key in to_read:
             record = self._read(key, *entries[key])

@@ -7,7 +7,7 @@ logs and skips it) so one broken message never stops a mailbox from syncing.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from email.message import Message as EmailMessage
 from email.parser import BytesHeaderParser
 from email.policy import compat32
@@ -52,9 +52,9 @@ def parse_date(value: str | None) -> datetime | None:
     if parsed is None:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     try:
-        return parsed.astimezone(timezone.utc)
+        return parsed.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
 
@@ -65,12 +65,14 @@ def from_line_date(from_line: bytes) -> datetime | None:
     if len(parts) < 7:
         return None
     try:
-        return datetime.strptime(" ".join(parts[-5:]), "%a %b %d %H:%M:%S %Y").replace(tzinfo=timezone.utc)
+        return datetime.strptime(" ".join(parts[-5:]), "%a %b %d %H:%M:%S %Y").replace(tzinfo=UTC)
     except ValueError:
         return None
 
 
-def message_from_headers(raw_headers: bytes, from_line: bytes = b"", extra_labels: tuple[str, ...] = ()) -> Message | None:
+def message_from_headers(
+    raw_headers: bytes, from_line: bytes = b"", extra_labels: tuple[str, ...] = ()
+) -> Message | None:
     headers = _index(_PARSER.parsebytes(raw_headers))
     date = parse_date(_header(headers, "Date")) or from_line_date(from_line)
     if date is None:
@@ -80,7 +82,11 @@ def message_from_headers(raw_headers: bytes, from_line: bytes = b"", extra_label
         fingerprint = "|".join(_header(headers, name) or "" for name in ("From", "To", "Cc", "Date", "Subject"))
         message_id = "sha1:" + hashlib.sha1(fingerprint.encode("utf-8", "replace") + from_line).hexdigest()
     precedence = (_header(headers, "Precedence") or "").strip().lower()
-    bulk = bool(_header(headers, "List-Id") or _header(headers, "List-Unsubscribe")) or precedence in ("bulk", "list", "junk")
+    bulk = bool(_header(headers, "List-Id") or _header(headers, "List-Unsubscribe")) or precedence in (
+        "bulk",
+        "list",
+        "junk",
+    )
     labels = set(extra_labels)
     for label in (_header(headers, "X-Gmail-Labels") or "").split(","):
         mapped = _GMAIL_LABELS.get(label.strip().lower())
@@ -113,8 +119,21 @@ def _text(value: str) -> str:
         return raw.decode("cp1252", "replace")
 
 
-_READ = frozenset({"date", "message-id", "from", "to", "cc", "subject", "precedence", "list-id", "list-unsubscribe",
-                   "x-gmail-labels", "auto-submitted"})
+_READ = frozenset(
+    {
+        "date",
+        "message-id",
+        "from",
+        "to",
+        "cc",
+        "subject",
+        "precedence",
+        "list-id",
+        "list-unsubscribe",
+        "x-gmail-labels",
+        "auto-submitted",
+    }
+)
 
 
 def _index(parsed: EmailMessage) -> dict[str, list[str]]:

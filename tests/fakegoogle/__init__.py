@@ -65,6 +65,7 @@ except ImportError:  # pragma: no cover - the fake is usable without pytest
     pytest = None
 
 if pytest is not None:
+
     @pytest.fixture
     def fake_google():
         """A started FakeGoogle, stopped after the test."""

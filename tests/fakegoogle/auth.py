@@ -16,8 +16,10 @@ from urllib.parse import parse_qs, unquote_plus
 from .errors import ApiError, Response, unauthenticated
 
 SCOPE_PREFIX = "https://www.googleapis.com/auth/"
-DEFAULT_SCOPES = tuple(SCOPE_PREFIX + s for s in (
-    "gmail.metadata", "calendar.events", "calendar.freebusy", "calendar.calendarlist.readonly"))
+DEFAULT_SCOPES = tuple(
+    SCOPE_PREFIX + s
+    for s in ("gmail.metadata", "calendar.events", "calendar.freebusy", "calendar.calendarlist.readonly")
+)
 
 # Which granted scopes let a method through (any one suffices).
 _READ_EVENTS = {"calendar", "calendar.readonly", "calendar.events", "calendar.events.readonly"}
@@ -25,10 +27,11 @@ _SCOPES_FOR = [
     ("calendar.events.list", _READ_EVENTS),
     ("calendar.events.get", _READ_EVENTS),
     ("calendar.events.", {"calendar", "calendar.events"}),
-    ("calendar.freebusy.", {"calendar", "calendar.readonly", "calendar.freebusy",
-                            "calendar.events.freebusy"}),
-    ("calendar.calendarList.", {"calendar", "calendar.readonly", "calendar.calendarlist",
-                                "calendar.calendarlist.readonly"}),
+    ("calendar.freebusy.", {"calendar", "calendar.readonly", "calendar.freebusy", "calendar.events.freebusy"}),
+    (
+        "calendar.calendarList.",
+        {"calendar", "calendar.readonly", "calendar.calendarlist", "calendar.calendarlist.readonly"},
+    ),
     ("gmail.", {"gmail.metadata", "gmail.readonly", "gmail.modify", "https://mail.google.com/"}),
 ]
 
@@ -82,8 +85,16 @@ class Auth:
             access = f"ya29.fake-{self.issued}-{secrets.token_hex(6)}"
             self.access_tokens.add(access)
             refresh = self.refresh_token
-        return Response(200, {"access_token": access, "expires_in": 3600, "token_type": "Bearer",
-                              "refresh_token": refresh, "scope": " ".join(scopes)})
+        return Response(
+            200,
+            {
+                "access_token": access,
+                "expires_in": 3600,
+                "token_type": "Bearer",
+                "refresh_token": refresh,
+                "scope": " ".join(scopes),
+            },
+        )
 
     def token_endpoint(self, body: bytes, authorization: str | None = None) -> Response:
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
@@ -97,21 +108,26 @@ class Auth:
             form["client_id"], form["client_secret"] = unquote_plus(client_id), unquote_plus(client_secret)
         if form.get("grant_type") == "authorization_code":
             if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
-                return Response(401, {"error": "invalid_client",
-                                      "error_description": "The OAuth client was not found."})
+                return Response(
+                    401, {"error": "invalid_client", "error_description": "The OAuth client was not found."}
+                )
             return self._exchange_code(form)
         if form.get("grant_type") != "refresh_token":
-            return Response(400, {"error": "unsupported_grant_type",
-                                  "error_description": "Invalid grant_type: "
-                                  + form.get("grant_type", "")})
+            return Response(
+                400,
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "Invalid grant_type: " + form.get("grant_type", ""),
+                },
+            )
         if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
-            return Response(401, {"error": "invalid_client",
-                                  "error_description": "The OAuth client was not found."})
+            return Response(401, {"error": "invalid_client", "error_description": "The OAuth client was not found."})
         with self.lock:
             token = form.get("refresh_token")
             if token != self.refresh_token or token in self.revoked:
-                return Response(400, {"error": "invalid_grant",
-                                      "error_description": "Token has been expired or revoked."})
+                return Response(
+                    400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
+                )
             self.issued += 1
             access = f"ya29.fake-{self.issued}-{secrets.token_hex(6)}"
             self.access_tokens.add(access)
@@ -132,6 +148,5 @@ class Auth:
         for prefix, accepted in _SCOPES_FOR:
             if api_method.startswith(prefix):
                 if not granted & accepted:
-                    raise ApiError(403, "Request had insufficient authentication scopes.",
-                                   "insufficientPermissions")
+                    raise ApiError(403, "Request had insufficient authentication scopes.", "insufficientPermissions")
                 return

@@ -18,9 +18,9 @@ from .errors import Response
 
 @dataclass
 class Part:
-    content_id: str          # as sent, e.g. "<uuid + 1>"
+    content_id: str  # as sent, e.g. "<uuid + 1>"
     method: str
-    target: str              # path and query, e.g. "/gmail/v1/users/me/messages/x?format=..."
+    target: str  # path and query, e.g. "/gmail/v1/users/me/messages/x?format=..."
     headers: dict[str, str]  # lower-cased names
     body: bytes
 
@@ -53,14 +53,23 @@ def parse_batch(content_type: str, body: bytes) -> list[Part]:
         inner_body = inner.get_payload(decode=False) or ""
         if isinstance(inner_body, list):
             raise BatchFormatError("nested multipart is not supported")
-        parts.append(Part(sub.get("Content-ID", ""), method.upper(), target, headers,
-                          inner_body.encode()))
+        parts.append(Part(sub.get("Content-ID", ""), method.upper(), target, headers, inner_body.encode()))
     return parts
 
 
-REASONS = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
-           403: "Forbidden", 404: "Not Found", 409: "Conflict", 410: "Gone",
-           429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+REASONS = {
+    200: "OK",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    410: "Gone",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 def format_batch(answers: list[tuple[str, Response]]) -> tuple[str, bytes]:
@@ -71,8 +80,13 @@ def format_batch(answers: list[tuple[str, Response]]) -> tuple[str, bytes]:
         cid = content_id.strip()
         cid = "<response-" + cid[1:] if cid.startswith("<") else f"<response-{cid}>"
         payload = resp.payload()
-        lines = [f"--{boundary}", "Content-Type: application/http", f"Content-ID: {cid}", "",
-                 f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'Unknown')}"]
+        lines = [
+            f"--{boundary}",
+            "Content-Type: application/http",
+            f"Content-ID: {cid}",
+            "",
+            f"HTTP/1.1 {resp.status} {REASONS.get(resp.status, 'Unknown')}",
+        ]
         if payload:
             lines.append(f"Content-Type: {resp.content_type()}")
         for name, value in resp.headers.items():

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .errors import ApiError, bad_request, not_found
-from .timeutil import (UTC, event_time, format_utc, instance_suffix, is_all_day, occurrences,
-                       zone)
+from .timeutil import UTC, event_time, format_utc, instance_suffix, is_all_day, occurrences, zone
 
 EVENT_ID = re.compile(r"[a-v0-9]{5,1024}")
 BASE32HEX = "0123456789abcdefghijklmnopqrstuv"
@@ -33,8 +32,8 @@ class Calendar:
     primary: bool = False
     access_role: str = "owner"
     in_list: bool = True
-    events: dict[str, dict] = field(default_factory=dict)   # id -> resource
-    seq: dict[str, int] = field(default_factory=dict)       # id -> change sequence
+    events: dict[str, dict] = field(default_factory=dict)  # id -> resource
+    seq: dict[str, int] = field(default_factory=dict)  # id -> change sequence
 
     @property
     def tz(self):
@@ -63,13 +62,19 @@ class CalendarState:
         self.minimal_cancelled = minimal_cancelled
         self.calendars: dict[str, Calendar] = {}
         self.change_seq = 0
-        self.generation = 0          # bumped by invalidate_sync_tokens()
+        self.generation = 0  # bumped by invalidate_sync_tokens()
         self.add_calendar(owner, summary=owner, primary=True)
 
     # ----- calendars -------------------------------------------------------
-    def add_calendar(self, cal_id: str, summary: str | None = None, time_zone: str = "UTC",
-                     primary: bool = False, access_role: str = "owner",
-                     in_list: bool = True) -> Calendar:
+    def add_calendar(
+        self,
+        cal_id: str,
+        summary: str | None = None,
+        time_zone: str = "UTC",
+        primary: bool = False,
+        access_role: str = "owner",
+        in_list: bool = True,
+    ) -> Calendar:
         with self.lock:
             cal = Calendar(cal_id, summary or cal_id, time_zone, primary, access_role, in_list)
             self.calendars[cal_id] = cal
@@ -107,8 +112,7 @@ class CalendarState:
         status = self.effective_status(cal, ev)
         out["status"] = status
         if status == "cancelled" and in_list and self.minimal_cancelled:
-            keep = ("kind", "etag", "id", "status", "updated", "recurringEventId",
-                    "originalStartTime")
+            keep = ("kind", "etag", "id", "status", "updated", "recurringEventId", "originalStartTime")
             out = {k: out[k] for k in keep if k in out}
         return out
 
@@ -122,8 +126,7 @@ class CalendarState:
         if ("date" in start) != ("date" in end):
             raise bad_request("Start and end times must either both be date or both be dateTime.")
         if event_time(end, cal.tz, "end") < event_time(start, cal.tz):
-            raise bad_request("The specified time range is empty.", "timeRangeEmpty",
-                              "calendar")
+            raise bad_request("The specified time range is empty.", "timeRangeEmpty", "calendar")
         if ev.get("recurrence"):
             next(iter(occurrences(ev, cal.tz, None, None, self.now())), None)
 
@@ -226,7 +229,7 @@ class CalendarState:
             try:
                 return self._apply(cal, ev, body, replace)
             except ApiError:
-                if fresh:          # an invalid patch must not leave a new exception behind
+                if fresh:  # an invalid patch must not leave a new exception behind
                     cal.events.pop(event_id, None)
                 raise
 
@@ -234,9 +237,20 @@ class CalendarState:
         """Patch (merge) or update (replace) a stored event in place, validated first."""
         new = copy.deepcopy(ev)
         if replace:
-            keep = {k: new[k] for k in ("id", "created", "iCalUID", "recurringEventId",
-                                        "originalStartTime", "organizer", "creator", "kind")
-                    if k in new}
+            keep = {
+                k: new[k]
+                for k in (
+                    "id",
+                    "created",
+                    "iCalUID",
+                    "recurringEventId",
+                    "originalStartTime",
+                    "organizer",
+                    "creator",
+                    "kind",
+                )
+                if k in new
+            }
             new = {**copy.deepcopy(body), **keep}
             self._defaults(cal, new)
         else:
@@ -258,15 +272,17 @@ class CalendarState:
             ev["status"] = "cancelled"
             self._touch(cal, ev)
 
-    def add_exception(self, cal_id: str, master_id: str, original_start, changes: dict | None,
-                      cancelled: bool = False) -> dict:
+    def add_exception(
+        self, cal_id: str, master_id: str, original_start, changes: dict | None, cancelled: bool = False
+    ) -> dict:
         """Seed a modified or cancelled instance of a recurring event."""
         with self.lock:
             cal = self.calendar(cal_id)
             master = cal.events[master_id]
             if isinstance(original_start, str):
-                original_start = event_time({"dateTime": original_start} if "T" in original_start
-                                            else {"date": original_start}, cal.tz)
+                original_start = event_time(
+                    {"dateTime": original_start} if "T" in original_start else {"date": original_start}, cal.tz
+                )
             suffix = instance_suffix(original_start, is_all_day(master))
             ev = self._stored_or_exception(cal, f"{master_id}_{suffix}")
             if changes:

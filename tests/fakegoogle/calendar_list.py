@@ -33,17 +33,23 @@ from datetime import timedelta
 from .calendar import Calendar, CalendarState
 from .errors import ApiError, bad_request
 from .query import Query, decode_token, encode_token, page_of, page_token_offset
-from .timeutil import (event_time, format_utc, instance_suffix, is_all_day, occurrences,
-                       parse_rfc3339, zone)
+from .timeutil import event_time, format_utc, instance_suffix, is_all_day, occurrences, parse_rfc3339, zone
 
-SYNC_FORBIDDEN = ("iCalUID", "orderBy", "privateExtendedProperty", "q",
-                  "sharedExtendedProperty", "timeMin", "timeMax", "updatedMin")
+SYNC_FORBIDDEN = (
+    "iCalUID",
+    "orderBy",
+    "privateExtendedProperty",
+    "q",
+    "sharedExtendedProperty",
+    "timeMin",
+    "timeMax",
+    "updatedMin",
+)
 FREEBUSY_MAX_CALENDARS = 50
 
 
 def gone() -> ApiError:
-    return ApiError(410, "Sync token is no longer valid, a full sync is required.",
-                    "fullSyncRequired", "calendar")
+    return ApiError(410, "Sync token is no longer valid, a full sync is required.", "fullSyncRequired", "calendar")
 
 
 def _span(cal: Calendar, ev: dict):
@@ -82,8 +88,10 @@ def expanded(state: CalendarState, cal: Calendar, lo, hi, single: bool, show_del
 
 
 def _delta(state: CalendarState, cal: Calendar, since: int, asof: int, single: bool) -> list:
-    changed = sorted(((cal.seq.get(i, 0), ev) for i, ev in cal.events.items()
-                      if since < cal.seq.get(i, 0) <= asof), key=lambda pair: pair[0])
+    changed = sorted(
+        ((cal.seq.get(i, 0), ev) for i, ev in cal.events.items() if since < cal.seq.get(i, 0) <= asof),
+        key=lambda pair: pair[0],
+    )
     out, seen = [], set()
 
     def add(ev):
@@ -113,13 +121,20 @@ def _matches_filters(ev: dict, q: Query) -> bool:
     if q.get("iCalUID") and ev.get("iCalUID") != q.get("iCalUID"):
         return False
     if q.get("updatedMin") and ev.get("updated", "") < format_utc(
-            parse_rfc3339(q.get("updatedMin"), "updatedMin"), millis=True):
+        parse_rfc3339(q.get("updatedMin"), "updatedMin"), millis=True
+    ):
         return False
     text = q.get("q")
     if text:
-        hay = " ".join([ev.get("summary", ""), ev.get("description", ""), ev.get("location", ""),
-                        (ev.get("organizer") or {}).get("email", "")]
-                       + [a.get("email", "") for a in ev.get("attendees") or []]).lower()
+        hay = " ".join(
+            [
+                ev.get("summary", ""),
+                ev.get("description", ""),
+                ev.get("location", ""),
+                (ev.get("organizer") or {}).get("email", ""),
+            ]
+            + [a.get("email", "") for a in ev.get("attendees") or []]
+        ).lower()
         if not all(word in hay for word in text.lower().split()):
             return False
     return True
@@ -136,8 +151,7 @@ def list_events(state: CalendarState, cal_id: str, q: Query) -> dict:
         if sync:
             bad = [p for p in SYNC_FORBIDDEN if q.has(p)]
             if bad:
-                raise bad_request(f"The {bad[0]} parameter cannot be used together with "
-                                  "syncToken.", "invalidParameter")
+                raise bad_request(f"The {bad[0]} parameter cannot be used together with syncToken.", "invalidParameter")
             tok = decode_token("sync", sync)
             if tok is None or tok.get("g") != state.generation or tok.get("c") != cal.id:
                 raise gone()
@@ -149,11 +163,9 @@ def list_events(state: CalendarState, cal_id: str, q: Query) -> dict:
                 raise bad_request("The specified time range is empty.", "timeRangeEmpty", "calendar")
             order = q.get("orderBy")
             if order not in (None, "startTime", "updated") or (order == "startTime" and not single):
-                raise bad_request("The requested ordering is not available for the particular "
-                                  "query.", "invalid")
+                raise bad_request("The requested ordering is not available for the particular query.", "invalid")
             show_deleted = q.bool("showDeleted") or q.has("updatedMin")
-            items = [ev for ev in expanded(state, cal, lo, hi, single, show_deleted)
-                     if _matches_filters(ev, q)]
+            items = [ev for ev in expanded(state, cal, lo, hi, single, show_deleted) if _matches_filters(ev, q)]
             if order == "updated":
                 items.sort(key=lambda ev: (ev.get("updated", ""), ev["id"]))
             else:
@@ -172,8 +184,7 @@ def list_events(state: CalendarState, cal_id: str, q: Query) -> dict:
         if nxt is not None:
             resp["nextPageToken"] = encode_token("events", {"o": nxt, "a": asof})
         else:
-            resp["nextSyncToken"] = encode_token("sync", {"c": cal.id, "s": asof,
-                                                          "g": state.generation})
+            resp["nextSyncToken"] = encode_token("sync", {"c": cal.id, "s": asof, "g": state.generation})
         return resp
 
 
@@ -197,8 +208,11 @@ def freebusy(state: CalendarState, body: dict, max_days: float) -> dict:
         raise bad_request("The requested time range is too long.", "timeRangeTooLong", "calendar")
     items = body.get("items") or []
     if len(items) > FREEBUSY_MAX_CALENDARS:
-        raise bad_request("The number of calendars requested is too large for a single query.",
-                          "tooManyCalendarsRequested", "calendar")
+        raise bad_request(
+            "The number of calendars requested is too large for a single query.",
+            "tooManyCalendarsRequested",
+            "calendar",
+        )
     out_tz = zone(body.get("timeZone") or "UTC")
 
     def fmt(dt):
@@ -216,7 +230,8 @@ def freebusy(state: CalendarState, body: dict, max_days: float) -> dict:
                 (max(s, lo), min(e, hi))
                 for ev in expanded(state, cal, lo, hi, single=True, show_deleted=False)
                 if ev.get("transparency") != "transparent" and not _declined_by_self(cal, ev)
-                for s, e in [_span(cal, ev)])
+                for s, e in [_span(cal, ev)]
+            )
             merged = []
             for s, e in spans:
                 if merged and s <= merged[-1][1]:
@@ -224,17 +239,23 @@ def freebusy(state: CalendarState, body: dict, max_days: float) -> dict:
                 else:
                     merged.append([s, e])
             calendars[cid] = {"busy": [{"start": fmt(s), "end": fmt(e)} for s, e in merged]}
-    return {"kind": "calendar#freeBusy", "timeMin": format_utc(lo), "timeMax": format_utc(hi),
-            "calendars": calendars}
+    return {"kind": "calendar#freeBusy", "timeMin": format_utc(lo), "timeMax": format_utc(hi), "calendars": calendars}
 
 
 ROLE_RANK = {"freeBusyReader": 0, "reader": 1, "writer": 2, "owner": 3}
 
 
 def _list_entry(cal: Calendar) -> dict:
-    entry = {"kind": "calendar#calendarListEntry", "etag": f'"{abs(hash(cal.id)) % 10**12}"',
-             "id": cal.id, "summary": cal.summary, "timeZone": cal.time_zone,
-             "accessRole": cal.access_role, "selected": True, "defaultReminders": []}
+    entry = {
+        "kind": "calendar#calendarListEntry",
+        "etag": f'"{abs(hash(cal.id)) % 10**12}"',
+        "id": cal.id,
+        "summary": cal.summary,
+        "timeZone": cal.time_zone,
+        "accessRole": cal.access_role,
+        "selected": True,
+        "defaultReminders": [],
+    }
     if cal.primary:
         entry["primary"] = True
     return entry
@@ -245,11 +266,9 @@ def calendar_list(state: CalendarState, q: Query) -> dict:
         size = q.int("maxResults", 100, 250)
         offset, _ = page_token_offset(q, "callist")
         floor = ROLE_RANK.get(q.get("minAccessRole") or "freeBusyReader", 0)
-        cals = [c for c in state.calendars.values()
-                if c.in_list and ROLE_RANK.get(c.access_role, 0) >= floor]
+        cals = [c for c in state.calendars.values() if c.in_list and ROLE_RANK.get(c.access_role, 0) >= floor]
         chunk, nxt = page_of(cals, offset, size)
-        resp = {"kind": "calendar#calendarList", "etag": '"cl"',
-                "items": [_list_entry(c) for c in chunk]}
+        resp = {"kind": "calendar#calendarList", "etag": '"cl"', "items": [_list_entry(c) for c in chunk]}
         if nxt is not None:
             resp["nextPageToken"] = encode_token("callist", {"o": nxt})
         else:

@@ -40,8 +40,9 @@ def error_body(code: int, message: str, reason: str, domain: str = "global", **e
 class ApiError(Exception):
     """Raised by a handler to answer with a Google-style error."""
 
-    def __init__(self, code: int, message: str, reason: str, domain: str = "global",
-                 headers: dict | None = None, **extra):
+    def __init__(
+        self, code: int, message: str, reason: str, domain: str = "global", headers: dict | None = None, **extra
+    ):
         super().__init__(f"{code} {reason}: {message}")
         self.code = code
         self.body = error_body(code, message, reason, domain, **extra)
@@ -60,11 +61,14 @@ def rate_limited(status: int = 429, retry_after: float | None = None) -> ApiErro
     """What Google answers when the per-user quota is exhausted."""
     headers = {"Retry-After": str(int(retry_after + 0.999))} if retry_after else {}
     if status == 403:
-        return ApiError(403, "Rate Limit Exceeded", "rateLimitExceeded", "usageLimits",
-                        headers=headers)
-    return ApiError(429, "Too many requests. Quota exceeded for quota metric 'Queries' "
-                    "and limit 'Queries per minute per user'.", "rateLimitExceeded",
-                    "usageLimits", headers=headers)
+        return ApiError(403, "Rate Limit Exceeded", "rateLimitExceeded", "usageLimits", headers=headers)
+    return ApiError(
+        429,
+        "Too many requests. Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user'.",
+        "rateLimitExceeded",
+        "usageLimits",
+        headers=headers,
+    )
 
 
 def server_error(status: int) -> ApiError:
@@ -80,10 +84,14 @@ UNAUTHENTICATED = (
 
 
 def unauthenticated() -> ApiError:
-    return ApiError(401, UNAUTHENTICATED, "authError", location="Authorization",
-                    locationType="header",
-                    headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", '
-                             'error="invalid_token"'})
+    return ApiError(
+        401,
+        UNAUTHENTICATED,
+        "authError",
+        location="Authorization",
+        locationType="header",
+        headers={"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"'},
+    )
 
 
 class Response:
@@ -105,5 +113,5 @@ class Response:
         return self.headers.get("Content-Type", "application/json; charset=UTF-8")
 
     @classmethod
-    def from_error(cls, err: ApiError) -> "Response":
+    def from_error(cls, err: ApiError) -> Response:
         return cls(err.code, err.body, err.headers)

@@ -19,11 +19,27 @@ from .errors import ApiError, bad_request
 from .query import Query, encode_token, page_of, page_token_offset
 from .timeutil import UTC
 
-SYSTEM_LABELS = ("INBOX", "SENT", "DRAFT", "SPAM", "TRASH", "UNREAD", "STARRED", "IMPORTANT",
-                 "CATEGORY_PERSONAL", "CATEGORY_SOCIAL", "CATEGORY_PROMOTIONS",
-                 "CATEGORY_UPDATES", "CATEGORY_FORUMS")
-HISTORY_TYPES = {"messageAdded": "messagesAdded", "messageDeleted": "messagesDeleted",
-                 "labelAdded": "labelsAdded", "labelRemoved": "labelsRemoved"}
+SYSTEM_LABELS = (
+    "INBOX",
+    "SENT",
+    "DRAFT",
+    "SPAM",
+    "TRASH",
+    "UNREAD",
+    "STARRED",
+    "IMPORTANT",
+    "CATEGORY_PERSONAL",
+    "CATEGORY_SOCIAL",
+    "CATEGORY_PROMOTIONS",
+    "CATEGORY_UPDATES",
+    "CATEGORY_FORUMS",
+)
+HISTORY_TYPES = {
+    "messageAdded": "messagesAdded",
+    "messageDeleted": "messagesDeleted",
+    "labelAdded": "labelsAdded",
+    "labelRemoved": "labelsRemoved",
+}
 
 
 def not_found_entity() -> ApiError:
@@ -35,7 +51,7 @@ class Message:
     id: str
     thread_id: str
     labels: list[str]
-    internal_date: int              # ms since epoch
+    internal_date: int  # ms since epoch
     headers: list[tuple[str, str]]
     size: int
     history_id: int
@@ -49,8 +65,7 @@ class Message:
 
 
 class GmailState:
-    def __init__(self, email: str, lock: threading.RLock, metadata_only: bool = True,
-                 first_history_id: int = 10000):
+    def __init__(self, email: str, lock: threading.RLock, metadata_only: bool = True, first_history_id: int = 10000):
         self.email = email
         self.lock = lock
         self.metadata_only = metadata_only
@@ -70,11 +85,10 @@ class GmailState:
             entry["labelIds"] = list(label_ids)
         self.history.append({"id": self.history_id, "messages": [msg.ref(False)], kind: [entry]})
 
-    def add_message(self, headers, internal_date, labels=("INBOX",), thread_id=None,
-                    size: int | None = None) -> str:
+    def add_message(self, headers, internal_date, labels=("INBOX",), thread_id=None, size: int | None = None) -> str:
         with self.lock:
             self._n += 1
-            mid = f"{0x18f0a00000000000 + self._n * 0x3f1:016x}"
+            mid = f"{0x18F0A00000000000 + self._n * 0x3F1:016x}"
             if isinstance(internal_date, datetime):
                 if internal_date.tzinfo is None:
                     internal_date = internal_date.replace(tzinfo=UTC)
@@ -88,8 +102,15 @@ class GmailState:
             for label in labels:
                 if label not in SYSTEM_LABELS:
                     self.user_labels.add(label)
-            msg = Message(mid, thread_id or mid, list(labels), ms, pairs,
-                          size or 1000 + sum(len(k) + len(v) + 4 for k, v in pairs), 0)
+            msg = Message(
+                mid,
+                thread_id or mid,
+                list(labels),
+                ms,
+                pairs,
+                size or 1000 + sum(len(k) + len(v) + 4 for k, v in pairs),
+                0,
+            )
             self.messages[mid] = msg
             self._record("messagesAdded", msg)
             return mid
@@ -132,9 +153,12 @@ class GmailState:
     def profile(self) -> dict:
         with self.lock:
             live = [m for m in self.messages.values() if not m.deleted]
-            return {"emailAddress": self.email, "messagesTotal": len(live),
-                    "threadsTotal": len({m.thread_id for m in live}),
-                    "historyId": str(self.history_id)}
+            return {
+                "emailAddress": self.email,
+                "messagesTotal": len(live),
+                "threadsTotal": len({m.thread_id for m in live}),
+                "historyId": str(self.history_id),
+            }
 
     def list_messages(self, q: Query) -> dict:
         if q.get("q") and self.metadata_only:
@@ -144,9 +168,13 @@ class GmailState:
             offset, _ = page_token_offset(q, "msgs")
             wanted = q.all("labelIds")
             spam_trash = q.bool("includeSpamTrash") or any(lb in ("SPAM", "TRASH") for lb in wanted)
-            found = [m for m in self.messages.values() if not m.deleted
-                     and all(lb in m.labels for lb in wanted)
-                     and (spam_trash or not ({"SPAM", "TRASH"} & set(m.labels)))]
+            found = [
+                m
+                for m in self.messages.values()
+                if not m.deleted
+                and all(lb in m.labels for lb in wanted)
+                and (spam_trash or not ({"SPAM", "TRASH"} & set(m.labels)))
+            ]
             found.sort(key=lambda m: (m.internal_date, m.id), reverse=True)
             chunk, nxt = page_of(found, offset, size)
             resp = {"resultSizeEstimate": len(found)}
@@ -164,8 +192,12 @@ class GmailState:
             raise ApiError(403, f"Metadata scope doesn't allow format {fmt.upper()}", "forbidden")
         with self.lock:
             msg = self._live(mid)
-            out = {**msg.ref(), "historyId": str(msg.history_id),
-                   "internalDate": str(msg.internal_date), "sizeEstimate": msg.size}
+            out = {
+                **msg.ref(),
+                "historyId": str(msg.history_id),
+                "internalDate": str(msg.internal_date),
+                "sizeEstimate": msg.size,
+            }
             if fmt == "minimal":
                 return out
             headers = msg.headers
@@ -177,8 +209,12 @@ class GmailState:
                 out["raw"] = base64.urlsafe_b64encode(text.encode()).decode()
                 return out
             out["snippet"] = ""
-            out["payload"] = {"partId": "", "mimeType": "text/plain", "filename": "",
-                              "headers": [{"name": k, "value": v} for k, v in headers]}
+            out["payload"] = {
+                "partId": "",
+                "mimeType": "text/plain",
+                "filename": "",
+                "headers": [{"name": k, "value": v} for k, v in headers],
+            }
             if fmt == "full":
                 out["payload"]["body"] = {"size": 0}
             return out
@@ -207,12 +243,13 @@ class GmailState:
                     continue
                 keys = [k for k in HISTORY_TYPES.values() if k in rec and (not kinds or k in kinds)]
                 if label:
-                    keys = [k for k in keys if any(label in e["message"]["labelIds"]
-                                                   or label in e.get("labelIds", ())
-                                                   for e in rec[k])]
+                    keys = [
+                        k
+                        for k in keys
+                        if any(label in e["message"]["labelIds"] or label in e.get("labelIds", ()) for e in rec[k])
+                    ]
                 if keys:
-                    records.append({"id": str(rec["id"]), "messages": rec["messages"],
-                                    **{k: rec[k] for k in keys}})
+                    records.append({"id": str(rec["id"]), "messages": rec["messages"], **{k: rec[k] for k in keys}})
             chunk, nxt = page_of(records, offset, size)
             resp = {"historyId": str(asof)}
             if chunk:
@@ -223,5 +260,7 @@ class GmailState:
 
     def labels(self) -> dict:
         with self.lock:
-            return {"labels": [{"id": lb, "name": lb, "type": "system"} for lb in SYSTEM_LABELS]
-                    + [{"id": lb, "name": lb, "type": "user"} for lb in sorted(self.user_labels)]}
+            return {
+                "labels": [{"id": lb, "name": lb, "type": "system"} for lb in SYSTEM_LABELS]
+                + [{"id": lb, "name": lb, "type": "user"} for lb in sorted(self.user_labels)]
+            }

@@ -9,7 +9,7 @@ import socket
 import struct
 from http.server import BaseHTTPRequestHandler
 
-RESET = object()   # dispatch() result: close the socket without answering
+RESET = object()  # dispatch() result: close the socket without answering
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -37,8 +37,7 @@ class Handler(BaseHTTPRequestHandler):
         if resp is RESET:
             self.close_connection = True
             try:
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           struct.pack("ii", 1, 0))
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
@@ -51,7 +50,7 @@ class Handler(BaseHTTPRequestHandler):
             if name.lower() != "content-type":
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
-        self._headers_buffer.append(b"\r\n" + payload)   # headers and body in one write
+        self._headers_buffer.append(b"\r\n" + payload)  # headers and body in one write
         self.flush_headers()
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve

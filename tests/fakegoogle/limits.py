@@ -60,8 +60,7 @@ class TokenBucket:
 class Quota:
     """One bucket per API (Gmail and Calendar quotas are separate at Google)."""
 
-    def __init__(self, units_per_second: dict[str, float | None], burst_seconds: float = 1.0,
-                 clock=time.monotonic):
+    def __init__(self, units_per_second: dict[str, float | None], burst_seconds: float = 1.0, clock=time.monotonic):
         self.clock = clock
         self.burst_seconds = burst_seconds
         self.lock = threading.Lock()
@@ -93,7 +92,7 @@ class FaultRule:
 
     kinds: tuple[str, ...]
     rate: float = 1.0
-    remaining: int | None = None          # None: unlimited (inject); n: fail_next
+    remaining: int | None = None  # None: unlimited (inject); n: fail_next
     paths: tuple[str, ...] | None = None
     methods: tuple[str, ...] | None = None
     in_batch: bool = True
@@ -104,10 +103,7 @@ class FaultRule:
             return False
         if self.paths is not None and not any(path.startswith(p.lstrip("/")) for p in self.paths):
             return False
-        if self.methods is not None and http_method not in self.methods \
-                and api_method not in self.methods:
-            return False
-        return True
+        return not (self.methods is not None and http_method not in self.methods and api_method not in self.methods)
 
 
 DEFAULT_FAULT_PATHS = ("gmail/", "calendar/", "batch")
@@ -120,7 +116,7 @@ class Faults:
         self.lock = threading.Lock()
         self.once: list[FaultRule] = []
         self.random: list[FaultRule] = []
-        self.log: list[tuple[str, str, str]] = []   # (kind, api_method, path)
+        self.log: list[tuple[str, str, str]] = []  # (kind, api_method, path)
 
     def pick(self, http_method: str, path: str, api_method: str, in_batch: bool) -> str | None:
         with self.lock:

@@ -64,7 +64,7 @@ def decode_token(kind: str, token: str) -> dict | None:
 
 def page_of(items: list, offset: int, size: int) -> tuple[list, int | None]:
     """The slice at `offset` and the next offset (None on the last page)."""
-    page = items[offset:offset + size]
+    page = items[offset : offset + size]
     nxt = offset + size
     return page, (nxt if nxt < len(items) else None)
 

@@ -34,13 +34,24 @@ from .timeutil import UTC
 class FakeGoogle:
     """See tests/fakegoogle/__init__.py for the public API summary."""
 
-    def __init__(self, email: str = "me@example.com", *, quota_units_per_second: float | None = 250,
-                 calendar_units_per_second: float | None = None, quota_burst_seconds: float = 1.0,
-                 rate_limit_status: int = 429, retry_after: float | str | None = None,
-                 gmail_metadata_only: bool = True, minimal_cancelled: bool = True,
-                 freebusy_max_days: float = 62, batch_limits: dict | None = None,
-                 scopes=DEFAULT_SCOPES, now=None, monotonic=time.monotonic,
-                 host: str = "127.0.0.1"):
+    def __init__(
+        self,
+        email: str = "me@example.com",
+        *,
+        quota_units_per_second: float | None = 250,
+        calendar_units_per_second: float | None = None,
+        quota_burst_seconds: float = 1.0,
+        rate_limit_status: int = 429,
+        retry_after: float | str | None = None,
+        gmail_metadata_only: bool = True,
+        minimal_cancelled: bool = True,
+        freebusy_max_days: float = 62,
+        batch_limits: dict | None = None,
+        scopes=DEFAULT_SCOPES,
+        now=None,
+        monotonic=time.monotonic,
+        host: str = "127.0.0.1",
+    ):
         self.email = email
         self.host = host
         self.lock = threading.RLock()
@@ -48,16 +59,13 @@ class FakeGoogle:
         self.auth = Auth(scopes)
         self.calendar = CalendarState(email, self.now, self.lock, minimal_cancelled)
         self.gmail = GmailState(email, self.lock, gmail_metadata_only)
-        cal_rate = calendar_units_per_second if calendar_units_per_second is not None \
-            else quota_units_per_second
-        self.quota = Quota({"gmail": quota_units_per_second, "calendar": cal_rate},
-                           quota_burst_seconds, monotonic)
+        cal_rate = calendar_units_per_second if calendar_units_per_second is not None else quota_units_per_second
+        self.quota = Quota({"gmail": quota_units_per_second, "calendar": cal_rate}, quota_burst_seconds, monotonic)
         self.rate_limit_status = rate_limit_status
         self.retry_after = retry_after
         self.freebusy_max_days = freebusy_max_days
         # Gmail: 100 calls per batch; Calendar's batch guide says 1000.
-        self.batch_limits = {"gmail/v1": 100, "calendar/v3": 1000, None: 1000,
-                             **(batch_limits or {})}
+        self.batch_limits = {"gmail/v1": 100, "calendar/v3": 1000, None: 1000, **(batch_limits or {})}
         self.faults = Faults()
         self.fault_delay = 0.2
         # Called as hook(entry) after a request was answered and before the answer is
@@ -68,14 +76,15 @@ class FakeGoogle:
         self._thread: threading.Thread | None = None
 
     # ----- lifecycle ----------------------------------------------------------
-    def start(self) -> "FakeGoogle":
+    def start(self) -> FakeGoogle:
         server = ThreadingHTTPServer((self.host, 0), Handler)
         server.daemon_threads = True
         server.fake = self
         server.handle_error = lambda request, client_address: None
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fakegoogle",
-                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="fakegoogle", kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -86,7 +95,7 @@ class FakeGoogle:
             self._thread.join(timeout=5)
             self._server = None
 
-    def __enter__(self) -> "FakeGoogle":
+    def __enter__(self) -> FakeGoogle:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -113,29 +122,50 @@ class FakeGoogle:
     # ----- auth -------------------------------------------------------------------
     def authorized_user_info(self) -> dict:
         """google-auth "authorized_user" dict; build Credentials from its fields directly."""
-        return {"type": "authorized_user", "client_id": self.auth.client_id,
-                "client_secret": self.auth.client_secret,
-                "refresh_token": self.auth.refresh_token, "token_uri": self.root + "token"}
+        return {
+            "type": "authorized_user",
+            "client_id": self.auth.client_id,
+            "client_secret": self.auth.client_secret,
+            "refresh_token": self.auth.refresh_token,
+            "token_uri": self.root + "token",
+        }
 
     def credentials(self):
         """google.oauth2 Credentials for this fake (token_uri kept, unlike from_authorized_user_info)."""
         from google.oauth2.credentials import Credentials
+
         info = self.authorized_user_info()
-        return Credentials(token=None, refresh_token=info["refresh_token"],
-                           token_uri=info["token_uri"], client_id=info["client_id"],
-                           client_secret=info["client_secret"])
+        return Credentials(
+            token=None,
+            refresh_token=info["refresh_token"],
+            token_uri=info["token_uri"],
+            client_id=info["client_id"],
+            client_secret=info["client_secret"],
+        )
 
     def calendar_service(self, credentials=None):
         from googleapiclient.discovery import build
-        return build("calendar", "v3", credentials=credentials or self.credentials(),
-                     client_options={"api_endpoint": self.root + "calendar/v3/"},
-                     static_discovery=True, cache_discovery=False)
+
+        return build(
+            "calendar",
+            "v3",
+            credentials=credentials or self.credentials(),
+            client_options={"api_endpoint": self.root + "calendar/v3/"},
+            static_discovery=True,
+            cache_discovery=False,
+        )
 
     def gmail_service(self, credentials=None):
         from googleapiclient.discovery import build
-        return build("gmail", "v1", credentials=credentials or self.credentials(),
-                     client_options={"api_endpoint": self.root}, static_discovery=True,
-                     cache_discovery=False)
+
+        return build(
+            "gmail",
+            "v1",
+            credentials=credentials or self.credentials(),
+            client_options={"api_endpoint": self.root},
+            static_discovery=True,
+            cache_discovery=False,
+        )
 
     def revoke_refresh_token(self, expire_access_tokens: bool = True) -> None:
         self.auth.revoke_refresh_token(expire_access_tokens)
@@ -159,8 +189,14 @@ class FakeGoogle:
     def calendar_delete_event(self, event_id: str, calendar_id: str = "primary") -> None:
         self.calendar.delete(calendar_id, event_id)
 
-    def calendar_add_exception(self, master_id: str, original_start, changes: dict | None = None,
-                               cancelled: bool = False, calendar_id: str = "primary") -> dict:
+    def calendar_add_exception(
+        self,
+        master_id: str,
+        original_start,
+        changes: dict | None = None,
+        cancelled: bool = False,
+        calendar_id: str = "primary",
+    ) -> dict:
         return self.calendar.add_exception(calendar_id, master_id, original_start, changes, cancelled)
 
     def calendar_get_event(self, event_id: str, calendar_id: str = "primary") -> dict:
@@ -189,8 +225,7 @@ class FakeGoogle:
             self.calendar.generation += 1
 
     # ----- gmail seeding -----------------------------------------------------------
-    def gmail_add_message(self, headers, internal_date, labels=("INBOX",), thread_id=None,
-                          size=None) -> str:
+    def gmail_add_message(self, headers, internal_date, labels=("INBOX",), thread_id=None, size=None) -> str:
         return self.gmail.add_message(headers, internal_date, labels, thread_id, size)
 
     def gmail_delete_message(self, message_id: str) -> None:
@@ -208,27 +243,35 @@ class FakeGoogle:
 
     # ----- quota and faults ------------------------------------------------------
     def set_quota(self, units_per_second: float | None, api: str | None = None) -> None:
-        for name in ([api] if api else ["gmail", "calendar"]):
+        for name in [api] if api else ["gmail", "calendar"]:
             self.quota.set_rate(name, units_per_second)
 
-    def inject(self, rate: float = 0.2, kinds=("500", "503", "429", "reset", "delay"), seed=0,
-               paths=DEFAULT_FAULT_PATHS, methods=None, delay: float | None = None,
-               in_batch: bool = True) -> None:
+    def inject(
+        self,
+        rate: float = 0.2,
+        kinds=("500", "503", "429", "reset", "delay"),
+        seed=0,
+        paths=DEFAULT_FAULT_PATHS,
+        methods=None,
+        delay: float | None = None,
+        in_batch: bool = True,
+    ) -> None:
         """Fail a `rate` share of matching requests with a seeded random kind."""
         self._check_kinds(kinds)
         if delay is not None:
             self.fault_delay = delay
         with self.faults.lock:
-            self.faults.random.append(FaultRule(tuple(kinds), rate, None, _tuple(paths),
-                                                _tuple(methods), in_batch, random.Random(seed)))
+            self.faults.random.append(
+                FaultRule(tuple(kinds), rate, None, _tuple(paths), _tuple(methods), in_batch, random.Random(seed))
+            )
 
-    def fail_next(self, n: int = 1, kind: str = "500", paths=DEFAULT_FAULT_PATHS, methods=None,
-                  in_batch: bool = True) -> None:
+    def fail_next(
+        self, n: int = 1, kind: str = "500", paths=DEFAULT_FAULT_PATHS, methods=None, in_batch: bool = True
+    ) -> None:
         """The next `n` matching requests fail with `kind`."""
         self._check_kinds([kind])
         with self.faults.lock:
-            self.faults.once.append(FaultRule((kind,), 1.0, n, _tuple(paths), _tuple(methods),
-                                              in_batch))
+            self.faults.once.append(FaultRule((kind,), 1.0, n, _tuple(paths), _tuple(methods), in_batch))
 
     def clear_faults(self) -> None:
         with self.faults.lock:
@@ -242,14 +285,22 @@ class FakeGoogle:
             raise ValueError(f"unknown fault kinds {bad}; known: {FAULT_KINDS}")
 
     # ----- the pipeline -------------------------------------------------------------
-    def dispatch(self, verb: str, target: str, headers: dict, body: bytes,
-                 in_batch: bool = False, outer_auth: str | None = None):
+    def dispatch(
+        self, verb: str, target: str, headers: dict, body: bytes, in_batch: bool = False, outer_auth: str | None = None
+    ):
         """Answer one request (a Response, or RESET to drop the connection)."""
         split = urlsplit(target)
         path = split.path.lstrip("/")
         query = parse_qs(split.query, keep_blank_values=True)
-        entry = {"method": verb, "path": "/" + path, "query": query, "api": None,
-                 "status": None, "batch": in_batch, "body": body}
+        entry = {
+            "method": verb,
+            "path": "/" + path,
+            "query": query,
+            "api": None,
+            "status": None,
+            "batch": in_batch,
+            "body": body,
+        }
         with self.lock:
             self.requests.append((verb, "/" + path, query))
             self.log.append(entry)
@@ -321,8 +372,7 @@ class FakeGoogle:
             "calendar.events.patch": lambda: cal.patch(args[0], args[1], parse_json(body)),
             "calendar.events.update": lambda: cal.patch(args[0], args[1], parse_json(body), True),
             "calendar.events.delete": lambda: cal.delete(args[0], args[1]),
-            "calendar.freebusy.query": lambda: cal_reads.freebusy(cal, parse_json(body),
-                                                                  self.freebusy_max_days),
+            "calendar.freebusy.query": lambda: cal_reads.freebusy(cal, parse_json(body), self.freebusy_max_days),
             "calendar.calendarList.list": lambda: cal_reads.calendar_list(cal, q),
             "calendar.calendarList.get": lambda: cal_reads.calendar_list_get(cal, args[0]),
             "gmail.users.getProfile": gm.profile,
@@ -345,11 +395,18 @@ class FakeGoogle:
         answers = []
         for part in parts:
             if api_path and not urlsplit(part.target).path.lstrip("/").startswith(api_path):
-                resp = Response.from_error(bad_request(
-                    "All requests in a batch must go to the batch's API.", "badRequest"))
+                resp = Response.from_error(
+                    bad_request("All requests in a batch must go to the batch's API.", "badRequest")
+                )
             else:
-                resp = self.dispatch(part.method, part.target, part.headers, part.body,
-                                     in_batch=True, outer_auth=headers.get("authorization"))
+                resp = self.dispatch(
+                    part.method,
+                    part.target,
+                    part.headers,
+                    part.body,
+                    in_batch=True,
+                    outer_auth=headers.get("authorization"),
+                )
             answers.append((part.content_id, resp))
         content_type, payload = format_batch(answers)
         return Response(200, payload, {"Content-Type": content_type})

@@ -10,7 +10,7 @@ against a calendar that does not exist.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, UTC
 from itertools import islice
 from zoneinfo import ZoneInfo
 
@@ -18,9 +18,9 @@ from dateutil.rrule import rrulestr
 
 from .errors import bad_request
 
-UTC = timezone.utc
-MAX_INSTANCES = 3000            # safety cap per series and query
-HORIZON = timedelta(days=730)   # open-ended series expand this far past "now"
+UTC = UTC
+MAX_INSTANCES = 3000  # safety cap per series and query
+HORIZON = timedelta(days=730)  # open-ended series expand this far past "now"
 
 
 def parse_rfc3339(value: str, what: str = "timestamp") -> datetime:
@@ -109,8 +109,11 @@ def occurrences(master: dict, cal_tz, lo: datetime | None, hi: datetime | None, 
     else:
         tzname = master["start"].get("timeZone")
         dtstart = start.astimezone(zone(tzname)) if tzname else start
-    lines = [_fix_until(r, not all_day) for r in master.get("recurrence") or []
-             if r.split(":")[0].split(";")[0] in ("RRULE", "EXRULE", "RDATE", "EXDATE")]
+    lines = [
+        _fix_until(r, not all_day)
+        for r in master.get("recurrence") or []
+        if r.split(":")[0].split(";")[0] in ("RRULE", "EXRULE", "RDATE", "EXDATE")
+    ]
     if not lines:  # not actually recurring: one occurrence
         if (lo is None or end > lo) and (hi is None or start < hi):
             yield start, end

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +16,7 @@ from syncd.sinks.base import HoldGone
 from syncd.sinks.google import GoogleHoldSink
 from tests.fakegoogle import FakeGoogle
 
-UTC = timezone.utc
+UTC = UTC
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # a Tuesday, 09:00 in Berlin
@@ -29,7 +29,9 @@ def fake():
 
 
 def session_for_fake(fake: FakeGoogle, attempts: int = 8) -> GoogleSession:
-    return GoogleSession(fake.credentials(), fake.root, retry=RetryPolicy(attempts=attempts, sleep=lambda seconds: None))
+    return GoogleSession(
+        fake.credentials(), fake.root, retry=RetryPolicy(attempts=attempts, sleep=lambda seconds: None)
+    )
 
 
 def make(fake: FakeGoogle, calendar: str = "primary", **kw) -> GoogleHoldSink:
@@ -40,8 +42,15 @@ def make(fake: FakeGoogle, calendar: str = "primary", **kw) -> GoogleHoldSink:
 
 def new_hold(contact: str = "ada-lovelace", start: datetime = T0, minutes: int = 30, attempt: int = 0) -> NewHold:
     cycle = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
-    return NewHold(contact, contact.replace("-", " ").title(), hold_event_id(contact, cycle, attempt), start,
-                   start + timedelta(minutes=minutes), cycle, "overdue")
+    return NewHold(
+        contact,
+        contact.replace("-", " ").title(),
+        hold_event_id(contact, cycle, attempt),
+        start,
+        start + timedelta(minutes=minutes),
+        cycle,
+        "overdue",
+    )
 
 
 def log_of(fake: FakeGoogle, api: str) -> list[dict]:
@@ -53,7 +62,11 @@ def stored(fake: FakeGoogle, calendar: str = "primary") -> list[dict]:
 
 
 def timed(start: datetime, minutes: int = 60, **extra) -> dict:
-    return {"start": {"dateTime": start.isoformat()}, "end": {"dateTime": (start + timedelta(minutes=minutes)).isoformat()}, **extra}
+    return {
+        "start": {"dateTime": start.isoformat()},
+        "end": {"dateTime": (start + timedelta(minutes=minutes)).isoformat()},
+        **extra,
+    }
 
 
 # --------------------------------------------------------------------------- create
@@ -182,8 +195,13 @@ def test_list_holds_pages_and_leaves_out_deleted_and_unmarked(fake):
         sink.create(hold, "Coffee", "")
     fake.calendar_delete_event(holds[1].event_id)
     fake.calendar_add_event(timed(T0 + timedelta(hours=3), summary="Not ours"))
-    fake.calendar_add_event(timed(T0 + timedelta(hours=4), summary="Other app",
-                                  extendedProperties={"private": {"syncd": "other", "contact": "x"}}))
+    fake.calendar_add_event(
+        timed(
+            T0 + timedelta(hours=4),
+            summary="Other app",
+            extendedProperties={"private": {"syncd": "other", "contact": "x"}},
+        )
+    )
     fake.reset_counters()
     listed = sink.list_holds()
     assert [h.event_id for h in listed] == [holds[i].event_id for i in (0, 2, 3, 4)]
@@ -201,14 +219,23 @@ def test_list_holds_reports_declined_and_moved_holds(fake):
     declined, moved = new_hold("ada"), new_hold("bob", T0 + timedelta(days=1))
     sink.create(declined, "Coffee", "")
     sink.create(moved, "Coffee", "")
-    fake.calendar_update_event(declined.event_id, {"attendees": [
-        {"email": "me@example.com", "self": True, "responseStatus": "declined"},
-        {"email": "friend@example.org", "responseStatus": "accepted"}]})
+    fake.calendar_update_event(
+        declined.event_id,
+        {
+            "attendees": [
+                {"email": "me@example.com", "self": True, "responseStatus": "declined"},
+                {"email": "friend@example.org", "responseStatus": "accepted"},
+            ]
+        },
+    )
     fake.calendar_update_event(moved.event_id, timed(T0 + timedelta(days=2, hours=5), 45))
     by_contact = {h.contact_id: h for h in sink.list_holds()}
     assert by_contact["ada"].declined and by_contact["ada"].start == T0
     assert not by_contact["bob"].declined
-    assert (by_contact["bob"].start, by_contact["bob"].end) == (T0 + timedelta(days=2, hours=5), T0 + timedelta(days=2, hours=5, minutes=45))
+    assert (by_contact["bob"].start, by_contact["bob"].end) == (
+        T0 + timedelta(days=2, hours=5),
+        T0 + timedelta(days=2, hours=5, minutes=45),
+    )
 
 
 def test_a_hold_made_recurring_counts_once_under_its_own_id(fake):
@@ -299,8 +326,10 @@ def test_long_ranges_are_split_and_joined_again(fake):
     fake.calendar_add_event(timed(start + timedelta(days=140), 60, summary="late"))
     sink = make(fake)
     busy = sink.busy(start, start + timedelta(days=150))
-    assert busy == [Interval(across, across + timedelta(hours=2)),
-                    Interval(start + timedelta(days=140), start + timedelta(days=140, hours=1))]
+    assert busy == [
+        Interval(across, across + timedelta(hours=2)),
+        Interval(start + timedelta(days=140), start + timedelta(days=140, hours=1)),
+    ]
     spans = [json.loads(e["body"]) for e in log_of(fake, "calendar.freebusy.query")]
     assert len(spans) == 3
     assert all(e["status"] == 200 for e in log_of(fake, "calendar.freebusy.query"))
@@ -342,7 +371,9 @@ def test_a_calendar_without_free_busy_fails_the_whole_call(fake):
 
 def test_errors_never_name_an_address_calendar(fake):
     fake.add_calendar("holds@group.calendar.google.com")
-    sink = GoogleHoldSink("holds@group.calendar.google.com", session_for_fake(fake, attempts=1), tz=BERLIN, clock=lambda: NOW)
+    sink = GoogleHoldSink(
+        "holds@group.calendar.google.com", session_for_fake(fake, attempts=1), tz=BERLIN, clock=lambda: NOW
+    )
     fake.fail_next(1, "500", methods=["calendar.events.list"])
     with pytest.raises(SinkError) as caught:
         sink.list_holds()
@@ -368,7 +399,8 @@ def test_make_sink_builds_the_google_sink_from_config(fake, tmp_path):
     token = tmp_path / "token.json"
     token.write_text(json.dumps(fake.authorized_user_info()))
     token.chmod(0o600)
-    config = parse_config(f"""
+    config = parse_config(
+        f"""
         [user]
         timezone = "Europe/Berlin"
         [sources.google]
@@ -379,7 +411,9 @@ def test_make_sink_builds_the_google_sink_from_config(fake, tmp_path):
         gmail = false
         [holds]
         sink = "google:holds"
-    """.replace("\n        ", "\n"), tmp_path / "config.toml")
+    """.replace("\n        ", "\n"),
+        tmp_path / "config.toml",
+    )
     fake.add_calendar("work")
     fake.add_calendar("holds")
     fake.calendar_add_event(timed(T0, 30), "work")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 from icalendar import Calendar
@@ -14,7 +14,7 @@ from syncd.planner import NewHold, hold_event_id
 from syncd.sinks import HoldSink, HoldWrite, SinkError, SinkHold, apply_all, make_sink
 from syncd.sinks.ics import IcsHoldSink
 
-UTC = timezone.utc
+UTC = UTC
 BERLIN = ZoneInfo("Europe/Berlin")
 STAMP = datetime(2026, 6, 1, 7, 0, tzinfo=UTC)
 
@@ -51,10 +51,15 @@ USER_CAL = (
 )
 
 
-def new_hold(cid: str = "ada", start: datetime = datetime(2026, 6, 2, 7, 0, tzinfo=UTC), minutes: int = 30,
-             cycle: datetime | None = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)) -> NewHold:
-    return NewHold(cid, cid.title(), hold_event_id(cid, cycle), start, start + timedelta(minutes=minutes), cycle,
-                   "test")
+def new_hold(
+    cid: str = "ada",
+    start: datetime = datetime(2026, 6, 2, 7, 0, tzinfo=UTC),
+    minutes: int = 30,
+    cycle: datetime | None = datetime(2026, 4, 1, 12, 0, tzinfo=UTC),
+) -> NewHold:
+    return NewHold(
+        cid, cid.title(), hold_event_id(cid, cycle), start, start + timedelta(minutes=minutes), cycle, "test"
+    )
 
 
 @pytest.fixture
@@ -101,7 +106,8 @@ def test_create_list_remove(sink, path):
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sink.list_holds() == [got]
     assert sink.busy(h.start - timedelta(hours=1), h.start + timedelta(hours=1)) == [
-        type(sink.busy(h.start, h.end)[0])(h.start, h.end)]
+        type(sink.busy(h.start, h.end)[0])(h.start, h.end)
+    ]
     assert sink.busy(h.end, h.end + timedelta(hours=1)) == []  # half-open
 
     ev = events(path)[h.event_id]
@@ -192,8 +198,12 @@ def test_user_moved_dtstart(sink, path):
 def test_user_moved_to_floating_time_uses_sink_zone(sink, path):
     h = new_hold()
     sink.create(h, "Coffee", "")
-    write_raw(path, raw_text(path).replace("DTSTART:20260602T070000Z", "DTSTART:20260602T100000")
-                    .replace("DTEND:20260602T073000Z\r\n", ""))
+    write_raw(
+        path,
+        raw_text(path)
+        .replace("DTSTART:20260602T070000Z", "DTSTART:20260602T100000")
+        .replace("DTEND:20260602T073000Z\r\n", ""),
+    )
     [moved] = sink.list_holds()
     assert moved.start == datetime(2026, 6, 2, 10, 0, tzinfo=BERLIN)
     assert moved.end == moved.start  # RFC 5545: no DTEND → ends where it starts
@@ -241,8 +251,11 @@ def test_written_file_reparses_with_icalendar(sink, path):
     path.parent.mkdir(parents=True)
     path.write_bytes(USER_CAL.encode())
     for i in range(5):
-        sink.create(new_hold(f"c{i}", start=datetime(2026, 6, 2 + i, 7, tzinfo=UTC)),
-                    f"Coffee with C{i}, Ünïcødé; \"quoted\"", "line\n" * 3 + "x" * 200)
+        sink.create(
+            new_hold(f"c{i}", start=datetime(2026, 6, 2 + i, 7, tzinfo=UTC)),
+            f'Coffee with C{i}, Ünïcødé; "quoted"',
+            "line\n" * 3 + "x" * 200,
+        )
     cal = parse(path)
     assert cal.name == "VCALENDAR"
     holds = [e for e in cal.walk("VEVENT") if e.get("X-SYNCD-HOLD") is not None]
@@ -264,22 +277,29 @@ def test_empty_file_is_an_empty_calendar(sink, path):
 # --------------------------------------------------------------------------- malformed files
 
 
-@pytest.mark.parametrize("content", [
-    b"this is not a calendar\n",
-    b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\n",                      # truncated
-    b"BEGIN:VCALENDAR\r\nfoo bar\r\nEND:VCALENDAR\r\n",                     # bad content line
-    b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",  # two calendars
-    b"BEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\n",                             # no VCALENDAR
-    b"\xff\xfe\x00garbage",                                                 # not UTF-8
-    # a hold whose DTSTART cannot be read
-    b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:h\r\nX-SYNCD-HOLD:1\r\nDTSTART:tomorrow\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"this is not a calendar\n",
+        b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\n",  # truncated
+        b"BEGIN:VCALENDAR\r\nfoo bar\r\nEND:VCALENDAR\r\n",  # bad content line
+        b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",  # two calendars
+        b"BEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\n",  # no VCALENDAR
+        b"\xff\xfe\x00garbage",  # not UTF-8
+        # a hold whose DTSTART cannot be read
+        b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:h\r\nX-SYNCD-HOLD:1\r\nDTSTART:tomorrow\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    ],
+)
 def test_malformed_file_raises_and_is_left_alone(sink, path, content):
     path.parent.mkdir(parents=True)
     path.write_bytes(content)
     os.chmod(path, 0o644)
-    for action in (sink.list_holds, lambda: sink.busy(STAMP, STAMP + timedelta(days=1)),
-                   lambda: sink.create(new_hold(), "Coffee", ""), lambda: sink.remove("h")):
+    for action in (
+        sink.list_holds,
+        lambda: sink.busy(STAMP, STAMP + timedelta(days=1)),
+        lambda: sink.create(new_hold(), "Coffee", ""),
+        lambda: sink.remove("h"),
+    ):
         with pytest.raises(SinkError) as err:
             action()
         assert str(path) in str(err.value)
@@ -305,8 +325,12 @@ def test_make_sink(tmp_path, monkeypatch):
     s = make_sink("ics:~/cal/holds.ics", tz=BERLIN)
     assert isinstance(s, IcsHoldSink) and isinstance(s, HoldSink)
     assert s.name == f"ics:{tmp_path}/cal/holds.ics"
-    for bad, fragment in [("ics:", "expected 'ics:PATH'"), ("google:primary", "Google"),
-                          ("ftp:x", "unknown hold sink"), ("holds.ics", "unknown hold sink")]:
+    for bad, fragment in [
+        ("ics:", "expected 'ics:PATH'"),
+        ("google:primary", "Google"),
+        ("ftp:x", "unknown hold sink"),
+        ("holds.ics", "unknown hold sink"),
+    ]:
         with pytest.raises(ValueError, match=fragment):
             make_sink(bad)
         with pytest.raises(SinkError):
@@ -319,8 +343,9 @@ def test_make_sink_takes_tz_from_config(tmp_path):
 
     s = make_sink(f"ics:{tmp_path}/h.ics", config=Cfg(), store=object())
     s.create(new_hold(), "Coffee", "")
-    write_raw(tmp_path / "h.ics", raw_text(tmp_path / "h.ics").replace("DTSTART:20260602T070000Z",
-                                                                      "DTSTART:20260602T100000"))
+    write_raw(
+        tmp_path / "h.ics", raw_text(tmp_path / "h.ics").replace("DTSTART:20260602T070000Z", "DTSTART:20260602T100000")
+    )
     assert s.list_holds()[0].start == datetime(2026, 6, 2, 8, 0, tzinfo=UTC)
 
 

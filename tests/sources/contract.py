@@ -9,19 +9,18 @@ incremental, idempotent, deletions followed, look-back respected, failures isola
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 from typing import Protocol
 
 import pytest
 
 from syncd.config import parse_config
-from syncd.contacts import last_touches
 from syncd.engine import sync_source, touch_rules
 from syncd.sources.base import Source
 from syncd.store import Store
 
-NOW = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 ME = "me@example.com"
 
 
@@ -51,8 +50,10 @@ class SourceContract:
         return sync_source(source, store, config, touch_rules(config, store), now), source
 
     def touches_of(self, store: Store, address: str, now: datetime = NOW) -> list[datetime]:
-        rows = store.connection.execute("SELECT at FROM touches WHERE address = ? AND at <= ? ORDER BY at", (address, int(now.timestamp())))
-        return [datetime.fromtimestamp(row[0], timezone.utc) for row in rows]
+        rows = store.connection.execute(
+            "SELECT at FROM touches WHERE address = ? AND at <= ? ORDER BY at", (address, int(now.timestamp()))
+        )
+        return [datetime.fromtimestamp(row[0], UTC) for row in rows]
 
     def test_first_sync_ingests_and_touches(self, world: World, store: Store, config):
         world.add("a", "ada@example.com", NOW - timedelta(days=3))
@@ -78,7 +79,10 @@ class SourceContract:
         world.add("b", "ada@example.com", NOW - timedelta(days=1))
         outcome, _ = self.sync(world, store, config, NOW + timedelta(minutes=15))
         assert outcome.ok
-        assert self.touches_of(store, "ada@example.com", NOW + timedelta(minutes=15)) == [NOW - timedelta(days=3), NOW - timedelta(days=1)]
+        assert self.touches_of(store, "ada@example.com", NOW + timedelta(minutes=15)) == [
+            NOW - timedelta(days=3),
+            NOW - timedelta(days=1),
+        ]
 
     def test_removed_item_removes_its_touch(self, world: World, store: Store, config):
         world.add("a", "ada@example.com", NOW - timedelta(days=3))

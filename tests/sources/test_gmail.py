@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 import pytest
@@ -27,13 +27,13 @@ from tests.sources.contract import ME, NOW, SourceContract
 from tests.sources.google_world import FAST, GoogleWorld, store, write_token  # noqa: F401 (store is a fixture)
 
 
-
 def google_config(fake: FakeGoogle, folder: Path, extra: str = "", emails: str = f'["{ME}"]'):
     token = write_token(fake, folder)
     return parse_config(
         f'[user]\nemails = {emails}\ntimezone = "UTC"\n'
         f'[sources.google]\nenabled = true\ncalendars = []\napi_endpoint = "{fake.root}"\ntoken_file = "{token}"\n{extra}',
-        None)
+        None,
+    )
 
 
 def gmail_source(config, **kwargs) -> GmailSource:
@@ -50,13 +50,17 @@ def sync(source, store, config, now=NOW):
 def touches(store, address=None):
     if address is None:
         return sorted(row for row in store.connection.execute("SELECT address, at, item_id FROM touches"))
-    return [datetime.fromtimestamp(row[0], timezone.utc) for row in
-            store.connection.execute("SELECT at FROM touches WHERE address = ? ORDER BY at", (address,))]
+    return [
+        datetime.fromtimestamp(row[0], UTC)
+        for row in store.connection.execute("SELECT at FROM touches WHERE address = ? ORDER BY at", (address,))
+    ]
 
 
 def rows(store):
     """The interactions table without the per-listing generation tag (a uuid)."""
-    return sorted(store.connection.execute("SELECT source, item_id, kind, at, end_at, scope, payload FROM interactions"))
+    return sorted(
+        store.connection.execute("SELECT source, item_id, kind, at, end_at, scope, payload FROM interactions")
+    )
 
 
 def api_calls(fake):
@@ -99,7 +103,6 @@ class GmailWorld(GoogleWorld):
 
     def remove(self, key):
         self.fake.gmail_delete_message(self.ids.pop(key))
-
 
 
 class TestGmailContract(SourceContract):
@@ -154,7 +157,7 @@ def test_first_sync_records_history_id_before_listing_and_own_address(fake, stor
     add(fake, "carol@example.com", f"{ME}, dave@example.com", NOW - timedelta(days=4))
     history_before = fake.gmail_history_id
     source = gmail_source(config)
-    batches = list(source.sync(None, SyncContext(now=NOW, since=NOW - timedelta(days=365), until=NOW, tz=timezone.utc)))
+    batches = list(source.sync(None, SyncContext(now=NOW, since=NOW - timedelta(days=365), until=NOW, tz=UTC)))
     assert batches[0].upserts == [] and batches[0].own_addresses == [ME]
     assert batches[0].cursor["history_id"] == str(history_before)
     assert batches[-1].cursor == {"phase": "history", "history_id": str(history_before)} and batches[-1].prune
@@ -171,7 +174,7 @@ def test_fetches_only_needed_headers_and_never_sends_q(fake, store, config):
     assert sync(gmail_source(config), store, config).ok
     add(fake, "bob@example.com", ME, NOW - timedelta(hours=1))
     assert sync(gmail_source(config), store, config).ok
-    for verb, path, query in fake.requests:
+    for _verb, path, query in fake.requests:
         assert "q" not in query, (path, query)
         if "/messages/" in path:
             assert query["format"] == ["metadata"]
@@ -215,12 +218,12 @@ def test_second_sync_is_one_history_call_and_follows_changes(fake, store, config
     fake.reset_counters()
     assert sync(source, store, config, NOW + timedelta(minutes=30)).ok
     assert set(api_calls(fake)) <= {"gmail.users.history.list", "gmail.users.messages.get", "batch"}
-    assert touches(store, "ada@example.com") == []          # deleted
-    assert touches(store, "bob@example.com") == []          # trashed
+    assert touches(store, "ada@example.com") == []  # deleted
+    assert touches(store, "bob@example.com") == []  # trashed
     assert touches(store, "carol@example.com") == [NOW - timedelta(hours=2)]
     assert store.interaction("gmail:" + ME, b).labels == ("TRASH",)
 
-    fake.gmail_modify_labels(b, add=["INBOX"], remove=["TRASH"])   # restored from the bin
+    fake.gmail_modify_labels(b, add=["INBOX"], remove=["TRASH"])  # restored from the bin
     fake.gmail_modify_labels(c, remove=["UNREAD"], add=["STARRED"])  # meaningless for touches: no refetch of unknown
     assert sync(source, store, config, NOW + timedelta(minutes=45)).ok
     assert touches(store, "bob@example.com") == [NOW - timedelta(days=4)]
@@ -264,7 +267,7 @@ def test_interrupted_first_sync_resumes_from_the_page_token(fake, store, config)
     name = source.name
     store.ensure_source(name, source.kind)
     rules = touch_rules(config, store)
-    context = SyncContext(now=NOW, since=NOW - timedelta(days=365), until=NOW, tz=timezone.utc)
+    context = SyncContext(now=NOW, since=NOW - timedelta(days=365), until=NOW, tz=UTC)
     generator = source.sync(None, context)
     for _ in range(2):  # the profile batch, then the first page; then the process "dies"
         store.apply_batch(name, next(generator), rules)
@@ -331,7 +334,9 @@ def test_persistent_server_errors_fail_with_one_line_and_keep_committed_pages(fa
 def _seed_mailbox(fake):
     ids = []
     for i in range(120):
-        sender, to, labels = (ME, f"p{i % 17}@example.com", ("SENT",)) if i % 4 == 0 else (f"p{i % 23}@example.com", ME, ("INBOX",))
+        sender, to, labels = (
+            (ME, f"p{i % 17}@example.com", ("SENT",)) if i % 4 == 0 else (f"p{i % 23}@example.com", ME, ("INBOX",))
+        )
         ids.append(add(fake, sender, to, NOW - timedelta(hours=7 * i + 1), labels=labels))
     for i in range(40):
         add(fake, "old@example.com", ME, NOW - timedelta(days=370 + i))
@@ -415,7 +420,7 @@ def test_progress_on_a_terminal_is_one_updating_line():
             return True
 
     seen = []
-    context = SyncContext(now=NOW, since=NOW, until=NOW, tz=timezone.utc, progress=seen.append)
+    context = SyncContext(now=NOW, since=NOW, until=NOW, tz=UTC, progress=seen.append)
     stream = Terminal()
     progress = Progress("gmail:" + ME, context, stream=stream)
     progress.update(500)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,12 +24,16 @@ from tests.sources.google_world import FAST, GoogleWorld, store, write_token  # 
 NAME = "google_calendar:primary"
 
 
-def google_config(fake: FakeGoogle, folder: Path, calendars: str = '["primary"]', emails: str = f'["{ME}"]', gmail: str = "false"):
+def google_config(
+    fake: FakeGoogle, folder: Path, calendars: str = '["primary"]', emails: str = f'["{ME}"]', gmail: str = "false"
+):
     token = write_token(fake, folder)
     return parse_config(
         f'[user]\nemails = {emails}\ntimezone = "UTC"\n'
-        f'[sources.google]\nenabled = true\ncalendars = {calendars}\ngmail = {gmail}\n'
-        f'api_endpoint = "{fake.root}"\ntoken_file = "{token}"\n', None)
+        f"[sources.google]\nenabled = true\ncalendars = {calendars}\ngmail = {gmail}\n"
+        f'api_endpoint = "{fake.root}"\ntoken_file = "{token}"\n',
+        None,
+    )
 
 
 def calendar_source(config, calendar_id="primary", **kwargs) -> GoogleCalendarSource:
@@ -42,13 +46,23 @@ def sync(source, store, config, now=NOW):
 
 def touches(store, address=None, until=NOW):
     if address is None:
-        return sorted(store.connection.execute("SELECT address, at, item_id FROM touches WHERE at <= ?", (int(until.timestamp()),)))
-    return [datetime.fromtimestamp(row[0], timezone.utc) for row in store.connection.execute(
-        "SELECT at FROM touches WHERE address = ? AND at <= ? ORDER BY at", (address, int(until.timestamp())))]
+        return sorted(
+            store.connection.execute(
+                "SELECT address, at, item_id FROM touches WHERE at <= ?", (int(until.timestamp()),)
+            )
+        )
+    return [
+        datetime.fromtimestamp(row[0], UTC)
+        for row in store.connection.execute(
+            "SELECT at FROM touches WHERE address = ? AND at <= ? ORDER BY at", (address, int(until.timestamp()))
+        )
+    ]
 
 
 def rows(store):
-    return sorted(store.connection.execute("SELECT source, item_id, kind, at, end_at, scope, payload FROM interactions"))
+    return sorted(
+        store.connection.execute("SELECT source, item_id, kind, at, end_at, scope, payload FROM interactions")
+    )
 
 
 def api_calls(fake):
@@ -59,8 +73,13 @@ def event(start: datetime, minutes: int = 30, attendees=(), **extra) -> dict:
     people = [{"email": ME, "responseStatus": "accepted"}]
     for item in attendees:
         people.append(item if isinstance(item, dict) else {"email": item, "responseStatus": "accepted"})
-    return {"summary": "sync", "start": {"dateTime": start.isoformat()},
-            "end": {"dateTime": (start + timedelta(minutes=minutes)).isoformat()}, "attendees": people, **extra}
+    return {
+        "summary": "sync",
+        "start": {"dateTime": start.isoformat()},
+        "end": {"dateTime": (start + timedelta(minutes=minutes)).isoformat()},
+        "attendees": people,
+        **extra,
+    }
 
 
 def list_queries(fake):
@@ -89,12 +108,13 @@ class CalendarWorld(GoogleWorld):
         self.ids[key] = self.fake.calendar_add_event(event(when, attendees=[address]))["id"]
 
     def move(self, key, when):
-        self.fake.calendar_update_event(self.ids[key], {"start": {"dateTime": when.isoformat()},
-                                                        "end": {"dateTime": (when + timedelta(minutes=30)).isoformat()}})
+        self.fake.calendar_update_event(
+            self.ids[key],
+            {"start": {"dateTime": when.isoformat()}, "end": {"dateTime": (when + timedelta(minutes=30)).isoformat()}},
+        )
 
     def remove(self, key):
         self.fake.calendar_delete_event(self.ids.pop(key))
-
 
 
 class TestGoogleCalendarContract(SourceContract):
@@ -110,9 +130,11 @@ class TestGoogleCalendarContract(SourceContract):
 def test_sources_per_calendar_and_names(fake, tmp_path):
     config = google_config(fake, tmp_path, calendars='["primary", "team@group.calendar.google.com"]', gmail="true")
     names = [(source.name, source.kind) for source in google_sources(config)]
-    assert names == [("google_calendar:primary", "google_calendar"),
-                     ("google_calendar:team@group.calendar.google.com", "google_calendar"),
-                     ("gmail:me", "gmail")]
+    assert names == [
+        ("google_calendar:primary", "google_calendar"),
+        ("google_calendar:team@group.calendar.google.com", "google_calendar"),
+        ("gmail:me", "gmail"),
+    ]
 
 
 def test_first_sync_lists_from_the_lookback_without_an_upper_bound(fake, store, config):
@@ -145,16 +167,32 @@ def test_event_fields_map_to_meetings(fake, store, tmp_path):
     config = google_config(fake, tmp_path, calendars='["primary", "berlin@group.calendar.google.com"]')
     room = {"email": "room-1@resource.calendar.google.com", "resource": True, "responseStatus": "accepted"}
     ids = {
-        "meeting": fake.calendar_add_event(event(NOW - timedelta(days=1), attendees=[
-            {"email": "Ada@Example.com", "responseStatus": "tentative"},
-            {"email": "bob@example.com", "responseStatus": "declined"}, room],
-            organizer={"email": "carol@example.com"}))["id"],
-        "free": fake.calendar_add_event(event(NOW - timedelta(days=2), attendees=["dave@example.com"], transparency="transparent"))["id"],
+        "meeting": fake.calendar_add_event(
+            event(
+                NOW - timedelta(days=1),
+                attendees=[
+                    {"email": "Ada@Example.com", "responseStatus": "tentative"},
+                    {"email": "bob@example.com", "responseStatus": "declined"},
+                    room,
+                ],
+                organizer={"email": "carol@example.com"},
+            )
+        )["id"],
+        "free": fake.calendar_add_event(
+            event(NOW - timedelta(days=2), attendees=["dave@example.com"], transparency="transparent")
+        )["id"],
         "cancelled": fake.calendar_add_event(event(NOW - timedelta(days=3), attendees=["erin@example.com"]))["id"],
     }
     fake.calendar_delete_event(ids["cancelled"])
-    allday = fake.calendar_add_event({"summary": "offsite", "start": {"date": "2026-11-18"}, "end": {"date": "2026-11-19"},
-                                      "attendees": [{"email": "frank@example.com"}]}, "berlin@group.calendar.google.com")["id"]
+    allday = fake.calendar_add_event(
+        {
+            "summary": "offsite",
+            "start": {"date": "2026-11-18"},
+            "end": {"date": "2026-11-19"},
+            "attendees": [{"email": "frank@example.com"}],
+        },
+        "berlin@group.calendar.google.com",
+    )["id"]
     for source in google_sources(config, retry=RetryPolicy(**FAST)):
         assert sync(source, store, config).ok
     meeting = store.interaction(NAME, ids["meeting"])
@@ -175,7 +213,9 @@ def test_event_fields_map_to_meetings(fake, store, tmp_path):
 
 def test_recurring_meeting_counts_each_occurrence_with_exceptions(fake, store, config):
     first = NOW - timedelta(weeks=10, hours=1)
-    series = fake.calendar_add_event(event(first, attendees=["ada@example.com"], recurrence=["RRULE:FREQ=WEEKLY;COUNT=20"]))["id"]
+    series = fake.calendar_add_event(
+        event(first, attendees=["ada@example.com"], recurrence=["RRULE:FREQ=WEEKLY;COUNT=20"])
+    )["id"]
     assert sync(calendar_source(config), store, config).ok
     expected = [first + timedelta(weeks=week) for week in range(11)]  # the 11th began an hour ago
     assert touches(store, "ada@example.com") == expected
@@ -183,16 +223,31 @@ def test_recurring_meeting_counts_each_occurrence_with_exceptions(fake, store, c
 
     moved_from, cancelled_at, declined_at = expected[2], expected[5], expected[7]
     moved_to = moved_from + timedelta(days=1)
-    fake.calendar_add_exception(series, moved_from.isoformat(), {"start": {"dateTime": moved_to.isoformat()},
-                                                                 "end": {"dateTime": (moved_to + timedelta(minutes=30)).isoformat()}})
+    fake.calendar_add_exception(
+        series,
+        moved_from.isoformat(),
+        {
+            "start": {"dateTime": moved_to.isoformat()},
+            "end": {"dateTime": (moved_to + timedelta(minutes=30)).isoformat()},
+        },
+    )
     fake.calendar_add_exception(series, cancelled_at.isoformat(), cancelled=True)
-    fake.calendar_add_exception(series, declined_at.isoformat(), {"attendees": [
-        {"email": ME, "responseStatus": "declined"}, {"email": "ada@example.com", "responseStatus": "accepted"}]})
+    fake.calendar_add_exception(
+        series,
+        declined_at.isoformat(),
+        {
+            "attendees": [
+                {"email": ME, "responseStatus": "declined"},
+                {"email": "ada@example.com", "responseStatus": "accepted"},
+            ]
+        },
+    )
     fake.reset_counters()
     assert sync(calendar_source(config), store, config, NOW + timedelta(minutes=15)).ok
     assert api_calls(fake) == {"calendar.events.list": 1}
     assert touches(store, "ada@example.com") == sorted(
-        [when for when in expected if when not in (moved_from, cancelled_at, declined_at)] + [moved_to])
+        [when for when in expected if when not in (moved_from, cancelled_at, declined_at)] + [moved_to]
+    )
     assert len(store.known_ids(NAME)) == 19
 
     fake.calendar_delete_event(series)  # the whole series: every instance goes
@@ -213,17 +268,34 @@ def test_own_address_from_the_primary_calendar(fake, store, tmp_path):
 
 def _seed(fake):
     # Explicit ids (the fake draws random ones) so two fakes seeded alike compare equal.
-    ids = [fake.calendar_add_event(event(NOW - timedelta(days=day, hours=day % 5), attendees=[f"p{day % 7}@example.com"],
-                                         id=f"event{day:03d}"))["id"] for day in range(1, 25)]
-    ids.append(fake.calendar_add_event(event(NOW - timedelta(weeks=6), attendees=["ada@example.com"], id="series001",
-                                             recurrence=["RRULE:FREQ=WEEKLY;COUNT=10"]))["id"])
+    ids = [
+        fake.calendar_add_event(
+            event(NOW - timedelta(days=day, hours=day % 5), attendees=[f"p{day % 7}@example.com"], id=f"event{day:03d}")
+        )["id"]
+        for day in range(1, 25)
+    ]
+    ids.append(
+        fake.calendar_add_event(
+            event(
+                NOW - timedelta(weeks=6),
+                attendees=["ada@example.com"],
+                id="series001",
+                recurrence=["RRULE:FREQ=WEEKLY;COUNT=10"],
+            )
+        )["id"]
+    )
     return ids
 
 
 def _mutate(fake, ids):
     fake.calendar_delete_event(ids[0])
-    fake.calendar_update_event(ids[1], {"start": {"dateTime": (NOW - timedelta(hours=3)).isoformat()},
-                                        "end": {"dateTime": (NOW - timedelta(hours=2)).isoformat()}})
+    fake.calendar_update_event(
+        ids[1],
+        {
+            "start": {"dateTime": (NOW - timedelta(hours=3)).isoformat()},
+            "end": {"dateTime": (NOW - timedelta(hours=2)).isoformat()},
+        },
+    )
     fake.calendar_add_event(event(NOW - timedelta(hours=5), attendees=["new@example.com"], id="added001"))
     fake.calendar_add_exception(ids[-1], (NOW - timedelta(weeks=4)).isoformat(), cancelled=True)
 
@@ -250,7 +322,7 @@ def test_interrupted_full_listing_resumes_from_the_page_token(fake, store, confi
     source = calendar_source(config, page_size=5)
     store.ensure_source(source.name, source.kind)
     rules = touch_rules(config, store)
-    generator = source.sync(None, SyncContext(now=NOW, since=NOW - timedelta(days=365), until=NOW, tz=timezone.utc))
+    generator = source.sync(None, SyncContext(now=NOW, since=NOW - timedelta(days=365), until=NOW, tz=UTC))
     store.apply_batch(source.name, next(generator), rules)
     generator.close()
     cursor = store.source_state(source.name).cursor
@@ -288,7 +360,9 @@ def test_revoked_token_is_needs_auth_and_a_local_source_still_syncs(fake, store,
     assert sync(calendar_source(config), store, config).ok
     fake.revoke_refresh_token()
     ics = tmp_path / "work.ics"
-    ics.write_text(ics_calendar(ics_event("x@test", "20261118T090000Z", "20261118T093000Z", [ME, "bob@example.com"], organizer=ME)))
+    ics.write_text(
+        ics_calendar(ics_event("x@test", "20261118T090000Z", "20261118T093000Z", [ME, "bob@example.com"], organizer=ME))
+    )
     result = run_cycle(config, store, [calendar_source(config), IcsSource(ics)], NOW + timedelta(minutes=15))
     assert [outcome.ok for outcome in result.outcomes] == [False, True]
     state = store.source_state(NAME)

@@ -33,7 +33,9 @@ class IcsWorld:
     def write(self) -> None:
         def event(key: str) -> str:
             address, when = self.events[key]
-            return ics_event(f"{key}@test", _ics_time(when), _ics_time(when.replace(minute=30)), [ME, address], organizer=ME)
+            return ics_event(
+                f"{key}@test", _ics_time(when), _ics_time(when.replace(minute=30)), [ME, address], organizer=ME
+            )
 
         if self.vdir:
             existing = {path.stem for path in self.root.glob("*.ics")}
@@ -71,7 +73,10 @@ class MboxWorld:
         self.write()
 
     def write(self):
-        text = "".join(mbox_message(f"{key}@test", address, [ME], format_datetime(when)) for key, (address, when) in self.messages.items())
+        text = "".join(
+            mbox_message(f"{key}@test", address, [ME], format_datetime(when))
+            for key, (address, when) in self.messages.items()
+        )
         self.path.write_text(text)
 
     def add(self, key, address, when):

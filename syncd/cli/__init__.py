@@ -1,0 +1,66 @@
+"""Command line: parse arguments, call the library, print. Nothing else lives here.
+
+Exit codes are a contract: 0 ok, 1 the command ran but something is wrong, 2 usage
+or configuration error. No traceback ever reaches the user.
+
+Each command lives in a module of this package with a ``register(commands)`` that adds
+its parser and sets ``run`` (and ``needs_app=False`` for commands that run without a
+config); a new command is a new module listed in :data:`COMMAND_MODULES`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from syncd import __version__
+from syncd.app import App
+from syncd.cli import contacts, setup, sync, views
+from syncd.cli.common import Parser
+from syncd.config import default_config_path, load_config
+from syncd.errors import SyncdError
+from syncd.logs import setup_logging
+from syncd.timeutil import resolve_now
+
+COMMAND_MODULES = (setup, contacts, sync, views)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="syncd", description="Keep your professional network warm.")
+    parser.add_argument("--config", type=Path, help=f"config file (default: {default_config_path()})")
+    parser.add_argument("--now", help="fix the clock (ISO-8601), also env SYNCD_NOW")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("--version", action="version", version=f"syncd {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    commands.required = True
+    for module in COMMAND_MODULES:
+        module.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        setup_logging(args.verbose)
+        if not getattr(args, "needs_app", True):
+            return int(args.run(args))
+        config = load_config(args.config, explicit=args.config is not None)
+        app = App(config, resolve_now(args.now, config.tz))
+        try:
+            return int(args.run(app, args))
+        finally:
+            app.close()
+    except SyncdError as error:
+        print(f"syncd: {error}", file=sys.stderr)
+        return error.exit_code
+    except ValueError as error:
+        print(f"syncd: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+__all__ = ["main", "build_parser"]

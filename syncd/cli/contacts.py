@@ -1,0 +1,166 @@
+"""`contacts import|list|add|show`, `touch` and `snooze`: managing who syncd keeps warm."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from syncd.app import App
+from syncd.contact_files import entry_from_fields, read_contact_files
+from syncd.contacts import add_contact, add_manual_touch, import_entries, resolve, set_snooze
+from syncd.errors import UsageError
+from syncd.report import ago, contact_json, contact_label, describe_touch, local_iso, table
+from syncd.timeutil import parse_instant
+
+
+def register(commands: Any) -> None:
+    contacts = commands.add_parser("contacts", help="manage contacts")
+    contacts.set_defaults(run=cmd_contacts)
+    actions = contacts.add_subparsers(dest="contacts_command", metavar="ACTION", parser_class=type(contacts))
+    actions.required = True
+    importing = actions.add_parser("import", help="import TOML, CSV, vCard files or vdir folders")
+    importing.add_argument("files", nargs="+", type=Path)
+    listing = actions.add_parser("list", help="list contacts with their last touch")
+    listing.add_argument("--json", action="store_true")
+    adding = actions.add_parser("add", help="add one contact")
+    adding.add_argument("name")
+    adding.add_argument("emails", nargs="+", metavar="EMAIL")
+    adding.add_argument("--tier", choices=("meaningful", "intimate", "familiar", "unfamiliar"))
+    adding.add_argument("--cadence-days", type=int)
+    adding.add_argument("--notes")
+    adding.add_argument("--tag", action="append", dest="tags")
+    adding.add_argument("--ignore", action="store_true", default=None)
+    showing = actions.add_parser("show", help="one contact and what set their last touch")
+    showing.add_argument("contact")
+    showing.add_argument("--json", action="store_true")
+
+    touch = commands.add_parser("touch", help="log a manual touch (a call, a dinner)")
+    touch.add_argument("contact")
+    touch.add_argument("--date", help="a date or datetime (default: now)")
+    touch.add_argument("--note", default="")
+    touch.set_defaults(run=cmd_touch)
+
+    snooze = commands.add_parser("snooze", help="do not book holds for a contact for N days")
+    snooze.add_argument("contact")
+    snooze.add_argument("--days", type=int, required=True)
+    snooze.set_defaults(run=cmd_snooze)
+
+
+def cmd_contacts(app: App, args: argparse.Namespace) -> int:
+    action = args.contacts_command
+    if action == "import":
+        created, updated = import_entries(app.store, read_contact_files(args.files), app.now)
+        print(f"imported {created} new and {updated} updated contacts")
+        return 0
+    if action == "add":
+        values: dict[str, Any] = {"name": args.name, "emails": args.emails}
+        for name in ("tier", "cadence_days", "notes", "tags", "ignore"):
+            if getattr(args, name) is not None:
+                values[name] = getattr(args, name)
+        problems_found: list[str] = []
+        entry = entry_from_fields("contacts add", values, problems_found)
+        if entry is None:
+            raise UsageError("\n".join(problems_found))
+        contact = add_contact(app.store, entry, app.now)
+        print(f"added {contact.id}: {contact_label(contact)}")
+        return 0
+    if action == "list":
+        rows = app.statuses()
+        if args.json:
+            print(
+                json.dumps(
+                    [contact_json(status, app.config.tz, app.tier_of(status.contact), cold=False) for status in rows],
+                    indent=2,
+                )
+            )
+            return 0
+        print(
+            table(
+                ["ID", "NAME", "EMAIL", "TIER", "CADENCE", "LAST TOUCH", ""],
+                [
+                    [
+                        s.contact.id,
+                        s.contact.name,
+                        s.contact.email,
+                        app.tier_of(s.contact),
+                        f"{s.cadence_days}d",
+                        describe_touch(s, app.now, app.config.tz),
+                        "ignored" if s.contact.ignore else "cold" if s.cold else "",
+                    ]
+                    for s in rows
+                ],
+            )
+        )
+        return 0
+    return cmd_contact_show(app, args)
+
+
+def cmd_contact_show(app: App, args: argparse.Namespace) -> int:
+    contact = resolve(app.store, args.contact)
+    status = next(status for status in app.statuses() if status.contact.id == contact.id)
+    data = contact_json(status, app.config.tz, app.tier_of(contact), cold=status.cold)
+    touch = status.last_touch
+    explanation = None
+    if touch is not None:
+        record = app.store.interaction(touch.source, touch.item_id) if touch.source else None
+        title = getattr(record, "title", None) or getattr(record, "subject", None) if record else None
+        explanation = {
+            "kind": touch.kind,
+            "at": local_iso(touch.at, app.config.tz),
+            "source": touch.source,
+            "item_id": touch.item_id,
+            "title": title if record else (touch.note or None),
+        }
+    data["last_touch"] = explanation
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    print(f"{contact.name}  ({contact.id})")
+    print(f"  emails:   {', '.join(contact.emails)}")
+    print(f"  tier:     {app.tier_of(contact)}, every {status.cadence_days} days")
+    if contact.tags:
+        print(f"  tags:     {', '.join(contact.tags)}")
+    if contact.notes:
+        print(f"  notes:    {contact.notes}")
+    if explanation is None:
+        print("  last touch: never")
+    else:
+        what = {"meeting": "met", "email": "exchanged mail", "manual": "logged by hand"}[touch.kind]
+        detail = f": {explanation['title']!r}" if explanation["title"] else ""
+        origin = f" (from {touch.source})" if touch.source else ""
+        when = f"{touch.at.astimezone(app.config.tz):%Y-%m-%d %H:%M}"
+        print(f"  last touch: {when}, {what}{detail}{origin}, {ago(touch.at, app.now)}")
+    if contact.ignore:
+        print("  ignored: never cold, never booked")
+    elif status.snoozed:
+        print(f"  snoozed until {contact.snoozed_until.astimezone(app.config.tz):%Y-%m-%d}")
+    elif status.cold:
+        overdue = "never touched" if status.overdue_days is None else f"{status.overdue_days} days overdue"
+        print(f"  cold: {overdue}")
+    return 0
+
+
+def cmd_touch(app: App, args: argparse.Namespace) -> int:
+    contact = resolve(app.store, args.contact)
+    at = parse_instant(args.date, app.config.tz, app.now) if args.date else app.now
+    if at > app.now:
+        raise UsageError(f"--date {args.date}: a touch cannot be in the future")
+    add_manual_touch(app.store, contact.id, at, args.note, app.now)
+    print(f"touched {contact_label(contact)} on {at.astimezone(app.config.tz):%Y-%m-%d %H:%M}")
+    return 0
+
+
+def cmd_snooze(app: App, args: argparse.Namespace) -> int:
+    if args.days < 0:
+        raise UsageError("--days: expected a whole number of days ≥ 0 (0 ends a snooze)")
+    contact = resolve(app.store, args.contact)
+    until = app.now + timedelta(days=args.days) if args.days else None
+    set_snooze(app.store, contact.id, until)
+    if until is None:
+        print(f"{contact_label(contact)} is no longer snoozed")
+    else:
+        print(f"{contact_label(contact)} snoozed until {until.astimezone(app.config.tz):%Y-%m-%d}")
+    return 0

@@ -1,0 +1,160 @@
+"""`status`, `cold` and `holds`: what syncd knows, read from the store without syncing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from syncd.app import App
+from syncd.cli.common import parse_local as _parse
+from syncd.health import problems
+from syncd.heartbeat import daemon_info
+from syncd.report import ago, contact_json, describe_touch, local_iso, table
+
+
+def register(commands: Any) -> None:
+    for name, text, handler in (
+        ("status", "sources, next run, cold count, upcoming holds", cmd_status),
+        ("cold", "cold contacts, most overdue first", cmd_cold),
+        ("holds", "upcoming holds", cmd_holds),
+    ):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--json", action="store_true")
+        command.set_defaults(run=handler)
+
+
+def cmd_cold(app: App, args: argparse.Namespace) -> int:
+    cold = app.cold()
+    if args.json:
+        print(
+            json.dumps(
+                [contact_json(status, app.config.tz, app.tier_of(status.contact), cold=True) for status in cold],
+                indent=2,
+            )
+        )
+        return 0
+    if not cold:
+        print("nobody is cold")
+        return 0
+    print(
+        table(
+            ["NAME", "EMAIL", "LAST TOUCH", "CADENCE", "OVERDUE", ""],
+            [
+                [
+                    s.contact.name,
+                    s.contact.email,
+                    describe_touch(s, app.now, app.config.tz),
+                    f"{s.cadence_days}d",
+                    "never touched" if s.overdue_days is None else f"{s.overdue_days}d",
+                    "snoozed" if s.snoozed else "",
+                ]
+                for s in cold
+            ],
+        )
+    )
+    return 0
+
+
+def holds_data(app: App) -> list[dict[str, Any]]:
+    contacts = {status.contact.id: status.contact for status in app.statuses()}
+    result = []
+    for hold in app.upcoming_holds():
+        contact = contacts.get(hold.contact_id)
+        result.append(
+            {
+                "contact_id": hold.contact_id,
+                "name": contact.name if contact else None,
+                "email": contact.email if contact else None,
+                "start": local_iso(hold.start, app.config.tz),
+                "end": local_iso(hold.end, app.config.tz),
+                "sink": hold.sink,
+                "event_id": hold.event_id,
+            }
+        )
+    return result
+
+
+def cmd_holds(app: App, args: argparse.Namespace) -> int:
+    data = holds_data(app)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    elif not data:
+        print("no upcoming holds")
+    else:
+        print(
+            table(
+                ["WHEN", "WITH", "WHERE"],
+                [
+                    [f"{_parse(item['start']):%a %Y-%m-%d %H:%M}", f"{item['name']} <{item['email']}>", item["sink"]]
+                    for item in data
+                ],
+            )
+        )
+    return 0
+
+
+def status_data(app: App) -> dict[str, Any]:
+    health = app.health()
+    daemon = daemon_info(app.store, app.now)
+    sources = [
+        {
+            "name": item.name,
+            "kind": item.kind,
+            "state": item.state,
+            "last_attempt_at": local_iso(item.record.last_attempt_at if item.record else None, app.config.tz),
+            "last_success_at": local_iso(item.record.last_success_at if item.record else None, app.config.tz),
+            "error": item.record.error if item.record else None,
+            "items": item.record.items if item.record else 0,
+            "stale": item.stale,
+        }
+        for item in health
+    ]
+    return {
+        "sources": sources,
+        "next_run_at": local_iso(daemon["next_run_at"], app.config.tz),
+        "cold_count": len(app.cold()),
+        "upcoming_holds": len(app.upcoming_holds()),
+        "daemon": {
+            "running": daemon["running"],
+            "pid": daemon["pid"],
+            "heartbeat_at": local_iso(daemon["heartbeat_at"], app.config.tz),
+        },
+        "holds_error": app.holds_error(),
+        "problems": problems(health) + ([f"holds: {app.holds_error()}"] if app.holds_error() else []),
+    }
+
+
+def cmd_status(app: App, args: argparse.Namespace) -> int:
+    data = status_data(app)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        print(
+            table(
+                ["SOURCE", "STATE", "LAST SUCCESS", "ITEMS", "ERROR"],
+                [
+                    [
+                        s["name"],
+                        s["state"] + (" (stale)" if s["stale"] else ""),
+                        ago(_parse(s["last_success_at"]), app.now),
+                        str(s["items"]),
+                        s["error"] or "",
+                    ]
+                    for s in data["sources"]
+                ],
+            )
+        )
+        print(f"\ncold contacts: {data['cold_count']}    upcoming holds: {data['upcoming_holds']}")
+        daemon = data["daemon"]
+        if daemon["running"]:
+            print(
+                f"daemon: running (pid {daemon['pid']}), next sync {_parse(data['next_run_at']):%H:%M}"
+                if data["next_run_at"]
+                else f"daemon: running (pid {daemon['pid']})"
+            )
+        else:
+            print(f"daemon: not running (last seen {ago(_parse(daemon['heartbeat_at']), app.now)})")
+        for problem in data["problems"]:
+            print(f"problem: {problem}")
+    return 1 if data["problems"] else 0
