@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from collections.abc import Callable, Mapping
 
-from syncd.contacts import Contact, LastTouch
+from syncd.models import Contact, LastTouch
 
 SECONDS_PER_DAY = 86400
 

@@ -9,44 +9,14 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from datetime import datetime
 from collections.abc import Iterable
 
 from syncd.addresses import normalize
 from syncd.contact_files import ContactEntry
 from syncd.errors import UsageError
+from syncd.models import Contact, LastTouch
 from syncd.store import Store, dt, ts
-
-
-@dataclass
-class Contact:
-    id: str
-    name: str
-    emails: list[str]
-    tier: str | None = None
-    cadence_days: int | None = None
-    notes: str = ""
-    tags: list[str] = field(default_factory=list)
-    ignore: bool = False
-    snoozed_until: datetime | None = None
-
-    @property
-    def email(self) -> str:
-        return self.emails[0] if self.emails else ""
-
-    @property
-    def first_name(self) -> str:
-        return self.name.split()[0] if self.name.split() else self.name
-
-
-@dataclass(frozen=True)
-class LastTouch:
-    at: datetime
-    kind: str  # meeting | email | manual
-    source: str | None
-    item_id: str | None
-    note: str = ""
 
 
 def slugify(name: str) -> str:

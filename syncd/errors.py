@@ -21,3 +21,19 @@ class ConfigError(UsageError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+class SourceError(SyncdError):
+    """A source failed this time; its message is one human line for `status`."""
+
+    state = "error"
+
+
+class NeedsAuth(SourceError):
+    """Credentials are missing, revoked or expired: retrying will not help until `syncd auth`."""
+
+    state = "needs_auth"
+
+
+class CursorInvalid(SourceError):
+    """The provider no longer accepts the cursor; the engine drops it and syncs fully."""

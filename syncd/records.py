@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any, Union
 
 from syncd.timeutil import from_iso
@@ -98,3 +99,23 @@ def from_json(data: dict[str, Any]) -> Record:
     for name in ("sender", "to", "cc", "labels"):
         data[name] = tuple(data[name])
     return Message(date=from_iso(data.pop("date")), **data)
+
+
+@dataclass
+class Batch:
+    """One transaction's worth of a source's changes and the cursor that covers them.
+
+    `scope` groups rows (a file, a calendar); with `prune`, rows of that scope not
+    tagged with this batch's `generation` are deleted once the batch lands, which is how
+    a full re-read removes items that disappeared. `drop_scopes` removes whole scopes
+    (a deleted file).
+    """
+
+    upserts: Sequence[Record]
+    cursor: dict[str, Any] | None
+    deletes: Sequence[str] | None = None
+    scope: str = ""
+    generation: str = ""
+    prune: bool = False
+    drop_scopes: list[str] | None = None
+    own_addresses: list[str] | None = None

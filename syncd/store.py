@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 from syncd.errors import SyncdError
 from syncd.migrations import migrate
-from syncd.records import Meeting, Record, from_json, record_time, to_json
+from syncd.records import Batch, Meeting, Record, from_json, record_time, to_json
 from syncd.touches import TouchRules, touched_addresses
 
 
@@ -50,24 +50,6 @@ class SourceState:
     own_addresses: list[str]
 
 
-@dataclass
-class Batch:
-    """One transaction's worth of a source's changes and the cursor that covers them.
-
-    `scope` groups rows (a file, a calendar); with `prune`, rows of that scope not
-    tagged with this batch's `generation` are deleted once the batch lands, which is how
-    a full re-read removes items that disappeared. `drop_scopes` removes whole scopes
-    (a deleted file).
-    """
-
-    upserts: list[Record]
-    cursor: dict[str, Any] | None
-    deletes: list[str] | None = None
-    scope: str = ""
-    generation: str = ""
-    prune: bool = False
-    drop_scopes: list[str] | None = None
-    own_addresses: list[str] | None = None
 
 
 class Store:

@@ -27,7 +27,8 @@ from typing import Any, TextIO
 from syncd.google import SCOPE_PREFIX, SCOPES
 from syncd.google.client import GoogleSession, RetryPolicy
 from syncd.google.credentials import KeyringUnavailable, store_credentials
-from syncd.sources.base import SourceError, display_path
+from syncd.errors import SourceError
+from syncd.sources.base import display_path
 
 PROMPT = "Open this URL in a browser and allow syncd read access to your calendar and mail headers:\n\n    {url}\n"
 NO_BROWSER_PROMPT = (

@@ -43,7 +43,7 @@ from datetime import datetime, UTC
 from typing import Any
 from collections.abc import Callable, Iterable, Sequence
 
-from syncd.sources.base import NeedsAuth, SourceError
+from syncd.errors import NeedsAuth, SourceError
 
 log = logging.getLogger("syncd.google")
 

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from syncd.google import SCOPES
-from syncd.sources.base import NeedsAuth, display_path
+from syncd.errors import NeedsAuth
+from syncd.sources.base import display_path
 import contextlib
 
 log = logging.getLogger("syncd.google")

@@ -20,7 +20,8 @@ from typing import Any
 from collections.abc import Callable
 
 from syncd.google.client import MAX_BATCH, AdaptiveRate, GoogleApiError, GoogleSession, Transient
-from syncd.sources.base import CursorInvalid, SourceError, SyncContext
+from syncd.errors import CursorInvalid, SourceError
+from syncd.sources.base import SyncContext
 
 log = logging.getLogger("syncd.sources.gmail")
 

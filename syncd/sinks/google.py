@@ -41,7 +41,7 @@ from typing import Any
 from syncd.google.client import GoogleApiError, GoogleSession
 from syncd.planner import Interval, NewHold
 from syncd.sinks.base import HoldGone, SinkError, SinkHold
-from syncd.sources.base import NeedsAuth, SourceError
+from syncd.errors import NeedsAuth, SourceError
 
 __all__ = ["GoogleHoldSink", "MARKER_KEY", "MARKER_VALUE", "CONTACT_KEY", "MAX_RANGE", "MAX_CALENDARS"]
 

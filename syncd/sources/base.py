@@ -14,7 +14,19 @@ from pathlib import Path
 from typing import Any, Protocol
 from collections.abc import Callable, Iterator
 
-from syncd.store import Batch
+from syncd.errors import CursorInvalid, NeedsAuth, SourceError
+from syncd.records import Batch
+
+__all__ = [
+    "Batch",
+    "CursorInvalid",
+    "NeedsAuth",
+    "Source",
+    "SourceError",
+    "SyncContext",
+    "display_path",
+    "file_signature",
+]
 
 log = logging.getLogger("syncd.sources")
 
@@ -34,22 +46,6 @@ class Source(Protocol):
     kind: str
 
     def sync(self, cursor: dict[str, Any] | None, context: SyncContext) -> Iterator[Batch]: ...
-
-
-class SourceError(Exception):
-    """The source failed this time; its message is one human line for `status`."""
-
-    state = "error"
-
-
-class NeedsAuth(SourceError):
-    """Credentials are missing, revoked or expired: retrying will not help until `syncd auth`."""
-
-    state = "needs_auth"
-
-
-class CursorInvalid(SourceError):
-    """The provider no longer accepts the cursor; the engine drops it and syncs fully."""
 
 
 def display_path(path: Path) -> str:

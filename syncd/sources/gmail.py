@@ -46,7 +46,7 @@ from syncd.google.client import MAX_BATCH, AdaptiveRate, GoogleApiError, GoogleS
 from syncd.google.gmail_fetch import LIST_PAGE, MetadataFetcher, Progress, PageLister, paced_execute
 from syncd.records import Message
 from syncd.sources.base import CursorInvalid, SyncContext
-from syncd.store import Batch
+from syncd.records import Batch
 
 log = logging.getLogger("syncd.sources.gmail")
 

@@ -44,7 +44,7 @@ from syncd.addresses import normalize
 from syncd.google.client import GoogleApiError, GoogleSession
 from syncd.records import Attendee, Meeting
 from syncd.sources.base import CursorInvalid, SyncContext
-from syncd.store import Batch
+from syncd.records import Batch
 
 log = logging.getLogger("syncd.sources.google_calendar")
 

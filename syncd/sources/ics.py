@@ -20,7 +20,7 @@ import recurring_ical_events
 from syncd.addresses import normalize
 from syncd.records import Attendee, Meeting
 from syncd.sources.base import SourceError, SyncContext, display_path, file_signature, log
-from syncd.store import Batch
+from syncd.records import Batch
 
 REEXPAND_EVERY = timedelta(days=7)
 

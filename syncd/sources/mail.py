@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from syncd.records import Message
 from syncd.sources.base import SourceError, SyncContext, display_path, file_signature, log
 from syncd.sources.mail_headers import message_from_headers, read_header_block
-from syncd.store import Batch
+from syncd.records import Batch
 
 BATCH_SIZE = 5000
 
