@@ -1,12 +1,21 @@
-"""Shared fixtures: a private HOME per test and the real CLI as a subprocess."""
+"""Shared fixtures: a private HOME per test and the real CLI, in-process or as a subprocess.
+
+`cli` calls `syncd.cli.main(argv)` in this process with the same environment a user's
+shell would give it (fast: the default tier runs hundreds of these); `cli_process` runs
+`python -m syncd` for the tests that need a real process (signals, concurrency, crashes).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
 import os
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,10 +36,11 @@ class Result:
 
 @dataclass
 class Cli:
-    """Runs `python -m syncd` exactly as a user would, in a throwaway HOME."""
+    """Runs syncd exactly as a user would, in a throwaway HOME: in-process unless `process`."""
 
     home: Path
     config: Path
+    process: bool = False
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("SYNCD_", "XDG_"))}
@@ -52,13 +62,16 @@ class Cli:
         env: dict[str, str] | None = None,
         timeout: float = 60,
     ) -> Result:
-        command = [sys.executable, "-m", "syncd"]
+        argv: list[str] = []
         if config:
-            command += ["--config", str(self.config)]
+            argv += ["--config", str(self.config)]
         if now:
-            command += ["--now", now]
+            argv += ["--now", now]
+        argv += list(args)
+        if not self.process:
+            return self._in_process(argv, self.env(**(env or {})))
         completed = subprocess.run(
-            command + list(args),
+            [sys.executable, "-m", "syncd", *argv],
             capture_output=True,
             text=True,
             env=self.env(**(env or {})),
@@ -66,6 +79,33 @@ class Cli:
             cwd=self.home,
         )
         return Result(completed.returncode, completed.stdout, completed.stderr)
+
+    def _in_process(self, argv: list[str], env: dict[str, str]) -> Result:
+        """`syncd.cli.main(argv)` under the user's environment, cwd and time zone, then restore ours."""
+        from syncd.cli import main
+
+        saved_env, saved_cwd = dict(os.environ), os.getcwd()
+        root = logging.getLogger()
+        saved_logging = (root.handlers[:], root.level)
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            os.environ.clear()
+            os.environ.update(env)
+            time.tzset()
+            os.chdir(self.home)
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    code = main(argv)
+                except SystemExit as exit:  # --help, --version
+                    code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved_env)
+            time.tzset()
+            os.chdir(saved_cwd)
+            root.handlers[:], level = saved_logging
+            root.setLevel(level)
+        return Result(code, out.getvalue(), err.getvalue())
 
     def write_config(self, text: str) -> Path:
         self.config.write_text(textwrap.dedent(text), encoding="utf-8")
@@ -77,6 +117,13 @@ def cli(tmp_path: Path) -> Cli:
     home = tmp_path / "home"
     home.mkdir()
     return Cli(home=home, config=home / "config.toml")
+
+
+@pytest.fixture
+def cli_process(cli: Cli) -> Cli:
+    """The same throwaway HOME, but every command a real `python -m syncd` process."""
+    cli.process = True
+    return cli
 
 
 def ics_event(
