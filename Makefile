@@ -1,19 +1,23 @@
 # Two commands set everything up on a fresh machine with Python 3.11:
-#   make demo   — creates .venv, installs syncd, runs the whole pipeline on sample data
-#   make test   — creates .venv if missing, installs with test extras, runs the tests
+#   make demo      — creates .venv, installs syncd, runs the whole pipeline on sample data
+#   make test      — creates .venv if missing, installs with test extras, runs the fast tier
+# and for the rest:
+#   make test-all  — every test, the real servers (Dovecot, Radicale, Chromium) included
+#   make lint      — ruff and mypy with the settings in pyproject.toml
+#   make bench     — the benchmarks; results go to docs/benchmarks.md by hand
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench install clean
+.PHONY: demo test test-all lint bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -22,11 +26,19 @@ demo: $(STAMP)
 	$(BIN)/syncd demo --keep demo-out
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q --timeout=600
+
+lint: $(STAMP)
+	$(BIN)/ruff check syncd tests benchmarks
+	$(BIN)/ruff format --check syncd tests benchmarks
+	$(BIN)/mypy syncd
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
-	@if [ -f benchmarks/bench_gmail.py ]; then $(BIN)/python benchmarks/bench_gmail.py; fi
+	$(BIN)/python benchmarks/bench_gmail.py
 
 clean:
 	rm -rf $(VENV) demo-out build *.egg-info .pytest_cache .hypothesis
