@@ -4,27 +4,25 @@ It is pure on purpose: plain data and an explicit ``now`` in, a :class:`Plan` ou
 I/O and no global clock.  That makes every rule of the design ("Holds" in DESIGN.md)
 testable on its own, makes ``--now`` trivially honoured, and makes a repeated run
 idempotent: the same input gives the same plan, and replanning with the plan's holds
-added to ``existing`` books nothing more.
-
-Time model.  Windows are local wall-clock times in the user's zone.  A candidate start
-is a wall-clock time on a 15-minute grid; wall-clock times that do not exist (the
-spring-forward gap) are skipped, and an ambiguous wall-clock time (the fall-back hour)
-yields both instants, earlier first.  A hold never straddles a UTC-offset change, so
-its wall-clock end is simply its wall-clock start plus its duration, and "inside the
-window" means what the user reads on the clock.
+added to ``existing`` books nothing more.  The time model of candidate starts is in
+:mod:`syncd.slots`.
 """
 
 from __future__ import annotations
 
 import base64
-from bisect import bisect_left
 import hashlib
-import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, UTC
+from datetime import date, datetime, timedelta, UTC
 from zoneinfo import ZoneInfo
+
+from syncd.intervals import Interval, merge_intervals
+from syncd.slots import grid_starts
+from syncd.timeutil import format_duration
+from syncd.windows import Window, parse_window
 
 __all__ = [
     "Window",
@@ -40,82 +38,6 @@ __all__ = [
     "hold_event_id",
     "plan",
 ]
-
-GRID = timedelta(minutes=15)
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_WINDOW_RE = re.compile(
-    r"^\s*(?P<days>[A-Za-z][A-Za-z\s,\-]*?)\s+"
-    r"(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*$"
-)
-_EXPECTED = "expected 'DAYS HH:MM-HH:MM', e.g. 'Tue-Thu 08:30-10:00' or 'Mon,Wed 12:00-13:00'"
-
-
-# --------------------------------------------------------------------------- windows
-
-
-@dataclass(frozen=True)
-class Window:
-    """Weekdays (Mon=0 … Sun=6) and a local wall-clock time range [start, end)."""
-
-    weekdays: frozenset[int]
-    start: time
-    end: time
-
-    def __str__(self) -> str:
-        days = ",".join(_DAYS[d].capitalize() for d in sorted(self.weekdays))
-        return f"{days} {self.start:%H:%M}-{self.end:%H:%M}"
-
-
-def _parse_day(token: str, text: str) -> int:
-    t = token.strip().lower()
-    if t in _DAYS:
-        return _DAYS.index(t)
-    if t in _FULL_DAYS:
-        return _FULL_DAYS.index(t)
-    raise ValueError(f"invalid window {text!r}: unknown day {token.strip()!r} (use Mon, Tue, …, Sun); {_EXPECTED}")
-
-
-def _parse_hhmm(token: str, text: str) -> time:
-    hh, mm = token.split(":")
-    h, m = int(hh), int(mm)
-    if not (0 <= h <= 23 and 0 <= m <= 59):
-        raise ValueError(f"invalid window {text!r}: {token!r} is not a time of day (00:00-23:59); {_EXPECTED}")
-    return time(h, m)
-
-
-def parse_window(text: str) -> Window:
-    """Parse ``"Tue-Thu 08:30-10:00"``, ``"Mon,Wed 12:00-13:00"``, ``"Mon-Tue,Fri 09:00-10:00"``.
-
-    Day names are case-insensitive (three-letter or full); a range may wrap the week
-    (``"Fri-Mon"``).  Raises :class:`ValueError` saying what was expected, because the
-    message ends up in front of the user as a configuration error.
-    """
-    if not isinstance(text, str):
-        raise ValueError(f"invalid window {text!r}: {_EXPECTED}")
-    m = _WINDOW_RE.match(text)
-    if not m:
-        raise ValueError(f"invalid window {text!r}: {_EXPECTED}")
-    days: set[int] = set()
-    for part in m["days"].split(","):
-        if not part.strip():
-            raise ValueError(f"invalid window {text!r}: empty day in list; {_EXPECTED}")
-        if "-" in part:
-            pieces = part.split("-")
-            if len(pieces) != 2:
-                raise ValueError(f"invalid window {text!r}: bad day range {part.strip()!r}; {_EXPECTED}")
-            a, b = _parse_day(pieces[0], text), _parse_day(pieces[1], text)
-            d = a
-            days.add(d)
-            while d != b:
-                d = (d + 1) % 7
-                days.add(d)
-        else:
-            days.add(_parse_day(part, text))
-    start, end = _parse_hhmm(m["start"], text), _parse_hhmm(m["end"], text)
-    if end <= start:
-        raise ValueError(f"invalid window {text!r}: the end {end:%H:%M} must be after the start {start:%H:%M}")
-    return Window(frozenset(days), start, end)
 
 
 # --------------------------------------------------------------------------- data
@@ -139,14 +61,6 @@ class HoldRules:
             raise ValueError("hold duration must be positive")
         if self.buffer < timedelta(0) or self.lead_time < timedelta(0) or self.horizon < timedelta(0):
             raise ValueError("hold buffer, lead_time and horizon must not be negative")
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A busy time range [start, end), time-zone aware."""
-
-    start: datetime
-    end: datetime
 
 
 @dataclass(frozen=True)
@@ -229,86 +143,19 @@ def hold_event_id(contact_id: str, cycle: datetime | None, attempt: int = 0) -> 
 # --------------------------------------------------------------------------- helpers
 
 
-def _utc(dt: datetime, what: str) -> datetime:
-    if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ValueError(f"{what} must be time-zone aware, got {dt!r}")
-    return dt.astimezone(UTC)
+def _utc(moment: datetime, what: str) -> datetime:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{what} must be time-zone aware, got {moment!r}")
+    return moment.astimezone(UTC)
 
 
-def _human(td: timedelta) -> str:
-    """'14 days', '1 day', '36 hours', '90 minutes' — for reasons shown to the user."""
-    secs = int(td.total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if secs >= size and secs % size == 0:
-            n = secs // size
-            return f"{n} {unit}{'' if n == 1 else 's'}"
-    return f"{secs} seconds"
-
-
-def _week(d: date) -> tuple[int, int]:
-    iso = d.isocalendar()
+def _week(day: date) -> tuple[int, int]:
+    iso = day.isocalendar()
     return (iso[0], iso[1])
 
 
-def _local(dt: datetime, tz: ZoneInfo) -> datetime:
-    return dt.astimezone(tz)
-
-
-def _resolve(naive: datetime, tz: ZoneInfo) -> list[datetime]:
-    """All UTC instants at which the local wall clock reads ``naive``: 0 (gap), 1 or 2 (fold)."""
-    out: list[datetime] = []
-    for fold in (0, 1):
-        utc = naive.replace(tzinfo=tz, fold=fold).astimezone(UTC)
-        if utc.astimezone(tz).replace(tzinfo=None) == naive and utc not in out:
-            out.append(utc)
-    return sorted(out)
-
-
-def _slots(
-    rules: HoldRules, tz: ZoneInfo, earliest: datetime, latest_end: datetime, blocked: Collection[date]
-) -> list[datetime]:
-    """Every grid start (UTC) whose hold lies inside a window, after lead time, within horizon."""
-    found: set[datetime] = set()
-    day = _local(earliest, tz).date() - timedelta(days=1)
-    last = _local(latest_end, tz).date()
-    while day <= last:
-        if day not in blocked:
-            for w in rules.windows:
-                if day.weekday() not in w.weekdays:
-                    continue
-                first = w.start.hour * 60 + w.start.minute
-                first = -(-first // 15) * 15  # ceil to the grid
-                wall = datetime.combine(day, time()) + timedelta(minutes=first)
-                limit = datetime.combine(day, w.end)
-                while wall + rules.duration <= limit:
-                    for start in _resolve(wall, tz):
-                        end = start + rules.duration
-                        # never straddle an offset change: the wall-clock end is then start+duration
-                        same_offset = (
-                            _local(start, tz).utcoffset() == _local(end - timedelta(microseconds=1), tz).utcoffset()
-                        )
-                        if same_offset and start >= earliest and end <= latest_end:
-                            found.add(start)
-                    wall += GRID
-        day += timedelta(days=1)
-    return sorted(found)
-
-
 def _overlaps(start: datetime, end: datetime, busy: list[tuple[datetime, datetime]], buffer: timedelta) -> bool:
-    return any(start < be + buffer and bs - buffer < end for bs, be in busy)
-
-
-def _merge(intervals: list[tuple[datetime, datetime]], buffer: timedelta) -> list[tuple[datetime, datetime]]:
-    """UTC busy spans widened by ``buffer``, merged and sorted: for a fast static check."""
-    spans = sorted((s - buffer, e + buffer) for s, e in intervals)
-    merged: list[tuple[datetime, datetime]] = []
-    for s, e in spans:
-        if merged and s <= merged[-1][1]:
-            if e > merged[-1][1]:
-                merged[-1] = (merged[-1][0], e)
-        else:
-            merged.append((s, e))
-    return merged
+    return any(start < busy_end + buffer and busy_start - buffer < end for busy_start, busy_end in busy)
 
 
 # --------------------------------------------------------------------------- plan
@@ -345,20 +192,20 @@ def plan(
         touched = last is not None and (h.cycle is None or last > _utc(h.cycle, "hold cycle"))
         if rules.remove_when_touched and start > now and touched:
             assert last is not None
-            result.remove.append(Removal(h, f"touched on {_local(last, tz).date().isoformat()}"))
+            result.remove.append(Removal(h, f"touched on {last.astimezone(tz).date().isoformat()}"))
         else:
             kept.append((h, start, end))
 
     # 2. What is already taken: busy time, kept holds, and the per-day/week counts.
-    static_busy = _merge(
-        [(_utc(b.start, "busy start"), _utc(b.end, "busy end")) for b in busy]
-        + [(start, end) for _, start, end in kept],
+    static_busy = merge_intervals(
+        [Interval(_utc(b.start, "busy start"), _utc(b.end, "busy end")) for b in busy]
+        + [Interval(start, end) for _, start, end in kept],
         rules.buffer,
     )
     per_day: Counter[date] = Counter()
     per_week: Counter[tuple[int, int]] = Counter()
     for _, start, _ in kept:
-        d = _local(start, tz).date()
+        d = start.astimezone(tz).date()
         per_day[d] += 1
         per_week[_week(d)] += 1
     used_ids = {h.event_id for h in existing}
@@ -368,16 +215,17 @@ def plan(
             future_hold.setdefault(h.contact_id, start)
 
     # 3. Slots that satisfy the static rules, in time order.
-    busy_starts = [bs for bs, _ in static_busy]
+    busy_starts = [span.start for span in static_busy]
     slots = []
-    for s in _slots(rules, tz, now + rules.lead_time, now + rules.horizon, set(blocked_days)):
+    earliest, latest_end = now + rules.lead_time, now + rules.horizon
+    for s in grid_starts(rules.windows, rules.duration, tz, earliest, latest_end, set(blocked_days)):
         e = s + rules.duration
         i = bisect_left(busy_starts, e)  # merged spans are disjoint: only span i-1 can overlap
-        if i == 0 or static_busy[i - 1][1] <= s:
+        if i == 0 or static_busy[i - 1].end <= s:
             slots.append(s)
 
     planned: list[tuple[datetime, datetime]] = []
-    horizon_text = _human(rules.horizon)
+    horizon_text = format_duration(rules.horizon)
     no_slot: str | None = None  # once nothing fits, nothing fits for anyone after either
 
     for c in candidates:
@@ -385,14 +233,14 @@ def plan(
             result.skipped.append(Skip(c.contact_id, "ignored"))
             continue
         if c.snoozed_until is not None and _utc(c.snoozed_until, "snoozed_until") > now:
-            until = _local(c.snoozed_until, tz).date().isoformat()
+            until = c.snoozed_until.astimezone(tz).date().isoformat()
             result.skipped.append(Skip(c.contact_id, f"snoozed until {until}"))
             continue
         if c.has_upcoming_meeting:
             result.skipped.append(Skip(c.contact_id, f"already meeting you within {horizon_text}"))
             continue
         if c.contact_id in future_hold:
-            when = _local(future_hold[c.contact_id], tz)
+            when = future_hold[c.contact_id].astimezone(tz)
             result.skipped.append(Skip(c.contact_id, f"already has a hold on {when:%Y-%m-%d %H:%M}"))
             continue
         event_id = hold_event_id(c.contact_id, c.last_touch_at, c.attempt)
@@ -406,7 +254,7 @@ def plan(
         chosen: datetime | None = None
         why: set[str] = set()
         for s in slots:
-            d = _local(s, tz).date()
+            d = s.astimezone(tz).date()
             if per_week[_week(d)] >= rules.per_week:
                 why.add("week")
             elif per_day[d] >= rules.per_day:
@@ -425,12 +273,12 @@ def plan(
         if c.last_touch_at is None:
             reason = "never touched"
         else:
-            reason = f"last touch {_local(c.last_touch_at, tz).date().isoformat()}, cadence {c.cadence_days} days"
+            reason = f"last touch {c.last_touch_at.astimezone(tz).date().isoformat()}, cadence {c.cadence_days} days"
         result.create.append(NewHold(c.contact_id, c.name, event_id, chosen, end, c.last_touch_at, reason))
         planned.append((chosen, end))
         future_hold[c.contact_id] = chosen
         used_ids.add(event_id)
-        d = _local(chosen, tz).date()
+        d = chosen.astimezone(tz).date()
         per_day[d] += 1
         per_week[_week(d)] += 1
     return result

@@ -206,7 +206,7 @@ def test_horizon_boundary_end_must_fit():
 def test_nothing_fits_reason():
     p = run([cand("a")], rules(windows=("Sat 08:00-09:00",), horizon=timedelta(days=4)), NOW)
     assert p.create == []
-    assert p.skipped[0].reason == "no free slot in the windows within 4 days"
+    assert p.skipped[0].reason == "no free slot in the windows within 4d"
 
 
 def test_buffer_around_busy():
@@ -452,7 +452,7 @@ def test_window_inside_spring_forward_gap_books_nothing_that_day(tz, gap_day):
     # with only the gap day inside the horizon, nothing fits
     r = rules(windows=("Sun 02:00-03:00",), lead_time=timedelta(0), horizon=timedelta(days=2))
     p = run([cand("a")], r, now, tz=tz)
-    assert p.create == [] and p.skipped[0].reason == "no free slot in the windows within 2 days"
+    assert p.create == [] and p.skipped[0].reason == "no free slot in the windows within 2d"
 
 
 def test_spring_forward_hold_does_not_straddle_the_jump():

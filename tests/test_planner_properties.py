@@ -112,7 +112,9 @@ def _inside_a_window(start: datetime, end: datetime, rules: HoldRules, tz: ZoneI
 
 
 def _overlap(a: tuple[datetime, datetime], b: tuple[datetime, datetime], buffer: timedelta) -> bool:
-    return a[0] < b[1] + buffer and b[0] - buffer < a[1]
+    """In UTC: adding the buffer to a zoneinfo time is wall-clock arithmetic, wrong inside a DST fold."""
+    a_start, a_end, b_start, b_end = (moment.astimezone(UTC) for moment in (*a, *b))
+    return a_start < b_end + buffer and b_start - buffer < a_end
 
 
 def _week(d: date) -> tuple[int, int]:
@@ -173,7 +175,9 @@ def dst_nights(draw):
     return cands, busy, set(), [], rules, tz, now
 
 
-@settings(max_examples=100, deadline=None)
+# Derandomised and without the example database: the same nights on every run, so a CI
+# failure is reproducible and a saved failure cannot replay itself into unrelated runs.
+@settings(max_examples=100, deadline=None, derandomize=True, database=None)
 @given(dst_nights())
 def test_dst_nights(sc):
     p = plan(*sc)
