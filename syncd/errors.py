@@ -37,3 +37,9 @@ class NeedsAuth(SourceError):
 
 class CursorInvalid(SourceError):
     """The provider no longer accepts the cursor; the engine drops it and syncs fully."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (its class name if it has none): status and logs show one line."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
