@@ -10,30 +10,15 @@ import csv
 import io
 import re
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from syncd.addresses import normalize
 from syncd.config_spec import TIERS
 from syncd.errors import UsageError
+from syncd.models import ContactEntry
 
 FIELDS = ("name", "emails", "tier", "cadence_days", "notes", "tags", "ignore")
-
-
-@dataclass
-class ContactEntry:
-    """One contact as a file states it; fields the file leaves out stay None (kept on merge)."""
-
-    origin: str
-    emails: list[str]
-    written_emails: list[str]
-    name: str | None = None
-    tier: str | None = None
-    cadence_days: int | None = None
-    notes: str | None = None
-    tags: list[str] | None = None
-    ignore: bool | None = None
 
 
 def read_contact_files(paths: list[Path]) -> list[ContactEntry]:

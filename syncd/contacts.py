@@ -13,9 +13,8 @@ from datetime import datetime
 from collections.abc import Iterable
 
 from syncd.addresses import normalize
-from syncd.contact_files import ContactEntry
 from syncd.errors import UsageError
-from syncd.models import Contact, LastTouch
+from syncd.models import Contact, ContactEntry, LastTouch
 from syncd.store import Store, dt, ts
 
 

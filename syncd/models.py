@@ -34,3 +34,18 @@ class LastTouch:
     source: str | None
     item_id: str | None
     note: str = ""
+
+
+@dataclass
+class ContactEntry:
+    """One contact as a file states it; fields the file leaves out stay None (kept on merge)."""
+
+    origin: str
+    emails: list[str]
+    written_emails: list[str]
+    name: str | None = None
+    tier: str | None = None
+    cadence_days: int | None = None
+    notes: str | None = None
+    tags: list[str] | None = None
+    ignore: bool | None = None
