@@ -1,12 +1,16 @@
 """The ICS hold sink (``ics:PATH``): holds as VEVENTs in their own ``.ics`` file.
 
 The file is the user's too: they may open it in a calendar app, move a hold, delete
-one, or add events of their own.  So syncd
+one, or add events of their own; and several syncd stores may share it. So syncd
 
 * edits the file *textually*, one top-level VEVENT block at a time: everything it did not
   write itself (other events, time zones, comments in X- properties, line folding, even
   the line endings) stays byte for byte;
-* touches only events carrying the ``X-SYNCD-HOLD`` marker;
+* touches only its holds: events carrying the ``X-SYNCD-HOLD`` marker, or a UID of the
+  form syncd gives its holds (a calendar app may drop X- properties on saving); the
+  user's own events in the file are busy time and are never removed or rewritten;
+* locks the file (``holds.ics.lock`` beside it, ``flock``) for each read-modify-write and
+  reads it again under the lock, so two stores writing at once never lose a hold;
 * parses the whole file with icalendar before touching it and refuses (SinkError naming
   the file) to rewrite a file it cannot parse: losing the user's calendar is worse than
   not booking a coffee;
@@ -16,51 +20,30 @@ one, or add events of their own.  So syncd
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-import re
 import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo, UTC
 from pathlib import Path
 
+import recurring_ical_events
 from icalendar import Calendar, Event
 
+from syncd.errors import SyncdError
+from syncd.lock import file_lock
 from syncd.planner import Interval, NewHold
-from syncd.sinks.base import CONTACT_PROP, MARKER, HoldWrite, SinkError, SinkHold
-import contextlib
+from syncd.sinks.base import CONTACT_PROP, HoldWrite, SinkError, SinkHold
+from syncd.sinks.ics_file import Block, Doc, hold_event_lines, new_doc, parse_doc
 
-__all__ = ["IcsHoldSink"]
+__all__ = ["IcsHoldSink", "LOCK_WAIT_SECONDS"]
 
-UTC = UTC
-PRODID = "-//syncd//coffee holds//EN"
-_LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
+log = logging.getLogger("syncd.sinks.ics")
 
-
-@dataclass
-class _Block:
-    """One top-level VEVENT: its physical line range [first, last] and the parsed event."""
-
-    first: int
-    last: int
-    event: Event
-
-    @property
-    def uid(self) -> str:
-        return str(self.event.get("UID", ""))
-
-    @property
-    def is_hold(self) -> bool:
-        return self.event.get(MARKER) is not None
-
-
-@dataclass
-class _Doc:
-    lines: list[str]  # physical lines, with their line endings
-    newline: str
-    end_line: int  # index of END:VCALENDAR
-    blocks: list[_Block]
-    bom: str = ""
+#: How long a write waits for another syncd writing the same file (each write takes
+#: milliseconds; a minute means something is stuck, and the run reports it).
+LOCK_WAIT_SECONDS = 60.0
 
 
 class IcsHoldSink:
@@ -78,6 +61,7 @@ class IcsHoldSink:
     # ------------------------------------------------------------------ reading
 
     def list_holds(self) -> list[SinkHold]:
+        """syncd's holds in the file, those of every store sharing it (matched to a store by UID)."""
         doc = self._read()
         if doc is None:
             return []
@@ -88,18 +72,42 @@ class IcsHoldSink:
         return sorted(holds.values(), key=lambda h: (h.start, h.event_id))
 
     def busy(self, start: datetime, end: datetime) -> list[Interval]:
-        """The holds in the file that overlap [start, end), opaque and not cancelled."""
+        """Everything in the file overlapping [start, end) that is opaque and not cancelled:
+        the holds of every store, and the events the user put there (recurrences expanded)."""
         doc = self._read()
         if doc is None:
             return []
         out = []
+        by_uid: dict[str, list[Event]] = {}
         for b in doc.blocks:
-            if not b.is_hold or str(b.event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
-                continue
-            h = self._sink_hold(b)
-            if not h.declined and h.start < end and start < h.end:
-                out.append(Interval(h.start, h.end))
+            if not b.is_hold:
+                by_uid.setdefault(b.uid, []).append(b.event)
+            elif not _transparent(b.event):
+                h = self._sink_hold(b)
+                if not h.declined and h.start < end and start < h.end:
+                    out.append(Interval(h.start, h.end))
+        for uid, events in by_uid.items():
+            out.extend(self._user_busy(uid, events, start, end))
         return sorted(out, key=lambda i: (i.start, i.end))
+
+    def _user_busy(self, uid: str, events: list[Event], start: datetime, end: datetime) -> list[Interval]:
+        """The busy occurrences of one of the user's events (with its overrides); one that
+        cannot be expanded is skipped, not the whole file."""
+        calendar = Calendar()
+        for event in events:
+            calendar.add_component(event)
+        out = []
+        try:
+            for occurrence in recurring_ical_events.of(calendar, skip_bad_series=True).between(start, end):
+                if _transparent(occurrence) or str(occurrence.get("STATUS", "")).upper() == "CANCELLED":
+                    continue
+                first = self._when(occurrence.decoded("DTSTART"), uid, "DTSTART")
+                last = self._when(occurrence.decoded("DTEND"), uid, "DTEND") if "DTEND" in occurrence else first
+                if first < end and start < last:
+                    out.append(Interval(first, last))
+        except Exception as e:  # recurring_ical_events and icalendar raise assorted errors on odd events
+            log.debug("%s: event %s skipped as busy time: %s", self.path, uid, e)
+        return out
 
     # ------------------------------------------------------------------ writing
 
@@ -112,13 +120,20 @@ class IcsHoldSink:
     def apply(self, creates: Sequence[HoldWrite], removes: Sequence[str]) -> list[SinkHold]:
         """Remove, then create, writing the file once (and not at all when nothing changes).
 
+        The file is read under its lock, so what another store wrote a moment ago is kept.
         Creating an event id that is already in the file is a no-op that returns the event
         as it is there (perhaps moved by the user): a retried run never books twice.
         """
-        doc = self._read() or self._new_doc()
+        if not creates and not self.path.exists():
+            return []  # nothing to remove, and no lock file to leave behind
+        with self._locked():
+            return self._apply_locked(creates, removes)
+
+    def _apply_locked(self, creates: Sequence[HoldWrite], removes: Sequence[str]) -> list[SinkHold]:
+        doc = self._read() or new_doc()
         drop = set(removes)
         keep_lines: list[str] = []
-        kept_blocks: dict[str, _Block] = {}
+        kept_blocks: dict[str, Block] = {}
         by_first = {b.first: b for b in doc.blocks}
         changed = False
         end_at = 0
@@ -144,9 +159,9 @@ class IcsHoldSink:
             if h.event_id in written:
                 results.append(written[h.event_id])
             elif h.event_id in kept_blocks:
-                results.append(self._sink_hold(kept_blocks[h.event_id]))
+                results.append(self._sink_hold(kept_blocks[h.event_id], contact_id=h.contact_id))
             else:
-                new_lines.extend(self._event_lines(w, doc.newline))
+                new_lines.extend(hold_event_lines(w, self._clock(), doc.newline, self.path))
                 sh = SinkHold(h.event_id, h.contact_id, h.start.astimezone(UTC), h.end.astimezone(UTC), w.title)
                 written[h.event_id] = sh
                 results.append(sh)
@@ -158,80 +173,36 @@ class IcsHoldSink:
 
     # ------------------------------------------------------------------ internals
 
+    def _target(self) -> Path:
+        """The file itself: a symlinked holds file stays a symlink, its target is written."""
+        return Path(os.path.realpath(self.path))
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold ``<file>.lock`` beside the real file (every store names the same lock)."""
+        target = self._target()
+        lock = target.with_name(target.name + ".lock")
+        try:
+            with file_lock(lock, LOCK_WAIT_SECONDS, f"another syncd is writing {self.path}"):
+                yield
+        except SyncdError as e:
+            raise SinkError(str(e)) from None
+
     def _fail(self, what: str) -> SinkError:
         return SinkError(f"{self.path}: {what}")
 
-    def _read(self) -> _Doc | None:
+    def _read(self) -> Doc | None:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return None
         except OSError as e:
             raise self._fail(f"cannot read the holds file ({e.strerror or e})") from e
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise self._fail(f"not UTF-8 text (byte {e.start})") from e
-        bom = ""
-        if text.startswith("\ufeff"):
-            bom, text = "\ufeff", text[1:]
-        if not text.strip():
-            doc = self._new_doc()
-            doc.bom = bom
-            return doc
-        try:
-            cal = Calendar.from_ical(text)
-        except Exception as e:  # icalendar raises ValueError, KeyError, IndexError… on bad input
-            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise self._fail(f"not a valid iCalendar file ({msg}); not touching it") from e
-        if getattr(cal, "name", None) != "VCALENDAR":
-            raise self._fail("not a valid iCalendar file (no VCALENDAR); not touching it")
-        doc = self._scan(text, [c for c in cal.subcomponents if c.name == "VEVENT"])
-        doc.bom = bom
+        doc = parse_doc(raw, self.path)
         for b in doc.blocks:
             if b.is_hold:
                 self._sink_hold(b)  # a hold we cannot read is an error now, not a crash later
         return doc
-
-    def _scan(self, text: str, events: list[Event]) -> _Doc:
-        """Find the top-level VEVENT blocks and END:VCALENDAR in the raw lines."""
-        lines = _LINE.findall(text)
-        newline = "\r\n" if "\r\n" in text else "\n"
-        stack: list[str] = []
-        blocks: list[tuple[int, int]] = []
-        start = end_line = -1
-        for i, line in enumerate(lines):
-            if line[:1] in (" ", "\t"):
-                continue  # a folded continuation line
-            content = line.rstrip("\r\n")
-            key, _, value = content.partition(":")
-            key, value = key.strip().upper(), value.strip().upper()
-            if key == "BEGIN":
-                stack.append(value)
-                if stack == ["VCALENDAR", "VEVENT"]:
-                    start = i
-            elif key == "END":
-                if stack == ["VCALENDAR", "VEVENT"] and value == "VEVENT":
-                    blocks.append((start, i))
-                if stack == ["VCALENDAR"] and value == "VCALENDAR":
-                    end_line = i
-                if stack:
-                    stack.pop()
-        if end_line < 0 or len(blocks) != len(events):
-            raise self._fail("could not line up the events in the file with its text; not touching it")
-        return _Doc(lines, newline, end_line, [_Block(a, b, e) for (a, b), e in zip(blocks, events, strict=False)])
-
-    def _new_doc(self) -> _Doc:
-        nl = "\r\n"
-        lines = [
-            f"BEGIN:VCALENDAR{nl}",
-            f"VERSION:2.0{nl}",
-            f"PRODID:{PRODID}{nl}",
-            f"CALSCALE:GREGORIAN{nl}",
-            f"X-WR-CALNAME:syncd holds{nl}",
-            f"END:VCALENDAR{nl}",
-        ]
-        return _Doc(lines, nl, len(lines) - 1, [])
 
     def _when(self, value: object, uid: str, prop: str) -> datetime:
         if isinstance(value, datetime):
@@ -240,15 +211,16 @@ class IcsHoldSink:
             return datetime.combine(value, time(), tzinfo=self._tz).astimezone(UTC)
         raise self._fail(f"hold {uid}: {prop} is not a date or date-time ({value!r})")
 
-    def _sink_hold(self, b: _Block) -> SinkHold:
+    def _sink_hold(self, b: Block, contact_id: str = "") -> SinkHold:
+        """The hold as it is in the file; ``contact_id`` stands in when the app dropped X-SYNCD-CONTACT."""
         try:
-            return self._decode_hold(b)
+            return self._decode_hold(b, contact_id)
         except SinkError:
             raise
         except Exception as e:  # icalendar's decoders raise assorted errors on odd values
             raise self._fail(f"hold {b.uid}: cannot read its times ({e})") from e
 
-    def _decode_hold(self, b: _Block) -> SinkHold:
+    def _decode_hold(self, b: Block, contact_id: str) -> SinkHold:
         ev, uid = b.event, b.uid
         if "DTSTART" not in ev:
             raise self._fail(f"hold {uid}: no DTSTART")
@@ -263,31 +235,11 @@ class IcsHoldSink:
         else:
             end = start  # RFC 5545: a date-time DTSTART alone ends where it starts
         declined = str(ev.get("STATUS", "")).upper() == "CANCELLED"
-        return SinkHold(
-            uid, str(ev.get(CONTACT_PROP, "")), start, max(start, end), str(ev.get("SUMMARY", "")), declined
-        )
-
-    def _event_lines(self, w: HoldWrite, newline: str) -> list[str]:
-        h = w.hold
-        if not re.fullmatch(r"[^\x00-\x1f\x7f]+", h.contact_id or ""):
-            raise self._fail(f"contact id {h.contact_id!r} cannot be written to an ICS property")
-        stamp = self._clock().astimezone(UTC).replace(microsecond=0)
-        ev = Event()
-        ev.add("UID", h.event_id)
-        ev.add("DTSTAMP", stamp)
-        ev.add("DTSTART", h.start.astimezone(UTC))
-        ev.add("DTEND", h.end.astimezone(UTC))
-        ev.add("SUMMARY", w.title)
-        ev.add("DESCRIPTION", w.description)
-        ev.add("CLASS", "PRIVATE")
-        ev.add("TRANSP", "OPAQUE")
-        ev.add(CONTACT_PROP, h.contact_id)
-        ev.add(MARKER, "1")
-        text = ev.to_ical().decode("utf-8")
-        return [line + newline for line in text.replace("\r\n", "\n").split("\n") if line]
+        contact = str(ev.get(CONTACT_PROP, "")) or contact_id
+        return SinkHold(uid, contact, start, max(start, end), str(ev.get("SUMMARY", "")), declined)
 
     def _write(self, text: str) -> None:
-        target = Path(os.path.realpath(self.path))  # a symlinked file stays a symlink
+        target = self._target()
         folder = target.parent
         try:
             Calendar.from_ical(text.lstrip("\ufeff"))  # never write what we could not read back
@@ -315,3 +267,7 @@ class IcsHoldSink:
             if tmp is not None:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
+
+
+def _transparent(event: Event) -> bool:
+    return str(event.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT"

@@ -156,7 +156,7 @@ def test_apply_batch_writes_once_and_removes_first(sink, path):
     assert [h.event_id for h in out] == [h2.event_id]
     assert [h.event_id for h in sink.list_holds()] == [h2.event_id]
     assert path.stat().st_ino != ino  # replaced by rename, not rewritten in place
-    assert [p.name for p in path.parent.iterdir()] == ["holds.ics"]  # no temp files left
+    assert sorted(p.name for p in path.parent.iterdir()) == ["holds.ics", "holds.ics.lock"]  # no temp files left
 
 
 def test_unchanged_file_is_not_rewritten(sink, path):
@@ -306,7 +306,7 @@ def test_malformed_file_raises_and_is_left_alone(sink, path, content):
         assert "\n" not in str(err.value)
     assert path.read_bytes() == content
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
-    assert [p.name for p in path.parent.iterdir()] == ["holds.ics"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["holds.ics", "holds.ics.lock"]
 
 
 def test_unreadable_folder_is_sink_error(tmp_path):
