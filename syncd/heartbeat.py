@@ -16,6 +16,8 @@ META_PID = "daemon_pid"
 META_HEARTBEAT = "daemon_heartbeat_at"
 META_NEXT_RUN = "daemon_next_run_at"
 META_SYNC_EVERY = "daemon_sync_every"
+META_CONFIG_ERROR = "daemon_config_error"  # an edited config the daemon refused; it runs the old one
+META_SYNC_ERROR = "daemon_sync_error"  # a whole sync cycle failed (the store, a contacts file)
 
 
 def daemon_info(store: Store, now: datetime, sync_every: timedelta | None = None) -> dict[str, Any]:
@@ -36,6 +38,16 @@ def daemon_info(store: Store, now: datetime, sync_every: timedelta | None = None
     fresh = heartbeat is not None and now - heartbeat <= 2 * sync_every + timedelta(seconds=60)
     running = bool(fresh and pid is not None and pid_alive(pid))
     return {"running": running, "pid": pid, "heartbeat_at": heartbeat, "next_run_at": next_run if running else None}
+
+
+def daemon_problems(store: Store) -> list[str]:
+    """What a running daemon could not do: shown in `status` problems (only while it runs)."""
+    found = []
+    if config_error := store.meta(META_CONFIG_ERROR):
+        found.append(f"daemon: config not reloaded, still running the previous one: {config_error}")
+    if sync_error := store.meta(META_SYNC_ERROR):
+        found.append(f"daemon: sync failed: {sync_error}")
+    return found
 
 
 def pid_alive(pid: int) -> bool:

@@ -326,3 +326,66 @@ def store_snapshot(store: Path, holds_file: Path | None = None) -> dict[str, Any
         }
     finally:
         connection.close()
+
+
+class FakeClock:
+    """A daemon clock that moves only when the daemon sleeps (or a test jumps it): days of daemon life in milliseconds.
+
+    `sleep` is handed to the daemon as its sleep; each call advances both the wall and the
+    monotonic time, records the nap, and runs `on_sleep` (a test's script: edit a file,
+    stop the daemon after N turns).
+    """
+
+    def __init__(self, start: datetime) -> None:
+        self.wall = start
+        self.mono = 1000.0
+        self.naps: list[float] = []
+        self.on_sleep: Callable[[FakeClock], None] | None = None
+
+    def now(self) -> datetime:
+        return self.wall
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def sleep(self, seconds: float) -> None:
+        self.naps.append(seconds)
+        self.advance(seconds)
+        if self.on_sleep is not None:
+            self.on_sleep(self)
+
+    def advance(self, seconds: float) -> None:
+        self.wall += timedelta(seconds=seconds)
+        self.mono += seconds
+
+    def jump_wall(self, seconds: float) -> None:
+        """A suspend/resume: the wall clock moves, the monotonic one does not."""
+        self.wall += timedelta(seconds=seconds)
+
+
+def run_in_process(config_path: Path, clock: FakeClock, until: Callable[[Any], bool], max_naps: int = 500) -> Any:
+    """`syncd run` in this process on the fake clock, stopped (as by SIGTERM) once `until(daemon)` holds.
+
+    Returns the daemon after its clean stop. Fails when `until` never holds within `max_naps` sleeps.
+    """
+    from syncd.config import load_config
+    from syncd.daemon import Daemon
+
+    daemon = Daemon(load_config(config_path, explicit=True), clock, sleep=clock.sleep, handle_signals=False)
+    script = clock.on_sleep
+
+    def check(fake: FakeClock) -> None:
+        if script is not None:
+            script(fake)
+        if until(daemon):
+            daemon.request_stop(signal.SIGTERM)
+        elif len(fake.naps) >= max_naps:
+            daemon.request_stop(signal.SIGTERM)
+            raise AssertionError(f"the condition never held within {max_naps} naps")
+
+    clock.on_sleep = check
+    try:
+        assert daemon.run() == 0
+    finally:
+        clock.on_sleep = script
+    return daemon

@@ -9,7 +9,7 @@ from typing import Any
 from syncd.app import App
 from syncd.cli.common import parse_local as _parse
 from syncd.health import problems
-from syncd.heartbeat import daemon_info
+from syncd.heartbeat import daemon_info, daemon_problems
 from syncd.report import ago, contact_json, describe_touch, local_iso, table
 
 
@@ -121,7 +121,9 @@ def status_data(app: App) -> dict[str, Any]:
             "heartbeat_at": local_iso(daemon["heartbeat_at"], app.config.tz),
         },
         "holds_error": app.holds_error(),
-        "problems": problems(health) + ([f"holds: {app.holds_error()}"] if app.holds_error() else []),
+        "problems": (daemon_problems(app.store) if daemon["running"] else [])
+        + problems(health)
+        + ([f"holds: {app.holds_error()}"] if app.holds_error() else []),
     }
 
 
