@@ -1,4 +1,4 @@
-"""The store lock and the daemon lock, held by real processes."""
+"""The store lock, the daemon lock and the sink's file lock: held by real processes, refused when unsafe."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd.lock import StoreLocked, daemon_lock, holder_pid, lock_path, store_lock
+from syncd.errors import SyncdError
+from syncd.lock import StoreLocked, daemon_lock, file_lock, holder_pid, lock_path, store_lock
 
 
 def _holder(store: Path, which: str = "store_lock", extra: str = "") -> subprocess.Popen:
@@ -108,9 +109,76 @@ def test_lock_file_is_private_and_released_on_exit(tmp_path: Path) -> None:
     with store_lock(store, wait=False) as path:
         assert path == tmp_path / "new" / "syncd.db.lock"
         assert path.stat().st_mode & 0o777 == 0o600
-        with pytest.raises(StoreLocked):  # flock is per open file: a second open in-process conflicts too
-            with store_lock(store, wait=False):
-                pass
+        # flock is per open file: a second open in-process conflicts too
+        with pytest.raises(StoreLocked), store_lock(store, wait=False):
+            pass
     assert holder_pid(lock_path(store)) is None
     with store_lock(store, wait=False):
         pass
+
+
+LOCKS = {
+    "store": lambda store: store_lock(store, wait=False),
+    "daemon": daemon_lock,
+    "file": lambda store: file_lock(lock_path(store), 1.0, "busy"),
+}
+LOCK_FILES = {"store": ".lock", "daemon": ".daemon.lock", "file": ".lock"}
+
+
+@pytest.mark.parametrize("which", sorted(LOCKS))
+def test_a_symlinked_lock_file_is_refused_and_its_target_untouched(tmp_path: Path, which: str) -> None:
+    store = tmp_path / "syncd.db"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    link = lock_path(store, LOCK_FILES[which])
+    link.symlink_to(victim)
+    with pytest.raises(SyncdError) as caught, LOCKS[which](store):
+        pytest.fail("locked through a symlink")
+    message = str(caught.value)
+    assert str(link) in message and "symbolic link" in message and "\n" not in message
+    assert victim.read_text() == "precious\n"
+    assert link.is_symlink()
+
+
+@pytest.mark.parametrize("which", sorted(LOCKS))
+def test_a_dangling_symlinked_lock_file_creates_nothing(tmp_path: Path, which: str) -> None:
+    store = tmp_path / "syncd.db"
+    target = tmp_path / "elsewhere" / "created-by-syncd"
+    (tmp_path / "elsewhere").mkdir()
+    lock_path(store, LOCK_FILES[which]).symlink_to(target)
+    with pytest.raises(SyncdError, match="symbolic link"), LOCKS[which](store):
+        pass
+    assert not target.exists()
+
+
+def test_a_lock_path_that_is_not_a_regular_file_is_a_one_line_error(tmp_path: Path) -> None:
+    fifo_store, folder_store = tmp_path / "a.db", tmp_path / "b.db"
+    os.mkfifo(lock_path(fifo_store))
+    lock_path(folder_store).mkdir()
+    for store in (fifo_store, folder_store):
+        with pytest.raises(SyncdError) as caught, store_lock(store, wait=False):
+            pass
+        assert str(lock_path(store)) in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_a_lock_that_cannot_be_created_names_the_file_and_what_to_do(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(SyncdError) as caught, daemon_lock(blocker / "syncd.db"):
+        pass
+    message = str(caught.value)
+    assert str(blocker / "syncd.db.daemon.lock") in message and "make" in message and "\n" not in message
+    assert caught.value.exit_code == 1
+
+
+def test_file_lock_waits_for_the_holder_then_gives_up_naming_it(tmp_path: Path) -> None:
+    target = tmp_path / "holds.ics.lock"
+    holder = _holder(tmp_path / "holds.ics")  # store_lock of "holds.ics" is "holds.ics.lock"
+    try:
+        with pytest.raises(StoreLocked) as caught, file_lock(target, 0.3, "another syncd is writing holds.ics"):
+            pass
+        assert str(caught.value) == f"another syncd is writing holds.ics (pid {holder.pid}); gave up waiting after 0.3s"
+    finally:
+        _end(holder)
+    with file_lock(target, 0.3, "busy") as held:
+        assert held == target and holder_pid(target) == os.getpid()
