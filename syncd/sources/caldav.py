@@ -1,0 +1,197 @@
+"""CalDAV calendars as a source: incremental by sync-collection (RFC 6578), else ctag/etag.
+
+Each calendar is a scope of the source. Its objects are parsed and expanded by the ICS
+source's own functions, so recurrences, exceptions and broken events behave exactly as in
+an `.ics` file. The cursor remembers, per calendar, the sync token or ctag and, per
+object, its ETag and the UIDs its rows carry: a changed or deleted object replaces or
+removes exactly its own rows. A no-change sync is one REPORT (or PROPFIND) per calendar;
+every `REEXPAND_EVERY` the calendars are rediscovered and read whole, so series expand
+into the moving horizon and a removed calendar drops out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from syncd.errors import CursorInvalid, NeedsAuth, SourceError
+from syncd.records import Batch, Meeting
+from syncd.sources.base import SyncContext, log
+from syncd.sources.caldav_dav import CaldavAccount, CalendarInfo, DavError, DavObject, DavSession
+from syncd.sources.ics import REEXPAND_EVERY, parse_calendar
+
+
+@dataclass
+class _Read:
+    """What a set of objects gave: rows, and per href its ETag and the UIDs of its rows."""
+
+    meetings: list[Meeting]
+    objects: dict[str, list[Any]]
+    skipped: int
+
+
+class CaldavSource:
+    kind = "caldav"
+
+    def __init__(self, account: CaldavAccount, calendar: str | None = None):
+        """`calendar` (a display name or collection URL/path) limits the source to that one;
+        without it the source reads every event calendar the account's URL leads to."""
+        self.account = account
+        self.wanted = calendar
+        self.name = f"caldav:{account.name}/{calendar}" if calendar else f"caldav:{account.name}"
+
+    def sync(self, cursor: dict[str, Any] | None, context: SyncContext) -> Iterator[Batch]:
+        session = DavSession(self.account)
+        try:
+            yield from self._sync(session, cursor or {}, context)
+        except DavError as error:
+            if error.needs_auth:
+                raise NeedsAuth(str(error)) from None
+            if error.token_invalid:
+                raise CursorInvalid(str(error)) from None
+            if error.status == 404:
+                raise CursorInvalid(str(error)) from None
+            raise SourceError(str(error)) from None
+
+    def _sync(self, session: DavSession, cursor: dict[str, Any], context: SyncContext) -> Iterator[Batch]:
+        now = context.now.timestamp()
+        expanded_at = cursor.get("expanded_at")
+        known: dict[str, dict[str, Any]] = dict(cursor.get("calendars") or {})
+        full = not known or expanded_at is None or not 0 <= now - expanded_at <= REEXPAND_EVERY.total_seconds()
+        if not full:
+            for path in list(known):
+                state = known[path]
+                batch = self._incremental(session, path, state, context)
+                if batch is None:
+                    continue
+                known[path] = dict(batch.cursor or {})
+                batch.cursor = {"expanded_at": expanded_at, "calendars": dict(known)}
+                yield batch
+            return
+        calendars = self._chosen(session.calendars())
+        expanded_at = now
+        current = {info.path for info in calendars}
+        gone = [path for path in known if path not in current]
+        known = {path: state for path, state in known.items() if path in current}
+        for info in calendars:
+            batch = self._full(session, info, context)
+            known[info.path] = dict(batch.cursor or {})
+            batch.cursor = {"expanded_at": expanded_at, "calendars": dict(known)}
+            yield batch
+        if gone:
+            yield Batch(upserts=[], cursor={"expanded_at": expanded_at, "calendars": known}, drop_scopes=gone)
+
+    def _chosen(self, calendars: list[CalendarInfo]) -> list[CalendarInfo]:
+        if self.wanted is None:
+            if not calendars:
+                raise DavError(f"{self.account.source_id}: no event calendar found at {self.account.url}")
+            return calendars
+        match = find_calendar(calendars, self.wanted)
+        if match is None:
+            names = ", ".join(repr(info.display_name) for info in calendars) or "none"
+            raise DavError(
+                f"{self.account.source_id}: no calendar {self.wanted!r} at {self.account.url} (found: {names})"
+            )
+        return [match]
+
+    def _full(self, session: DavSession, info: CalendarInfo, context: SyncContext) -> Batch:
+        """Read a whole calendar: its rows replace every row of its scope (pruned by generation)."""
+        if info.supports_sync:
+            answer = session.sync_collection(info.path, None)
+            while answer.truncated:  # RFC 6578 §3.6: the server sends the rest against the new token
+                more = session.sync_collection(info.path, answer.token)
+                more.objects = answer.objects + more.objects
+                answer = more
+            objects = answer.objects
+            state: dict[str, Any] = {"token": answer.token}
+        else:
+            objects, state = session.calendar_query(info.path), {"ctag": info.ctag}
+        read = _read(objects, context)
+        state |= {"name": info.display_name, "objects": read.objects}
+        return Batch(
+            upserts=read.meetings,
+            cursor=state,
+            scope=info.path,
+            generation=uuid.uuid4().hex,
+            prune=True,
+            found=len(read.objects),
+            skipped=read.skipped,
+        )
+
+    def _incremental(self, session: DavSession, path: str, state: dict[str, Any], context: SyncContext) -> Batch | None:
+        """The objects changed since the cursor, or None when nothing changed (one request)."""
+        objects: dict[str, list[Any]] = dict(state.get("objects") or {})
+        if state.get("token"):
+            answer = session.sync_collection(path, state["token"])
+            changed = list(answer.objects)
+            while answer.truncated:
+                answer = session.sync_collection(path, answer.token)
+                changed += answer.objects
+            if not changed and answer.token == state["token"]:
+                return None
+            new_state = {**state, "token": answer.token}
+        else:
+            info = session.calendar(path)
+            if info.ctag is not None and info.ctag == state.get("ctag"):
+                return None
+            listing = session.etags(path)
+            stale = [href for href, etag in listing.items() if objects.get(href, [None])[0] != etag]
+            changed = session.multiget(path, stale)
+            changed += [DavObject(href, status=404) for href in objects if href not in listing]
+            new_state = {**state, "ctag": info.ctag}
+        read = _read([obj for obj in changed if obj.data is not None], context)
+        touched_uids = {uid for obj in changed for uid in (objects.get(obj.href) or [None, []])[1]}
+        for obj in changed:
+            objects.pop(obj.href, None)
+        objects.update(read.objects)
+        kept = {meeting.item_id for meeting in read.meetings}
+        deletes = [
+            item_id
+            for item_id in context.known_ids(path)
+            if item_id.rpartition("#")[0] in touched_uids and item_id not in kept
+        ]
+        new_state["objects"] = objects
+        return Batch(upserts=read.meetings, cursor=new_state, deletes=deletes, scope=path, skipped=read.skipped)
+
+
+def _read(objects: list[DavObject], context: SyncContext) -> _Read:
+    """Parse each object with the ICS source's parser; an unreadable one is skipped (and logged)."""
+    meetings: list[Meeting] = []
+    kept: dict[str, list[Any]] = {}
+    skipped = 0
+    for obj in objects:
+        if obj.data is None:
+            continue
+        try:
+            found = parse_calendar(obj.data.encode("utf-8"), context.since, context.until, context.tz)
+        except ValueError as error:
+            log.warning("%s: skipping an object that is not valid iCalendar: %s", obj.href, error)
+            skipped += 1
+            found = []
+        meetings.extend(found)
+        kept[obj.href] = [obj.etag, sorted({meeting.item_id.rpartition("#")[0] for meeting in found})]
+    return _Read(meetings, kept, skipped)
+
+
+def find_calendar(calendars: list[CalendarInfo], wanted: str) -> CalendarInfo | None:
+    """A calendar by collection URL or path (exactly), else by display name (case-insensitive)."""
+    path = unquote(urlsplit(wanted).path) if "/" in wanted else ""
+    if path:
+        path = path if path.endswith("/") else path + "/"
+        return next((info for info in calendars if info.path == path), None)
+    folded = wanted.strip().casefold()
+    return next((info for info in calendars if info.display_name.casefold() == folded), None)
+
+
+def caldav_sources(accounts: list[CaldavAccount]) -> list[CaldavSource]:
+    """One source per listed calendar (`caldav:NAME/CALENDAR`), or one for all (`caldav:NAME`)."""
+    sources: list[CaldavSource] = []
+    for account in accounts:
+        if account.calendars:
+            sources.extend(CaldavSource(account, calendar) for calendar in account.calendars)
+        else:
+            sources.append(CaldavSource(account))
+    return sources
