@@ -1,7 +1,7 @@
 """The daemon's heartbeat in the store, and what `syncd status` reads from it.
 
 Kept apart from the daemon so that `status` learns whether a daemon runs without
-importing the scheduler.
+importing the daemon.
 """
 
 from __future__ import annotations
