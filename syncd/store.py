@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Iterator
 
-from syncd.errors import SyncdError
+from syncd.errors import StoreError
 from syncd.migrations import migrate
 from syncd.records import Batch, Meeting, Record, from_json, record_time, to_json
 from syncd.touches import TouchRules, touched_addresses
@@ -59,7 +59,11 @@ class Store:
 
     @classmethod
     def open(cls, path: Path) -> Store:
-        """Private by default: the folder 0700, the file and its WAL companions 0600."""
+        """Private by default: the folder 0700, the file and its WAL companions 0600.
+
+        The store is probed for writing here, so a read-only, damaged or unreachable store
+        fails every command at once with one line, never half-way through a sync.
+        """
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -74,8 +78,11 @@ class Store:
             connection.execute("PRAGMA foreign_keys=ON")
             connection.execute("PRAGMA synchronous=NORMAL")
             migrate(connection)
-        except (sqlite3.DatabaseError, OSError, RuntimeError) as error:
-            raise SyncdError(f"{path}: cannot open the store: {error}") from None
+            _probe_write(connection)
+        except (sqlite3.Error, OSError) as error:
+            raise store_error(path, error) from None
+        except RuntimeError as error:  # migrations: a store from a newer syncd
+            raise StoreError(f"{path}: cannot open the store: {error}") from None
         return cls(connection, path)
 
     def close(self) -> None:
@@ -252,6 +259,37 @@ class Store:
 
 
 _commits = 0
+
+
+def _probe_write(connection: sqlite3.Connection) -> None:
+    """SQLite opens a file it may not write read-only without a word; find out now."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('write_probe', '')")
+    finally:
+        connection.execute("ROLLBACK")
+
+
+_STORE_ADVICE = (
+    (("readonly", "read-only", "permission denied"), "it is read-only: make the file and its folder writable by you"),
+    (("disk is full", "no space left"), "the disk is full: free some space, then run syncd again"),
+    (
+        ("not a database", "malformed", "corrupt"),
+        "it is damaged: restore a backup, or move it aside and run `syncd sync` to rebuild it from your sources",
+    ),
+    (("unable to open", "no such file"), "it cannot be opened: check that its folder exists and is writable"),
+    (("locked", "busy"), "another program holds it: try again in a moment"),
+)
+
+
+def store_error(path: Path, error: sqlite3.Error | OSError) -> StoreError:
+    """One line naming the store and what to do, for any SQLite or file error met on it."""
+    detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    advice = next(
+        (text for needles, text in _STORE_ADVICE if any(needle in detail.lower() for needle in needles)),
+        "check the file and its folder",
+    )
+    return StoreError(f"{path}: store: {detail}; {advice}")
 
 
 def _crash_point() -> None:

@@ -24,10 +24,11 @@ _LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 # The form of `syncd.planner.hold_event_id`: 26 characters of lowercase base32hex. A hold is
 # recognised by it when a calendar app dropped the X-SYNCD-* properties on saving the file.
 _HOLD_UID = re.compile(r"[0-9a-v]{26}")
-# Unicode control characters (C0, DEL, C1): never written raw into a calendar. A newline in
-# a description and a tab are text, everything else is shown as an escape like "\x1b".
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
-_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters (C0, DEL, C1), line/paragraph separators and bidi overrides: never
+# written raw into a calendar. A newline in a description and a tab are text; everything
+# else is shown as a Python-style escape ("\x1b", "\u202e"), as on the terminal.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def is_hold_uid(uid: str) -> bool:
@@ -41,7 +42,12 @@ def inert(text: str, *, newlines: bool = False) -> str:
     keeps line breaks (a description has several lines, a title has one)."""
     text = text.replace("\r\n", "\n")
     pattern = _CONTROL_BUT_NEWLINE if newlines else _CONTROL
-    return pattern.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    return pattern.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 @dataclass
