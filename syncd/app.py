@@ -64,11 +64,21 @@ class App:
     def health(self) -> list[SourceHealth]:
         return source_health(self.config, self.store, self.sources, self.now)
 
+    def missing_sink(self) -> str | None:
+        """Why no hold can be booked when holds are on but the config names no sink, else None."""
+        if not self.config.holds.enabled or self.config.hold_sink:
+            return None
+        where = self.config.path or "the config"
+        return f'{where}: [holds] sink is not set; set it (e.g. sink = "ics:~/holds.ics") or set enabled = false'
+
     def plan_holds(self, dry_run: bool = False) -> HoldOutcome:
         """Plan (and unless dry, book); a hold calendar that failed is remembered for `status`."""
+        missing = self.missing_sink()
+        if missing:
+            return HoldOutcome(blocked=missing, dry_run=dry_run, sink_failed=True)
         outcome = plan_holds(self.config, self.store, self.statuses, problems(self.health()), self.now, dry_run=dry_run)
         if not dry_run:
-            error = "; ".join(outcome.errors) or (outcome.blocked if outcome.sink_failed else "")
+            error = "; ".join(outcome.errors) or ((outcome.blocked or "") if outcome.sink_failed else "")
             with self.store.transaction() as connection:
                 self.store.set_meta(HOLDS_ERROR, error, connection)
                 self.store.set_meta(HOLDS_ERROR_AT, self.now.isoformat() if error else "", connection)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import string
 import tomllib
 from dataclasses import dataclass, field
 from datetime import timedelta, tzinfo
@@ -16,7 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from syncd.config_spec import SPEC, TIERS, Key
+from syncd.config_spec import SPEC, TIERS, TITLE_FIELDS, Key
 from syncd.errors import ConfigError
 from syncd.timeutil import format_duration, local_timezone, parse_duration, parse_hhmm, parse_timezone
 
@@ -63,8 +64,10 @@ class Config:
         return self.store.path or default_data_dir() / "syncd.db"
 
     @property
-    def hold_sink(self) -> str:
-        return self.holds.sink or f"ics:{self.store_path.parent / 'holds.ics'}"
+    def hold_sink(self) -> str | None:
+        """Only a sink the config names: holds never go to a place the user did not choose."""
+        sink: str | None = self.holds.sink
+        return sink
 
     def tier_cadence(self, tier: str) -> int:
         return getattr(self.tiers, tier)
@@ -88,7 +91,12 @@ def _convert(key: Key, value: Any, base: Path | None) -> Any:
         duration = parse_duration(value)
         if key.minimum is not None and duration.total_seconds() < key.minimum:
             raise ValueError(f"expected at least {format_duration(timedelta(seconds=key.minimum))}, got {value!r}")
+        if duration.total_seconds() > key.maximum:
+            raise ValueError(f"expected at most {format_duration(timedelta(seconds=key.maximum))}, got {value!r}")
         return duration
+    if kind == "title":
+        _expect(isinstance(value, str), 'a title like "Coffee with {name}"', value)
+        return check_title(value)
     if kind == "hhmm":
         _expect(isinstance(value, str), 'a time of day like "07:00"', value)
         return parse_hhmm(value)
@@ -122,6 +130,23 @@ def _convert(key: Key, value: Any, base: Path | None) -> Any:
         _expect(isinstance(value, str) and re.match(r"^https?://", value) is not None, "an http(s) URL", value)
         return value if value.endswith("/") else value + "/"
     raise AssertionError(f"unknown kind {kind}")
+
+
+def check_title(template: str) -> str:
+    """A title template may use {name} and {first_name} only: caught now, not after a sync committed."""
+    allowed = ", ".join("{" + name + "}" for name in TITLE_FIELDS)
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+    except ValueError as error:
+        raise ValueError(f"{error} in {template!r} (write {{{{ and }}}} for literal braces)") from None
+    unknown = [field for field in fields if field not in TITLE_FIELDS]
+    if unknown:
+        raise ValueError(f"unknown field {{{unknown[0]}}} in {template!r}; a title may use {allowed}")
+    try:
+        template.format(name="Ada Lovelace", first_name="Ada")
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{error} in {template!r}; a title may use {allowed}") from None
+    return template
 
 
 def _expect(condition: bool, what: str, value: Any) -> None:
@@ -203,9 +228,9 @@ def parse_config(text: str, path: Path | None) -> Config:
             values[key.section][key.name] = _convert(key, key.default, base)
         values[key.section].setdefault(key.name, None)
     if values["tiers"]["default"] not in TIERS:
-        problems.append(
-            f"{_where(label, text, 'tiers', 'default')}: [tiers] default: expected one of {', '.join(TIERS)}, got {values['tiers']['default']!r}"
-        )
+        tier = values["tiers"]["default"]
+        where = _where(label, text, "tiers", "default")
+        problems.append(f"{where}: [tiers] default: expected one of {', '.join(TIERS)}, got {tier!r}")
     problems.extend(_cross_checks(label, text, values))
     if problems:
         raise ConfigError(problems)
@@ -217,9 +242,8 @@ def _cross_checks(label: str, text: str, values: dict[str, dict[str, Any]]) -> l
     problems = []
     google = values["sources.google"]
     if google["enabled"] and not google["calendars"] and not google["gmail"]:
-        problems.append(
-            f"{_where(label, text, 'sources.google', 'enabled')}: [sources.google] enabled: no calendars and gmail = false leaves nothing to read"
-        )
+        where = _where(label, text, "sources.google", "enabled")
+        problems.append(f"{where}: [sources.google] enabled: no calendars and gmail = false leaves nothing to read")
     sink = values["holds"]["sink"]
     if sink and sink.startswith("google:") and not google["enabled"]:
         problems.append(
@@ -247,12 +271,11 @@ def _did_you_mean(name: str, candidates: Any) -> str:
 
 
 def load_config(path: Path | None, explicit: bool) -> Config:
-    """An absent default config means all defaults; an absent explicit one is an error."""
+    """No config, no work: without the file syncd has no sources to trust and no sink the user chose."""
     path = (path or default_config_path()).absolute()
     if not path.exists():
-        if explicit:
-            raise ConfigError([f"{path}: no such config file (create one with `syncd --config {path} init`)"])
-        return parse_config("", None)
+        how = f": `syncd --config {path} init`" if explicit else ""
+        raise ConfigError([f"{path}: no config file; run `syncd init` to write a starter one{how}"])
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -264,6 +287,7 @@ def starter_config() -> str:
     """The `syncd init` template: every key, its default or an example, and why to change it."""
     lines = [
         "# syncd configuration. Every key is optional: uncomment what you want to change.",
+        "# One line is set: [holds] sink, because syncd books holds only into a calendar you chose.",
         "# Durations: 90s, 30m, 14d, 2w. Paths: ~ is expanded, relative paths are relative to this file.",
     ]
     section = None
@@ -272,11 +296,23 @@ def starter_config() -> str:
             section = key.section
             lines += ["", f"[{section}]"]
         lines.append(f"# {key.doc}")
-        if key.default not in (None, []):
+        if (key.section, key.name) == ("holds", "sink"):
+            # Holds go only where the user chose; the starter names a place they can see and change.
+            lines.append(f"sink = {_toml_value(starter_sink())}")
+        elif key.default not in (None, []):
             lines.append(f"# {key.name} = {_toml_value(key.default)}")
         elif key.example is not None:
             lines.append(f"# {key.name} = {_toml_value(key.example)}   # an example; default: none")
     return "\n".join(lines) + "\n"
+
+
+def starter_sink() -> str:
+    """The holds file `syncd init` proposes: beside the default store, `~` kept readable."""
+    path = default_data_dir() / "holds.ics"
+    try:
+        return f"ics:~/{path.relative_to(Path.home())}"
+    except ValueError:
+        return f"ics:{path}"
 
 
 def _toml_value(value: Any) -> str:

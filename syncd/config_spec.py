@@ -10,7 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 # Kinds understood by syncd.config.convert: str, bool, int, duration, hhmm, timezone,
-# path, paths, strings, windows, sink, url.
+# path, paths, strings, windows, sink, url, title.
+
+# The longest duration any key accepts: far beyond any sensible setting, far below what
+# overflows a datetime when added to or taken from "now" (which stays within 1900–2999).
+MAX_DURATION_SECONDS = 36500 * 86400
+
+# The only fields a title template may use; checked when the config loads.
+TITLE_FIELDS = ("name", "first_name")
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,7 @@ class Key:
     doc: str
     example: Any = None
     minimum: int | None = None  # ints: the smallest value; durations: the fewest seconds
+    maximum: int = MAX_DURATION_SECONDS  # durations: the most seconds
 
 
 DEFAULT_WINDOWS = ["Tue-Thu 08:30-10:00", "Tue-Thu 12:00-13:30"]
@@ -114,15 +122,15 @@ SPEC: tuple[Key, ...] = (
         "sink",
         "sink",
         None,
-        'Where holds go: "ics:PATH" or "google:CALENDAR_ID" (default: ics:<data dir>/holds.ics).',
+        'Where holds go: "ics:PATH" or "google:CALENDAR_ID". No default: without a sink no hold is booked.',
         "ics:~/calendars/syncd-holds.ics",
     ),
-    Key("holds", "title", "str", "Coffee with {name}", "Title template; {name} and {first_name} are filled in."),
+    Key("holds", "title", "title", "Coffee with {name}", "Title template; {name} and {first_name} are filled in."),
     Key("holds", "duration", "duration", "30m", "Length of a hold.", minimum=300),
     Key("holds", "windows", "windows", DEFAULT_WINDOWS, "When holds may be booked, in your time zone."),
     Key("holds", "per_day", "int", 1, "At most this many holds a day.", minimum=0),
     Key("holds", "per_week", "int", 1, "At most this many holds an ISO week (one coffee a week).", minimum=0),
-    Key("holds", "horizon", "duration", "14d", "How far ahead holds are booked.", minimum=86400),
+    Key("holds", "horizon", "duration", "14d", "How far ahead holds are booked.", minimum=86400, maximum=365 * 86400),
     Key("holds", "lead_time", "duration", "1d", "No hold sooner than this from now."),
     Key("holds", "buffer", "duration", "15m", "Free time kept around busy events."),
     Key("holds", "remove_when_touched", "bool", True, "Remove a future hold when its contact got touched first."),

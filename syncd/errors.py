@@ -23,6 +23,10 @@ class ConfigError(UsageError):
         super().__init__("\n".join(problems))
 
 
+class StoreError(SyncdError):
+    """The SQLite store cannot be opened, read or written: one line naming the file and the fix."""
+
+
 class SourceError(SyncdError):
     """A source failed this time; its message is one human line for `status`."""
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from syncd.cold import ContactStatus
 from syncd.contacts import Contact
+from syncd.textsafe import display_width, inert
 
 
 def local_iso(value: datetime | None, tz: tzinfo) -> str | None:
@@ -44,14 +45,13 @@ def contact_json(status: ContactStatus, tz: tzinfo, tier: str, cold: bool) -> di
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = (
-        [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
-        if rows
-        else [len(h) for h in headers]
+    """Aligned columns; every cell made inert first, so an escape cannot break the layout or the terminal."""
+    cells = [[inert(str(cell)) for cell in row] for row in [headers, *rows]]
+    widths = [max(display_width(cell) for cell in column) for column in zip(*cells, strict=False)]
+    return "\n".join(
+        "  ".join(cell + " " * (width - display_width(cell)) for cell, width in zip(row, widths, strict=False)).rstrip()
+        for row in cells
     )
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(headers, widths, strict=False)).rstrip()]
-    lines += ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip() for row in rows]
-    return "\n".join(lines)
 
 
 def ago(then: datetime | None, now: datetime) -> str:

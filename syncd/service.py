@@ -126,7 +126,7 @@ def unit_for(config: Config) -> tuple[str, list[Path]]:
     exec_start = " ".join(quote_arg(word) for word in words)
     writable = [config.store_path.absolute().parent]
     sink = config.hold_sink
-    if sink.startswith("ics:"):
+    if sink and sink.startswith("ics:"):
         holds_dir = Path(sink[4:]).absolute().parent
         if holds_dir not in writable:
             writable.append(holds_dir)

@@ -21,7 +21,10 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(str(text))
     if not match:
         raise ValueError(f"expected a duration like 30m, 14d or 2w, got {text!r}")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    try:
+        return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    except OverflowError:
+        raise ValueError(f"expected a duration of at most 36500d (100 years), got {text!r}") from None
 
 
 def format_duration(delta: timedelta) -> str:
@@ -75,7 +78,7 @@ def parse_instant(text: str, tz: tzinfo, now: datetime | None = None) -> datetim
     except ValueError:
         day = None
     if day is not None:
-        value = datetime.combine(day, time(12, 0), tzinfo=tz).astimezone(UTC)
+        value = _in_range(datetime.combine(day, time(12, 0), tzinfo=tz), text)
         return min(value, now) if now is not None and day == now.astimezone(tz).date() else value
     try:
         value = datetime.fromisoformat(text)
@@ -83,16 +86,31 @@ def parse_instant(text: str, tz: tzinfo, now: datetime | None = None) -> datetim
         raise ValueError(
             f"expected an ISO-8601 date or datetime like 2026-11-20 or 2026-11-20T09:00:00+01:00, got {text!r}"
         ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=tz)
-    return value.astimezone(UTC)
+    return _in_range(value if value.tzinfo else value.replace(tzinfo=tz), text)
+
+
+def _in_range(value: datetime, text: str) -> datetime:
+    """In UTC, and within 1900–2999: syncd adds horizons and takes lookbacks (up to 100 years)
+    from these instants, which must never overflow a datetime."""
+    if EARLIEST.year <= value.year <= LATEST.year:
+        value = value.astimezone(UTC)
+        if EARLIEST <= value <= LATEST:
+            return value
+    raise ValueError(f"expected a date between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}, got {text!r}")
+
+
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def resolve_now(option: str | None, tz: tzinfo) -> datetime:
     """`--now` wins over `SYNCD_NOW`, which wins over the real clock."""
-    text = option or os.environ.get("SYNCD_NOW")
+    text, name = (option, "--now") if option else (os.environ.get("SYNCD_NOW"), "SYNCD_NOW")
     if text:
-        return parse_instant(text, tz)
+        try:
+            return parse_instant(text, tz)
+        except ValueError as error:
+            raise ValueError(f"{name}: {error}") from None
     return datetime.now(UTC)
 
 

@@ -11,6 +11,8 @@ config); a new command is a new module listed in :data:`COMMAND_MODULES`.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from syncd.cli.common import Parser
 from syncd.config import default_config_path, load_config
 from syncd.errors import SyncdError
 from syncd.logs import setup_logging
+from syncd.store import store_error
+from syncd.textsafe import InertStream, inert_lines
 from syncd.timeutil import resolve_now
 
 COMMAND_MODULES = (setup, contacts, sync, views)
@@ -40,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; whatever it prints to stdout goes through :class:`InertStream`."""
+    with contextlib.redirect_stdout(InertStream(sys.stdout)):
+        return _run(argv)
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         setup_logging(args.verbose)
@@ -49,18 +59,26 @@ def main(argv: list[str] | None = None) -> int:
         app = App(config, resolve_now(args.now, config.tz))
         try:
             return int(args.run(app, args))
+        except sqlite3.Error as error:  # met past Store.open, e.g. the disk filled up mid-sync
+            raise store_error(config.store_path, error) from None
         finally:
             app.close()
     except SyncdError as error:
-        print(f"syncd: {error}", file=sys.stderr)
-        return error.exit_code
+        return _fail(str(error), error.exit_code)
     except ValueError as error:
-        print(f"syncd: {error}", file=sys.stderr)
-        return 2
+        return _fail(str(error), 2)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as error:  # a file syncd needs but cannot create or read (a lock beside a read-only store)
+        return _fail(f"{error.filename or 'a file'}: {error.strerror or error}", 1)
+
+
+def _fail(message: str, code: int) -> int:
+    """One message on stderr, made inert: it may quote names and text from the user's files."""
+    print(f"syncd: {inert_lines(message)}", file=sys.stderr)
+    return code
 
 
 __all__ = ["main", "build_parser"]

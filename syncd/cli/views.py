@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 from typing import Any
 
 from syncd.app import App
 from syncd.cli.common import parse_local as _parse
+from syncd.errors import StoreError
 from syncd.health import problems
 from syncd.heartbeat import daemon_info, daemon_problems
 from syncd.report import ago, contact_json, describe_touch, local_iso, table
+from syncd.store import store_error
 
 
 def register(commands: Any) -> None:
@@ -123,12 +126,33 @@ def status_data(app: App) -> dict[str, Any]:
         "holds_error": app.holds_error(),
         "problems": (daemon_problems(app.store) if daemon["running"] else [])
         + problems(health)
-        + ([f"holds: {app.holds_error()}"] if app.holds_error() else []),
+        + ([f"holds: {app.holds_error()}"] if app.holds_error() else [])
+        + ([f"holds: {missing}"] if (missing := app.missing_sink()) else []),
+    }
+
+
+def store_failure_data(error: StoreError) -> dict[str, Any]:
+    """`status --json` when the store cannot be read: the same shape, nothing known, the reason in problems."""
+    return {
+        "sources": [],
+        "next_run_at": None,
+        "cold_count": None,
+        "upcoming_holds": None,
+        "daemon": {"running": None, "pid": None, "heartbeat_at": None},
+        "holds_error": None,
+        "problems": [str(error)],
     }
 
 
 def cmd_status(app: App, args: argparse.Namespace) -> int:
-    data = status_data(app)
+    try:
+        data = status_data(app)
+    except (StoreError, sqlite3.Error) as error:
+        if not args.json:
+            raise  # the CLI prints it as one line on stderr, exit 1
+        failure = error if isinstance(error, StoreError) else store_error(app.config.store_path, error)
+        print(json.dumps(store_failure_data(failure), indent=2))
+        return 1
     if args.json:
         print(json.dumps(data, indent=2))
     else:
