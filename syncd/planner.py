@@ -16,8 +16,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, UTC
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta, tzinfo, UTC
 
 from syncd.intervals import Interval, merge_intervals
 from syncd.slots import grid_starts
@@ -167,7 +166,7 @@ def plan(
     blocked_days: Collection[date],
     existing: Sequence[ExistingHold],
     rules: HoldRules,
-    tz: ZoneInfo,
+    tz: tzinfo,
     now: datetime,
 ) -> Plan:
     """Decide which holds to create and remove.

@@ -10,8 +10,7 @@ means what the user reads on the clock.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import date, datetime, time, timedelta, UTC
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time, timedelta, tzinfo, UTC
 
 from syncd.windows import Window
 
@@ -20,7 +19,7 @@ __all__ = ["GRID", "grid_starts"]
 GRID = timedelta(minutes=15)
 
 
-def _instants(naive: datetime, tz: ZoneInfo) -> list[datetime]:
+def _instants(naive: datetime, tz: tzinfo) -> list[datetime]:
     """All UTC instants at which the local wall clock reads ``naive``: 0 (gap), 1 or 2 (fold)."""
     out: list[datetime] = []
     for fold in (0, 1):
@@ -33,7 +32,7 @@ def _instants(naive: datetime, tz: ZoneInfo) -> list[datetime]:
 def grid_starts(
     windows: Sequence[Window],
     duration: timedelta,
-    tz: ZoneInfo,
+    tz: tzinfo,
     earliest: datetime,
     latest_end: datetime,
     blocked: Collection[date],
@@ -53,7 +52,7 @@ def grid_starts(
 
 
 def _window_starts(
-    window: Window, day: date, duration: timedelta, tz: ZoneInfo, earliest: datetime, latest_end: datetime
+    window: Window, day: date, duration: timedelta, tz: tzinfo, earliest: datetime, latest_end: datetime
 ) -> list[datetime]:
     first = window.start.hour * 60 + window.start.minute
     first = -(-first // 15) * 15  # ceil to the grid

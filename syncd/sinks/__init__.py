@@ -17,14 +17,15 @@ def make_sink(
     tz: tzinfo | None = None,
     clock: Callable[[], datetime] | None = None,
     config: Any = None,
-    store: Any = None,
 ) -> HoldSink:
     """Build the sink named by ``[holds] sink``: ``"ics:PATH"`` (``~`` expanded) or
     ``"google:CALENDAR_ID"`` (credentials, endpoint and busy calendars from ``config``).
 
     ``tz`` is the user's zone (floating times typed into the file are read in it; default
-    ``config.tz``); ``clock`` stamps DTSTAMP.  ``config`` and ``store`` are passed through
-    for sinks that need them (Google: endpoint, credentials); the ICS sink needs neither.
+    ``config.tz``); ``clock`` stamps DTSTAMP.  ``config`` is passed through for sinks that
+    need it (Google: endpoint, credentials); the ICS sink does not.  The in-memory sink
+    (:mod:`syncd.sinks.memory`) has no spec on purpose: a configured sink that forgets
+    every hold when the process ends would only confuse; tests and previews construct it.
     Raises :class:`SinkSpecError` (a ValueError and a SinkError) for a spec that names no
     known sink: that is a configuration error (exit 2).
     """
