@@ -341,7 +341,7 @@ def test_make_sink_takes_tz_from_config(tmp_path):
     class Cfg:
         tz = BERLIN
 
-    s = make_sink(f"ics:{tmp_path}/h.ics", config=Cfg(), store=object())
+    s = make_sink(f"ics:{tmp_path}/h.ics", config=Cfg())
     s.create(new_hold(), "Coffee", "")
     write_raw(
         tmp_path / "h.ics", raw_text(tmp_path / "h.ics").replace("DTSTART:20260602T070000Z", "DTSTART:20260602T100000")
