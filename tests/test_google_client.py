@@ -8,15 +8,11 @@ from email.utils import format_datetime
 
 import pytest
 
-from syncd.google.client import (
-    AdaptiveRate,
-    GoogleApiError,
-    GoogleSession,
-    RetryPolicy,
-    GOOGLE_BATCH_URIS,
-    parse_retry_after,
-)
-from syncd.sources.base import NeedsAuth, SourceError
+from syncd.errors import NeedsAuth, SourceError
+from syncd.google.client import GOOGLE_BATCH_URIS, GoogleSession
+from syncd.google.failures import GoogleApiError, parse_retry_after
+from syncd.google.pacing import AdaptiveRate
+from syncd.google.retry import RetryPolicy
 from tests.fakegoogle import FakeGoogle
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -159,7 +155,7 @@ def test_bounded_attempts_end_in_one_line_source_error(fake, sleeps):
     fake.inject(rate=1.0, kinds=("503",), paths=("gmail/",))
     with pytest.raises(SourceError) as caught:
         google.execute(google.gmail().users().getProfile(userId="me"), "gmail")
-    assert type(caught.value) is SourceError
+    assert not isinstance(caught.value, (GoogleApiError, NeedsAuth)) and caught.value.state == "error"
     message = str(caught.value)
     assert "503" in message and "4 attempts" in message and "\n" not in message
     assert len(sleeps.waits) == 3

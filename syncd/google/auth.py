@@ -24,10 +24,11 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from syncd.errors import SourceError, first_line
 from syncd.google import SCOPE_PREFIX, SCOPES
-from syncd.google.client import GoogleSession, RetryPolicy
+from syncd.google.client import GoogleSession
 from syncd.google.credentials import KeyringUnavailable, store_credentials
-from syncd.errors import SourceError
+from syncd.google.retry import RetryPolicy
 from syncd.sources.base import display_path
 
 PROMPT = "Open this URL in a browser and allow syncd read access to your calendar and mail headers:\n\n    {url}\n"
@@ -89,8 +90,8 @@ def run_auth(
         return 2
     if not isinstance(client, dict) or not ({"installed", "web"} & set(client)):
         print(
-            f'syncd auth: {display_path(Path(secrets_path))}: not an OAuth client JSON (expected an "installed" client; '
-            'create a "Desktop app" OAuth client)',
+            f"syncd auth: {display_path(Path(secrets_path))}: not an OAuth client JSON "
+            '(expected an "installed" client; create a "Desktop app" OAuth client)',
             file=err,
         )
         return 2
@@ -131,13 +132,12 @@ def run_auth(
         )
         return 1
     except Exception as error:  # oauthlib / requests errors: one line, never a token
-        text = str(error).splitlines()[0] if str(error) else type(error).__name__
-        print(f"syncd auth: Google did not authorise syncd: {text}", file=err)
+        print(f"syncd auth: Google did not authorise syncd: {first_line(error)}", file=err)
         return 1
     if not credentials.refresh_token:
         print(
-            "syncd auth: Google sent no refresh token; remove syncd's access at https://myaccount.google.com/permissions "
-            "and run `syncd auth` again",
+            "syncd auth: Google sent no refresh token; remove syncd's access at "
+            "https://myaccount.google.com/permissions and run `syncd auth` again",
             file=err,
         )
         return 1
@@ -145,7 +145,8 @@ def run_auth(
     missing = sorted(scope.removeprefix(SCOPE_PREFIX) for scope in required_scopes(config) - granted)
     if missing:
         print(
-            f"syncd auth: Google granted syncd no access to {', '.join(missing)}; run `syncd auth` again and tick every box",
+            f"syncd auth: Google granted syncd no access to {', '.join(missing)}; "
+            "run `syncd auth` again and tick every box",
             file=err,
         )
         return 1

@@ -56,7 +56,8 @@ def _no_keyring(error: Exception) -> KeyringUnavailable:
     else:
         why = f"the OS keyring cannot be used ({type(error).__name__})"
     return KeyringUnavailable(
-        f'{why}; unlock it, or set [sources.google] token_file (e.g. "~/.config/syncd/google-token.json") and run `syncd auth` again'
+        f'{why}; unlock it, or set [sources.google] token_file (e.g. "~/.config/syncd/google-token.json") '
+        "and run `syncd auth` again"
     )
 
 

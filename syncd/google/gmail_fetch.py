@@ -1,64 +1,33 @@
 """Fetching Gmail metadata at the per-user quota ceiling: paced, concurrent, batched.
 
-Pages of message ids are listed ahead (`PageLister`) while a few worker threads (one
-httplib2 connection each) send `messages.get?format=metadata` batches
+Pages of message ids are listed ahead (`gmail_listing.PageLister`) while a few worker
+threads (one httplib2 connection each) send `messages.get?format=metadata` batches
 (`MetadataFetcher`); an `AdaptiveRate` pacer holds the request rate at the ceiling
-measured from 429s. Kept apart from the Gmail source, which decides what to fetch and
-what the answers mean.
+measured from 429s. Failed parts are retried one by one, each on the session's
+`RetryPolicy`, without blocking a worker. Kept apart from the Gmail source, which
+decides what to fetch and what the answers mean.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-import logging
-import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Callable
 
-from syncd.google.client import MAX_BATCH, AdaptiveRate, GoogleApiError, GoogleSession, Transient
-from syncd.errors import CursorInvalid, SourceError
-from syncd.sources.base import SyncContext
-
-log = logging.getLogger("syncd.sources.gmail")
+from syncd.errors import SourceError
+from syncd.google.client import MAX_BATCH, GoogleSession
+from syncd.google.pacing import AdaptiveRate
+from syncd.google.retry import GaveUp
 
 METADATA_HEADERS = ["From", "To", "Cc", "Date", "List-Id", "List-Unsubscribe", "Precedence", "Auto-Submitted"]
 GET_UNITS = 5
-LIST_UNITS = 5
-LIST_PAGE = 500
-LOOKAHEAD_PAGES = 2
-
-
-class Progress:
-    """A live line on a terminal (stderr), a log line every `every` seconds otherwise."""
-
-    def __init__(self, name: str, context: SyncContext, every: float = 10.0, stream: Any = None):
-        self.name = name
-        self.context = context
-        self.stream = stream or sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.every = every
-        self.started = time.monotonic()
-        self.last = 0.0
-        self.shown = False
-
-    def update(self, done: int, final: bool = False) -> None:
-        now = time.monotonic()
-        elapsed = max(now - self.started, 1e-6)
-        text = f"{self.name}: {done} messages ({done / elapsed:.0f}/s)"
-        self.context.progress(text)
-        if self.tty:
-            if final or now - self.last >= 0.2:
-                self.last = now
-                self.shown = True
-                self.stream.write("\r\033[K" + text + ("\n" if final else ""))
-                self.stream.flush()
-        elif final or now - self.last >= self.every:
-            self.last = now
-            log.info("%s", text)
+# A part answered 429 counts as a quarter of a failure: the pacer, not the retry
+# budget, is what deals with a saturated quota.
+RATE_LIMITED_PATIENCE = 4
 
 
 # --- the concurrent fetcher -----------------------------------------------------------
@@ -71,6 +40,7 @@ class _Item:
     message_id: str = field(compare=False)
     attempts: int = field(default=0, compare=False)
     limited: int = field(default=0, compare=False)
+    waited: float = field(default=0.0, compare=False)
     head: bool = field(default=False, compare=False)
 
 
@@ -295,14 +265,12 @@ class MetadataFetcher:
                         item.limited += 1
                     else:
                         item.attempts += 1
-                    if item.attempts >= policy.attempts or item.limited >= policy.attempts * 4:
-                        self._fail(
-                            SourceError(
-                                f"Gmail: {hint.description}, still failing after {item.attempts + item.limited} attempts"
-                            )
-                        )
+                    failures = item.attempts + item.limited // RATE_LIMITED_PATIENCE
+                    wait = policy.next_wait(max(failures, 1), hint, item.waited)
+                    if wait is None:
+                        self._fail(GaveUp.after("Gmail", hint, item.attempts + item.limited))
                         return
-                    wait = policy.delay(item.attempts + item.limited - 1, hint.retry_after)
+                    item.waited += wait
                     heapq.heappush(self.delayed, (now + wait, item.seq, item))
                 self.cv.notify_all()
 
@@ -310,118 +278,4 @@ class MetadataFetcher:
         with self.cv:
             if self.error is None:
                 self.error = error
-            self.cv.notify_all()
-
-
-def paced_execute(session: GoogleSession, pacer: AdaptiveRate, request: Any, units: int, what: str) -> Any:
-    """One request through the pacer, retried with backoff on transient errors."""
-    policy = session.retry
-    failures = 0
-    while True:
-        pacer.acquire(units)
-        try:
-            result = session.execute_once(request, "gmail")
-        except Transient as transient:
-            if transient.rate_limited:
-                pacer.limited(transient.retry_after)
-            failures += 1
-            if failures >= policy.attempts:
-                raise SourceError(
-                    f"Gmail {what}: {transient.description}, still failing after {failures} attempts"
-                ) from None
-            policy.sleep(policy.delay(failures - 1, transient.retry_after))
-            continue
-        pacer.accepted_units(units)
-        return result
-
-
-# --- the source -----------------------------------------------------------------------
-
-
-class PageLister(threading.Thread):
-    """Lists message ids ahead of the fetching (at most LOOKAHEAD_PAGES pages ahead)."""
-
-    def __init__(
-        self,
-        session: GoogleSession,
-        pacer: AdaptiveRate,
-        fetcher: MetadataFetcher,
-        page_token: str | None,
-        since_ms: int,
-        page_size: int = LIST_PAGE,
-    ):
-        super().__init__(name="gmail-list", daemon=True)
-        self.page_size = page_size
-        self.session = session
-        self.pacer = pacer
-        self.fetcher = fetcher
-        self.page_token = page_token
-        self.since_ms = since_ms
-        self.cv = threading.Condition()
-        self.pages_listed: list[tuple[list[str], str | None]] = []
-        self.consumed = 0
-        self.finished = False
-        self.stopped_at: int | None = None
-        self.error: BaseException | None = None
-
-    @property
-    def pages(self) -> int:
-        return len(self.pages_listed)
-
-    def run(self) -> None:
-        try:
-            gmail = self.session.gmail()
-            token = self.page_token
-            while True:
-                with self.cv:
-                    while (
-                        len(self.pages_listed) - self.consumed >= LOOKAHEAD_PAGES
-                        and self.stopped_at is None
-                        and self.fetcher.cancelled_after is None
-                    ):
-                        self.cv.wait(0.05)
-                    if self.stopped_at is not None or self.fetcher.cancelled_after is not None:
-                        break
-                request = gmail.users().messages().list(userId="me", maxResults=self.page_size, pageToken=token)
-                try:
-                    response = paced_execute(self.session, self.pacer, request, LIST_UNITS, "listing")
-                except GoogleApiError as error:
-                    if error.status == 400 and token:
-                        raise CursorInvalid("Gmail no longer accepts the stored listing position") from None
-                    raise
-                ids = [item["id"] for item in response.get("messages") or []]
-                token = response.get("nextPageToken")
-                with self.cv:
-                    if self.stopped_at is not None:
-                        break
-                    group = len(self.pages_listed)
-                    self.pages_listed.append((ids, token))
-                    self.fetcher.submit(group, ids, gated=True)
-                    self.cv.notify_all()
-                if not token or not ids:
-                    break
-        except BaseException as error:
-            self.error = error
-            self.fetcher._fail(error)
-        finally:
-            with self.cv:
-                self.finished = True
-                self.cv.notify_all()
-
-    def page(self, group: int) -> tuple[list[str], str | None] | None:
-        with self.cv:
-            while len(self.pages_listed) <= group and not self.finished:
-                self.cv.wait(0.5)
-            if self.error is not None:
-                raise self.error
-            if len(self.pages_listed) <= group:
-                return None
-            self.consumed = group + 1
-            self.cv.notify_all()
-            return self.pages_listed[group]
-
-    def stop(self, group: int) -> None:
-        with self.cv:
-            if self.stopped_at is None or (group >= 0 and group < self.stopped_at):
-                self.stopped_at = group if group >= 0 else len(self.pages_listed)
             self.cv.notify_all()

@@ -32,22 +32,24 @@ authorisation problems say to run ``syncd auth``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
-from datetime import date, datetime, time, timedelta, tzinfo, UTC
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from syncd.google.client import GoogleApiError, GoogleSession
+from syncd.errors import NeedsAuth, SourceError
+from syncd.google.client import GoogleSession
+from syncd.google.event_time import event_time, parse_instant, rfc3339
+from syncd.google.failures import GoogleApiError
 from syncd.planner import Interval, NewHold
 from syncd.sinks.base import HoldGone, SinkError, SinkHold
-from syncd.errors import NeedsAuth, SourceError
 
 __all__ = ["GoogleHoldSink", "MARKER_KEY", "MARKER_VALUE", "CONTACT_KEY", "MAX_RANGE", "MAX_CALENDARS"]
 
 log = logging.getLogger("syncd.sinks.google")
 
-UTC = UTC
 MARKER_KEY = "syncd"
 MARKER_VALUE = "hold"
 CONTACT_KEY = "contact"
@@ -114,7 +116,7 @@ class GoogleHoldSink:
         now = self._clock()
         by_id: dict[str, SinkHold] = {}
         for event in self._list_events(
-            privateExtendedProperty=f"{MARKER_KEY}={MARKER_VALUE}", singleEvents=True, timeMin=_rfc3339(since)
+            privateExtendedProperty=f"{MARKER_KEY}={MARKER_VALUE}", singleEvents=True, timeMin=rfc3339(since)
         ):
             if event.get("status") == "cancelled" or not _is_ours(event):
                 continue
@@ -138,14 +140,19 @@ class GoogleHoldSink:
         out: list[Interval] = []
         for lo, hi in _ranges(start.astimezone(UTC), end.astimezone(UTC), self._max_range):
             for chunk in _chunks(self._busy_calendars, MAX_CALENDARS):
-                body = {"timeMin": _rfc3339(lo), "timeMax": _rfc3339(hi), "items": [{"id": c} for c in chunk]}
-                answer = self._call("read free/busy", lambda service: service.freebusy().query(body=body))
+                body = {"timeMin": rfc3339(lo), "timeMax": rfc3339(hi), "items": [{"id": c} for c in chunk]}
+
+                def query(service: Any, body: dict[str, Any] = body) -> Any:
+                    return service.freebusy().query(body=body)
+
+                answer = self._call("read free/busy", query)
                 calendars = answer.get("calendars") or {}
                 for calendar_id in chunk:
                     entry = calendars.get(calendar_id)
                     if entry is None:
                         raise SinkError(
-                            f"{self._where}: free/busy: Google Calendar sent nothing for {self._label(calendar_id)}; booking nothing"
+                            f"{self._where}: free/busy: Google Calendar sent nothing for {self._label(calendar_id)}; "
+                            "booking nothing"
                         )
                     errors = entry.get("errors") or []
                     if errors:
@@ -153,11 +160,12 @@ class GoogleHoldSink:
                             (str(e.get("reason")) for e in errors if isinstance(e, dict) and e.get("reason")), "error"
                         )
                         raise SinkError(
-                            f"{self._where}: free/busy of {self._label(calendar_id)} is unavailable ({reason}); booking nothing"
+                            f"{self._where}: free/busy of {self._label(calendar_id)} is unavailable ({reason}); "
+                            "booking nothing"
                         )
                     for item in entry.get("busy") or []:
                         try:
-                            b_start, b_end = _parse_instant(item["start"]), _parse_instant(item["end"])
+                            b_start, b_end = parse_instant(item["start"]), parse_instant(item["end"])
                         except (KeyError, TypeError, ValueError):
                             raise SinkError(
                                 f"{self._where}: free/busy: Google Calendar sent an unreadable busy period"
@@ -194,7 +202,7 @@ class GoogleHoldSink:
         if not _is_ours(event):
             log.warning("%s: event %s carries no syncd marker; not removing it", self._where, event_id)
             return
-        try:
+        with contextlib.suppress(GoogleApiError):  # gone meanwhile: what we wanted
             self._call(
                 "remove a hold",
                 lambda service: service.events().delete(
@@ -202,8 +210,6 @@ class GoogleHoldSink:
                 ),
                 passthrough=(404, 410),
             )
-        except GoogleApiError:
-            pass  # gone meanwhile: what we wanted
 
     # ------------------------------------------------------------------ internals
 
@@ -235,7 +241,11 @@ class GoogleHoldSink:
             params = dict(query, calendarId=self.calendar_id, maxResults=self._page_size)
             if token:
                 params["pageToken"] = token
-            page = self._call("list holds", lambda service: service.events().list(**params))
+
+            def list_page(service: Any, params: dict[str, Any] = params) -> Any:
+                return service.events().list(**params)
+
+            page = self._call("list holds", list_page)
             yield from (item for item in page.get("items") or [] if isinstance(item, dict))
             token = page.get("nextPageToken")
             if not token:
@@ -277,7 +287,7 @@ class GoogleHoldSink:
         tz = self._tz
         name = getattr(tz, "key", None)
         if tz is None or not name:
-            return {"dateTime": _rfc3339(moment)}
+            return {"dateTime": rfc3339(moment)}
         return {"dateTime": moment.astimezone(tz).isoformat(), "timeZone": name}
 
     def _event_body(self, hold: NewHold, title: str, description: str) -> dict[str, Any]:
@@ -298,18 +308,9 @@ class GoogleHoldSink:
         }
 
     def _event_time(self, value: Any) -> datetime | None:
-        if not isinstance(value, dict):
-            return None
-        try:
-            if value.get("dateTime"):
-                moment = _parse_instant(str(value["dateTime"]))
-                return moment
-            if value.get("date"):
-                day = date.fromisoformat(str(value["date"]))
-                return datetime.combine(day, time(), tzinfo=self._tz or UTC).astimezone(UTC)
-        except ValueError:
-            return None
-        return None
+        """A hold's start or end in UTC; an all-day date starts at midnight in the holds' zone."""
+        found = event_time(value, self._tz or UTC)
+        return found[0] if found else None
 
     def _sink_hold(self, event: dict) -> SinkHold | None:
         start, end = self._event_time(event.get("start")), self._event_time(event.get("end"))
@@ -341,19 +342,6 @@ def _declined(event: dict) -> bool:
         if isinstance(attendee, dict) and attendee.get("self"):
             return attendee.get("responseStatus") == "declined"
     return False
-
-
-def _rfc3339(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise ValueError("time-zone aware datetime expected")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_instant(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError("no offset")
-    return moment.astimezone(UTC)
 
 
 def _ranges(start: datetime, end: datetime, step: timedelta) -> Iterator[tuple[datetime, datetime]]:

@@ -42,11 +42,15 @@ from typing import Any
 from collections.abc import Callable, Iterator
 
 from syncd.addresses import parse_address_list
-from syncd.google.client import MAX_BATCH, AdaptiveRate, GoogleApiError, GoogleSession
-from syncd.google.gmail_fetch import LIST_PAGE, MetadataFetcher, Progress, PageLister, paced_execute
-from syncd.records import Message
-from syncd.sources.base import CursorInvalid, SyncContext
-from syncd.records import Batch
+from syncd.errors import CursorInvalid
+from syncd.google.client import MAX_BATCH, GoogleSession
+from syncd.google.failures import GoogleApiError
+from syncd.google.gmail_fetch import MetadataFetcher
+from syncd.google.gmail_listing import LIST_PAGE, PageLister, paced_execute
+from syncd.google.pacing import AdaptiveRate
+from syncd.google.progress import Progress
+from syncd.records import Batch, Message
+from syncd.sources.base import SyncContext
 
 log = logging.getLogger("syncd.sources.gmail")
 
@@ -75,7 +79,7 @@ def message_record(data: dict[str, Any]) -> Message | None:
 
     precedence = (headers.get("precedence") or [""])[0].strip().lower()
     bulk = bool(headers.get("list-id") or headers.get("list-unsubscribe")) or precedence in ("bulk", "list", "junk")
-    auto = (headers.get("auto-submitted") or [None])[0]
+    auto = (headers.get("auto-submitted") or [""])[0].strip()
     return Message(
         item_id=str(data["id"]),
         date=date,
@@ -83,7 +87,7 @@ def message_record(data: dict[str, Any]) -> Message | None:
         to=addresses("to"),
         cc=addresses("cc"),
         bulk=bulk,
-        auto_submitted=auto.strip() if auto else None,
+        auto_submitted=auto or None,
         labels=tuple(sorted(labels & KEPT_LABELS)),
     )
 
@@ -275,7 +279,7 @@ class GmailSource:
                     for message_id in ids:
                         data = fetched.get(message_id)
                         record = message_record(data) if data is not None else None
-                        if record is None:
+                        if data is None or record is None:
                             deletes.add(message_id)
                             continue
                         if int(data.get("internalDate", 0)) < since_ms:

@@ -35,52 +35,22 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, datetime, time, tzinfo, UTC
-from typing import Any
 from collections.abc import Iterator
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, tzinfo
+from typing import Any
 
 from syncd.addresses import normalize
-from syncd.google.client import GoogleApiError, GoogleSession
-from syncd.records import Attendee, Meeting
-from syncd.sources.base import CursorInvalid, SyncContext
-from syncd.records import Batch
+from syncd.errors import CursorInvalid
+from syncd.google.client import GoogleSession
+from syncd.google.event_time import event_time, zone
+from syncd.google.failures import GoogleApiError
+from syncd.records import Attendee, Batch, Meeting
+from syncd.sources.base import SyncContext
 
 log = logging.getLogger("syncd.sources.google_calendar")
 
 SCOPE = "events"
 PAGE_SIZE = 2500  # Google's maximum for events.list
-
-
-def _zone(name: str | None, fallback: tzinfo) -> tzinfo:
-    if not name:
-        return fallback
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return fallback
-
-
-def event_time(value: dict[str, Any] | None, tz: tzinfo) -> tuple[datetime, bool] | None:
-    """(aware datetime, all_day) of an event's start/end; all-day dates start at local midnight."""
-    if not value:
-        return None
-    if value.get("dateTime"):
-        text = str(value["dateTime"]).replace("Z", "+00:00")
-        try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            return None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=_zone(value.get("timeZone"), tz))
-        return moment.astimezone(UTC), False
-    if value.get("date"):
-        try:
-            day = date.fromisoformat(str(value["date"]))
-        except ValueError:
-            return None
-        return datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(UTC), True
-    return None
 
 
 def meeting_record(event: dict[str, Any], tz: tzinfo) -> Meeting | None:
@@ -194,7 +164,7 @@ class GoogleCalendarSource:
             if page_token:
                 params["pageToken"] = page_token
             response = self._list(**params)
-            tz = _zone(response.get("timeZone"), context.tz)
+            tz = zone(response.get("timeZone"), context.tz)
             items = response.get("items") or []
             records = []
             for event in items:
@@ -220,10 +190,10 @@ class GoogleCalendarSource:
             sync_token = response.get("nextSyncToken")
             if not sync_token:
                 log.warning("%s: Google sent no sync token; the next sync lists fully again", self.name)
-            cursor = {"sync_token": sync_token, "own": state["own"]} if sync_token else None
+            final_cursor = {"sync_token": sync_token, "own": state["own"]} if sync_token else None
             yield Batch(
                 upserts=records,
-                cursor=cursor,
+                cursor=final_cursor,
                 scope=SCOPE,
                 generation=generation,
                 prune=True,
@@ -241,7 +211,7 @@ class GoogleCalendarSource:
             if page_token:
                 params["pageToken"] = page_token
             response = self._list(**params)
-            tz = _zone(response.get("timeZone"), context.tz)
+            tz = zone(response.get("timeZone"), context.tz)
             items = response.get("items") or []
             upserts, deletes = [], []
             for event in items:

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from syncd.config import parse_config
-from syncd.google.client import GoogleSession, RetryPolicy
+from syncd.google.client import GoogleSession
+from syncd.google.retry import RetryPolicy
 from syncd.planner import Interval, NewHold, hold_event_id
 from syncd.sinks import HoldSink, SinkError, make_sink
 from syncd.sinks.base import HoldGone

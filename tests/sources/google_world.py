@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from syncd.google.client import RetryPolicy
+from syncd.google.retry import RetryPolicy
 from syncd.sources.google import google_sources
 from syncd.store import Store
 from tests.fakegoogle import FakeGoogle

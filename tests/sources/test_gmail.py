@@ -15,7 +15,9 @@ import pytest
 
 from syncd.config import parse_config
 from syncd.engine import run_cycle, sync_source, touch_rules
-from syncd.google.client import AdaptiveRate, RetryPolicy, session_for
+from syncd.google.client import session_for
+from syncd.google.pacing import AdaptiveRate
+from syncd.google.retry import RetryPolicy
 from syncd.sources.base import SyncContext
 from syncd.sources.gmail import GmailSource
 from syncd.sources.google import google_sources
@@ -413,7 +415,7 @@ def test_a_hostile_header_costs_that_header_not_the_sync(fake, store, config):
 def test_progress_on_a_terminal_is_one_updating_line():
     from io import StringIO
 
-    from syncd.google.gmail_fetch import Progress
+    from syncd.google.progress import Progress
 
     class Terminal(StringIO):
         def isatty(self):

@@ -10,7 +10,8 @@ import pytest
 
 from syncd.config import parse_config
 from syncd.engine import run_cycle, sync_source, touch_rules
-from syncd.google.client import RetryPolicy, session_for
+from syncd.google.client import session_for
+from syncd.google.retry import RetryPolicy
 from syncd.sources.base import SyncContext
 from syncd.sources.google import google_sources
 from syncd.sources.google_calendar import GoogleCalendarSource
