@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import Enum
 
 RETRY_BASE = timedelta(seconds=30)
@@ -70,16 +70,17 @@ def backoff_delay(failures: int, sync_every: timedelta) -> timedelta:
 
 
 def next_plan_at(plan_at: time, zone: tzinfo, after: datetime) -> datetime:
-    """The first `plan_at` wall-clock time in `zone` strictly after `after`.
+    """The first `plan_at` wall-clock time in `zone` strictly after `after`, in UTC.
 
     Built from the local date each day, so it follows DST. A time skipped by a spring
     switch (02:30 in Berlin) resolves with the offset before the switch (03:30 local); a
     time that occurs twice in the autumn fires at its first occurrence only.
     """
+    after = after.astimezone(UTC)  # aware datetimes sharing a tzinfo compare by wall time: compare in UTC
     local_day: date = after.astimezone(zone).date()
     for offset in range(3):
         day = local_day + timedelta(days=offset)
-        candidate = datetime.combine(day, plan_at, tzinfo=zone)
+        candidate = datetime.combine(day, plan_at, tzinfo=zone).astimezone(UTC)
         if candidate > after:
             return candidate
     raise AssertionError("unreachable: one of three consecutive days has plan_at after `after`")
