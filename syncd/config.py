@@ -275,7 +275,7 @@ def load_config(path: Path | None, explicit: bool) -> Config:
     path = (path or default_config_path()).absolute()
     if not path.exists():
         how = f": `syncd --config {path} init`" if explicit else ""
-        raise ConfigError([f"{path}: no config file; run `syncd init` to write a starter one{how}"])
+        raise ConfigError([f"{path}: no such config file; run `syncd init` to write a starter one{how}"])
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:

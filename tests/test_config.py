@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from syncd.config import ConfigError, expand_path, load_config, parse_config, starter_config
+from syncd.config import ConfigError, expand_path, load_config, parse_config, starter_config, starter_sink
 from syncd.config_spec import DEFAULT_WINDOWS, SPEC
 from syncd.planner import parse_window
 
@@ -75,11 +75,11 @@ def test_tier_cadences_overridable() -> None:
     assert parse("[tiers]\nmeaningful = 21\ndefault = 'meaningful'\n").tier_cadence("meaningful") == 21
 
 
-def test_default_store_and_sink_follow_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_default_store_follows_xdg_and_there_is_no_default_sink(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     config = parse("")
     assert config.store_path == tmp_path / "data" / "syncd" / "syncd.db"
-    assert config.hold_sink == f"ics:{tmp_path / 'data' / 'syncd' / 'holds.ics'}"
+    assert config.hold_sink is None
 
 
 def test_timezone_from_config() -> None:
@@ -267,7 +267,7 @@ def test_top_level_key_is_reported_with_its_name_and_line(tmp_path: Path) -> Non
             '[user]\ntimezone = "Mars/Olympus"\n',
             "[user] timezone: expected an IANA time zone like Europe/Berlin, got 'Mars/Olympus'",
         ),
-        ("[holds]\ntitle = 3\n", "[holds] title: expected a string, got 3"),
+        ("[holds]\ntitle = 3\n", '[holds] title: expected a title like "Coffee with {name}", got 3'),
         (
             '[sources.google]\napi_endpoint = "ftp://x"\n',
             "[sources.google] api_endpoint: expected an http(s) URL, got 'ftp://x'",
@@ -357,11 +357,14 @@ def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
     assert "init" in str(caught.value)
 
 
-def test_missing_default_config_means_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_missing_default_config_is_an_error_that_says_run_init(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No config, no work: syncd never syncs or books on defaults the user never saw."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
-    config = load_config(None, explicit=False)
-    assert config.path is None
-    assert values(config) == values(parse(""))
+    with pytest.raises(ConfigError) as raised:
+        load_config(None, explicit=False)
+    assert raised.value.problems == [
+        f"{tmp_path / 'cfg' / 'syncd' / 'config.toml'}: no such config file; run `syncd init` to write a starter one"
+    ]
 
 
 def test_load_config_reads_the_default_location(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -381,16 +384,31 @@ def test_load_config_undecodable_file(tmp_path: Path) -> None:
     assert str(caught.value).startswith(f"{path}: cannot read")
 
 
-def test_starter_config_parses_back_to_exactly_the_defaults(tmp_path: Path) -> None:
+def defaults_with_starter_sink() -> dict:
+    """The defaults, plus the one line `syncd init` sets: a hold sink the user can see."""
+    expected = values(parse(""))
+    expected["holds"]["sink"] = f"ics:{expand_path(starter_sink()[4:])}"
+    return expected
+
+
+def test_starter_config_parses_back_to_the_defaults_and_names_a_sink(tmp_path: Path) -> None:
     text = starter_config()
-    assert values(parse_config(text, tmp_path / "config.toml")) == values(parse(""))
+    assert values(parse_config(text, tmp_path / "config.toml")) == defaults_with_starter_sink()
+
+
+def test_starter_sink_lies_beside_the_default_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert starter_sink() == "ics:~/data/syncd/holds.ics"
+    monkeypatch.setenv("XDG_DATA_HOME", "/srv/elsewhere")
+    assert starter_sink() == "ics:/srv/elsewhere/syncd/holds.ics"
 
 
 def test_starter_config_documents_every_key() -> None:
     text = starter_config()
     for key in SPEC:
         assert f"[{key.section}]" in text
-        assert re.search(rf"^# {re.escape(key.name)} = ", text, re.M), key.name
+        assert re.search(rf"^(# )?{re.escape(key.name)} = ", text, re.M), key.name
 
 
 def test_starter_config_uncommented_defaults_equal_the_defaults(tmp_path: Path) -> None:
@@ -405,7 +423,7 @@ def test_starter_config_uncommented_defaults_equal_the_defaults(tmp_path: Path) 
         if match and (section, match.group(1)) in shown:
             line = f"{match.group(1)} = {match.group(2)}"
         lines.append(line)
-    assert values(parse_config("\n".join(lines), tmp_path / "config.toml")) == values(parse(""))
+    assert values(parse_config("\n".join(lines), tmp_path / "config.toml")) == defaults_with_starter_sink()
 
 
 def test_starter_config_every_line_is_valid_when_uncommented(tmp_path: Path) -> None:
