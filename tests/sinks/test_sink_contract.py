@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from icalendar import Calendar, Event
+from icalendar import Calendar, Component, Event
 
 from syncd.google.client import GoogleSession
 from syncd.google.retry import RetryPolicy
@@ -54,7 +54,7 @@ class IcsWorld:
         change(calendar)
         self.path.write_bytes(calendar.to_ical())
 
-    def _event(self, event_id: str) -> Event | None:
+    def _event(self, event_id: str) -> Component | None:
         if not self.path.exists():
             return None
         return next(
