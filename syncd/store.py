@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 from syncd.errors import StoreError
 from syncd.migrations import migrate
+from syncd.store_errors import store_error
 from syncd.records import Batch, Meeting, Record, from_json, record_time, to_json
 from syncd.touches import TouchRules, touched_addresses
 
@@ -268,28 +269,6 @@ def _probe_write(connection: sqlite3.Connection) -> None:
         connection.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('write_probe', '')")
     finally:
         connection.execute("ROLLBACK")
-
-
-_STORE_ADVICE = (
-    (("readonly", "read-only", "permission denied"), "it is read-only: make the file and its folder writable by you"),
-    (("disk is full", "no space left"), "the disk is full: free some space, then run syncd again"),
-    (
-        ("not a database", "malformed", "corrupt"),
-        "it is damaged: restore a backup, or move it aside and run `syncd sync` to rebuild it from your sources",
-    ),
-    (("unable to open", "no such file"), "it cannot be opened: check that its folder exists and is writable"),
-    (("locked", "busy"), "another program holds it: try again in a moment"),
-)
-
-
-def store_error(path: Path, error: sqlite3.Error | OSError) -> StoreError:
-    """One line naming the store and what to do, for any SQLite or file error met on it."""
-    detail = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-    advice = next(
-        (text for needles, text in _STORE_ADVICE if any(needle in detail.lower() for needle in needles)),
-        "check the file and its folder",
-    )
-    return StoreError(f"{path}: store: {detail}; {advice}")
 
 
 def _crash_point() -> None:

@@ -23,7 +23,7 @@ from syncd.cli.common import Parser
 from syncd.config import default_config_path, load_config
 from syncd.errors import SyncdError
 from syncd.logs import setup_logging
-from syncd.store import store_error
+from syncd.store_errors import store_error
 from syncd.textsafe import InertStream, inert_lines
 from syncd.timeutil import resolve_now
 

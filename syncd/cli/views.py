@@ -13,7 +13,7 @@ from syncd.errors import StoreError
 from syncd.health import problems
 from syncd.heartbeat import daemon_info, daemon_problems
 from syncd.report import ago, contact_json, describe_touch, local_iso, table
-from syncd.store import store_error
+from syncd.store_errors import store_error
 
 
 def register(commands: Any) -> None:
