@@ -7,7 +7,7 @@ unlikely to hide.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone, UTC
+from datetime import date, datetime, time, timedelta, UTC
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from syncd.planner import Candidate, ExistingHold, HoldRules, Interval, Window, hold_event_id, plan
 
-UTC = UTC
+
 ZONES = [ZoneInfo(z) for z in ("Europe/Berlin", "America/New_York", "UTC", "Asia/Kolkata", "Australia/Lord_Howe")]
 # Around DST switches in 2026 (Berlin 03-29/10-25, New York 03-08/11-01, Lord Howe 04-05/10-04)
 ANCHORS = [
@@ -201,8 +201,8 @@ def _check(sc, p) -> None:
         assert loc.minute % 15 == 0 and loc.second == 0 and loc.microsecond == 0
         assert _inside_a_window(h.start, h.end, rules, tz)
         # Elapsed time, not wall-clock: an aware local `now + horizon` would shift by the DST change.
-        assert h.start >= now.astimezone(timezone.utc) + rules.lead_time
-        assert h.end <= now.astimezone(timezone.utc) + rules.horizon
+        assert h.start >= now.astimezone(UTC) + rules.lead_time
+        assert h.end <= now.astimezone(UTC) + rules.horizon
         assert loc.date() not in blocked
         for b in busy:
             assert not _overlap((h.start, h.end), (b.start, b.end), rules.buffer)
