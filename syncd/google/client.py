@@ -72,7 +72,7 @@ class GoogleSession:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._services: dict[str, Any] = {}
-        self._unreachable: tuple[float, str] | None = None  # (monotonic time, message) of the last refusal
+        self._unreachable: tuple[float, str] | None = None  # (monotonic time, why) of the last refusal
         self.clock: Callable[[], float] = time.monotonic
 
     # credentials and transport ------------------------------------------------------
@@ -117,12 +117,12 @@ class GoogleSession:
         """`attempt()` under the retry policy; fails at once while Google was just found unreachable."""
         refused = self._unreachable
         if refused is not None and self.clock() - refused[0] < UNREACHABLE_HOLD:
-            raise GaveUp(refused[1], unreachable=True)
+            raise GaveUp.recently(what, refused[1])
         try:
             result = call_with_retry(attempt, self.retry, what, on_transient)
         except GaveUp as error:
             if error.unreachable:
-                self._unreachable = (self.clock(), str(error))
+                self._unreachable = (self.clock(), error.description)
             raise
         self._unreachable = None
         return result

@@ -22,6 +22,7 @@ from syncd.google.failures import Transient
 log = logging.getLogger("syncd.google")
 
 T = TypeVar("T")
+CHECK = "check the network or [sources.google] api_endpoint"
 
 
 @dataclass
@@ -71,19 +72,22 @@ class RetryPolicy:
 class GaveUp(SourceError):
     """A call still failing after the retry budget; one line naming what failed and why."""
 
-    def __init__(self, message: str, unreachable: bool = False):
+    def __init__(self, message: str, unreachable: bool = False, description: str = ""):
         super().__init__(message)
         self.unreachable = unreachable
+        self.description = description
 
     @classmethod
     def after(cls, what: str, transient: Transient, failures: int) -> GaveUp:
         if transient.unreachable:
-            return cls(
-                f"{what}: {transient.description}, gave up after {failures} attempts; "
-                "check the network or [sources.google] api_endpoint",
-                unreachable=True,
-            )
+            message = f"{what}: {transient.description}, gave up after {failures} attempts; {CHECK}"
+            return cls(message, True, transient.description)
         return cls(f"{what}: {transient.description}, still failing after {failures} attempts")
+
+    @classmethod
+    def recently(cls, what: str, description: str) -> GaveUp:
+        """Google was unreachable moments ago: say so without trying again."""
+        return cls(f"{what}: {description} moments ago, not retried in this sync; {CHECK}", True, description)
 
 
 def call_with_retry(
