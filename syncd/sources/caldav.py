@@ -60,15 +60,15 @@ class CaldavSource:
         now = context.now.timestamp()
         expanded_at = cursor.get("expanded_at")
         known: dict[str, dict[str, Any]] = dict(cursor.get("calendars") or {})
-        full = not known or expanded_at is None or not 0 <= now - expanded_at <= REEXPAND_EVERY.total_seconds()
-        if not full:
+        url = self.account.url
+        stale = expanded_at is None or not 0 <= now - expanded_at <= REEXPAND_EVERY.total_seconds()
+        if known and not stale and cursor.get("url") == url:
             for path in list(known):
-                state = known[path]
-                batch = self._incremental(session, path, state, context)
+                batch = self._incremental(session, path, known[path], context)
                 if batch is None:
                     continue
                 known[path] = dict(batch.cursor or {})
-                batch.cursor = {"expanded_at": expanded_at, "calendars": dict(known)}
+                batch.cursor = {"url": url, "expanded_at": expanded_at, "calendars": dict(known)}
                 yield batch
             return
         calendars = self._chosen(session.calendars())
@@ -79,10 +79,12 @@ class CaldavSource:
         for info in calendars:
             batch = self._full(session, info, context)
             known[info.path] = dict(batch.cursor or {})
-            batch.cursor = {"expanded_at": expanded_at, "calendars": dict(known)}
+            batch.cursor = {"url": url, "expanded_at": expanded_at, "calendars": dict(known)}
             yield batch
         if gone:
-            yield Batch(upserts=[], cursor={"expanded_at": expanded_at, "calendars": known}, drop_scopes=gone)
+            yield Batch(
+                upserts=[], cursor={"url": url, "expanded_at": expanded_at, "calendars": known}, drop_scopes=gone
+            )
 
     def _chosen(self, calendars: list[CalendarInfo]) -> list[CalendarInfo]:
         if self.wanted is None:

@@ -104,7 +104,11 @@ class DavSession:
             except NeedsAuth as error:
                 raise DavError(str(error), needs_auth=True) from None
             self._client = DAVClient(
-                url=self.account.url, username=self.account.username, password=password, timeout=TIMEOUT_SECONDS
+                url=self.account.url,
+                username=self.account.username,
+                password=password,
+                auth_type="basic",
+                timeout=TIMEOUT_SECONDS,
             )
         return self._client
 

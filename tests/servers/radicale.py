@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import re
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import pytest
 USER = "ada"
 PASSWORD = "s3cret-Radicale-pw"
 START_TIMEOUT_SECONDS = 30
+REQUEST_LINE = re.compile(r"\[INFO\] ([A-Z]+) request for '([^']*)'")
 
 
 def free_port() -> int:
@@ -90,6 +92,11 @@ class Radicale:
         status, _, body = self.request("GET", path)
         return status, body
 
+    def requests(self) -> list[tuple[str, str]]:
+        """(method, path) of every request the server received so far, from its log."""
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return [(match[1], match[2]) for match in REQUEST_LINE.finditer(text)]
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
@@ -122,7 +129,7 @@ def start_radicale(folder: Path, port: int | None = None) -> Radicale:
                 "[storage]",
                 f"filesystem_folder = {folder / 'collections'}",
                 "[logging]",
-                "level = warning",
+                "level = info",
                 "mask_passwords = True",
                 "",
             ]
