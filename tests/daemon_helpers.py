@@ -255,7 +255,7 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 
     except subprocess.TimeoutExpired:
         process.kill()
         _, stderr = process.communicate()
-        raise AssertionError(f"syncd did not exit within {timeout}s of {signal.Signals(sig).name}:\n{stderr}")
+        raise AssertionError(f"syncd did not exit within {timeout}s of {signal.Signals(sig).name}:\n{stderr}") from None
     return process.returncode, time.monotonic() - started, stderr
 
 
@@ -389,3 +389,26 @@ def run_in_process(config_path: Path, clock: FakeClock, until: Callable[[Any], b
     finally:
         clock.on_sleep = script
     return daemon
+
+
+def status_in_process(world: World, now: datetime) -> tuple[int, dict[str, Any]]:
+    """`syncd status --json` through `syncd.cli.main` in this process, as of the fake clock's `now`."""
+    import contextlib
+    import io
+    import logging
+
+    from syncd.cli import main
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(["--config", str(world.config), "--now", now.isoformat(), "status", "--json"])
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    try:
+        return code, json.loads(out.getvalue())
+    except json.JSONDecodeError:
+        raise AssertionError(f"status --json exited {code} without JSON:\n{err.getvalue()}") from None

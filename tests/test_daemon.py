@@ -1,13 +1,14 @@
-"""`syncd run` as a real subprocess on local sources, plus the daemon's small pure parts.
+"""`syncd run`: in-process on a fake clock (fast), and a few real processes for signals, the lock and systemd.
 
-The Google-side daemon checks (a fake Google returning 500s keeps the daemon up with
-`status` exiting 1; `invalid_grant` shows `needs_auth` while local sources keep
-syncing) belong with the Google sources and are added there.
+The fast tests run the real daemon loop on real files and a real store; only time is
+fake, so a test sees hours of daemon life without waiting and asserts on what the daemon
+did (syncs, retries, log lines, the store), never on how long something took.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import signal
@@ -16,273 +17,182 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import schedule
 
-from syncd.daemon import Clock, backoff_delay
+from syncd.daemon import Clock
+from syncd.daemon.signals import Interrupted, Signals
+from syncd.daemon.timing import RESUME_DELAY
 from syncd.heartbeat import daemon_info
+from syncd.lock import store_lock
 from syncd.store import Store
-from tests.daemon_helpers import NOW, World, ics_calendar, ics_event, kill_quietly, make_world, meta, stop, wait_for
+from tests.daemon_helpers import (
+    NOW,
+    FakeClock,
+    World,
+    ics_event,
+    kill_quietly,
+    make_world,
+    meta,
+    run_in_process,
+    status_in_process,
+    stop,
+    wait_for,
+)
 
 
-def _sources(world: World) -> dict[str, dict]:
-    return {source["kind"]: source for source in world.status()[1]["sources"]}
+@pytest.fixture
+def daemon_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.INFO, logger="syncd.daemon")
+    return caplog
 
 
-def _synced(world: World, ics_items: int, mbox_items: int):
-    def check():
-        sources = _sources(world)
-        ics, mbox = sources.get("ics"), sources.get("mbox")
-        return (
-            ics
-            and mbox
-            and ics["state"] == "ok"
-            and mbox["state"] == "ok"
-            and ics["items"] == ics_items
-            and mbox["items"] == mbox_items
-            and sources
-        )
-
-    return check
+def _sources(world: World, now: datetime) -> dict[str, dict]:
+    return {source["kind"]: source for source in status_in_process(world, now)[1]["sources"]}
 
 
-def _daemon_info(world: World, now: datetime | None = None) -> dict:
-    store = Store.open(world.store)
-    try:
-        return daemon_info(store, now or datetime.now(UTC))
-    finally:
-        store.close()
+def _messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == "syncd.daemon"]
 
 
-class NotifySocket:
-    """A real sd_notify receiver: what systemd would see."""
-
-    def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="sdn", dir="/tmp"))  # AF_UNIX paths are short
-        self.path = self.folder / "notify"
-        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.socket.bind(str(self.path))
-        self.socket.settimeout(0.1)
-        self.messages: list[dict[str, str]] = []
-
-    def drain(self, seconds: float = 0.0) -> list[dict[str, str]]:
-        deadline = time.monotonic() + seconds
-        while True:
-            try:
-                data = self.socket.recv(4096).decode()
-                self.messages.append(dict(line.split("=", 1) for line in data.splitlines()))
-            except TimeoutError:
-                if time.monotonic() >= deadline:
-                    return self.messages
-
-    def close(self) -> None:
-        self.socket.close()
-        self.path.unlink(missing_ok=True)
-        self.folder.rmdir()
+# --- in-process, on a fake clock ------------------------------------------------------------
 
 
-# --- the daemon as a process -----------------------------------------------------------------
-
-
-def test_run_syncs_reports_picks_up_changes_refuses_a_second_and_stops_on_sigterm(tmp_path: Path) -> None:
+def test_syncs_at_once_then_every_period_and_picks_up_a_new_event(tmp_path: Path, daemon_log) -> None:
     world = make_world(tmp_path / "w", sync_every="2s")
-    notify = NotifySocket()
-    daemon = world.start_daemon(NOTIFY_SOCKET=str(notify.path), WATCHDOG_USEC="1000000")
-    try:
-        # It syncs, and status reflects it.
-        sources = wait_for(_synced(world, ics_items=2, mbox_items=3), 20, what="the first sync")
-        assert {source["state"] for source in sources.values()} == {"ok"}
-        code, data = world.status()
-        assert code == 0 and data["problems"] == []
-        assert "next_run_at" in data  # the CLI fills it from daemon_info once wired
+    clock = FakeClock(NOW)
+    seen: list[dict] = []
 
-        # The heartbeat: running, this pid, a next run within sync_every.
-        info = _daemon_info(world, NOW + timedelta(seconds=5))
-        assert info["running"] is True and info["pid"] == daemon.pid
-        assert info["heartbeat_at"] >= NOW
-        assert timedelta(0) <= info["next_run_at"] - info["heartbeat_at"] <= timedelta(seconds=3)
-        if data["next_run_at"] is not None:
-            assert datetime.fromisoformat(data["next_run_at"]).tzinfo is not None
+    def script(fake: FakeClock) -> None:
+        if len(fake.naps) == 1:
+            seen.append(_sources(world, fake.now()))
+            code, data = status_in_process(world, fake.now())
+            seen.append({"code": code, **data})
+            world.ics.write_text(
+                world.ics.read_text().replace(
+                    "END:VCALENDAR",
+                    ics_event("ev-new", NOW - timedelta(days=1), "ada@example.com", "Lunch") + "END:VCALENDAR",
+                )
+            )
 
-        # A second daemon on the same store is refused at once, naming the first.
-        started = time.monotonic()
-        second = world.run("run", timeout=20)
-        assert second.returncode == 1
-        assert f"another syncd is running (pid {daemon.pid})" in second.stderr
-        assert time.monotonic() - started < 10
+    clock.on_sleep = script
+    run_in_process(world.config, clock, lambda daemon: len(clock.naps) >= 3)
 
-        # A new event in the ICS file is picked up on a later cycle.
-        events = [
-            ics_event(f"ev-{i}", NOW - timedelta(days=10 + i), email)
-            for i, email in enumerate(["ada@example.com", "grace@example.com"])
-        ]
-        world.ics.write_text(
-            ics_calendar(events + [ics_event("ev-new", NOW - timedelta(days=1), "ada@example.com", "Lunch")])
-        )
-        wait_for(_synced(world, ics_items=3, mbox_items=3), 15, what="the new event")
-        ada = next(
-            c for c in json.loads(world.run("contacts", "list", "--json").stdout) if c["email"] == "ada@example.com"
-        )
-        assert datetime.fromisoformat(ada["last_touch_at"]) == NOW - timedelta(days=1)
-        assert ada["last_touch_kind"] == "meeting"
-
-        # systemd saw READY, STATUS after syncs and watchdog pings at half of WATCHDOG_USEC.
-        messages = notify.drain(0.3)
-        assert messages and messages[0].get("READY") == "1"
-        statuses = [m["STATUS"] for m in messages if "STATUS" in m]
-        assert any(re.search(r"last sync \d\d:\d\d:\d\d: 2/2 sources ok", s) for s in statuses), statuses
-        assert sum(1 for m in messages if m.get("WATCHDOG") == "1") >= 2
-
-        # SIGTERM: exit 0 within seconds, STOPPING=1, heartbeat says stopped.
-        code, latency, stderr = stop(daemon, signal.SIGTERM)
-        print(f"SIGTERM exit latency (idle): {latency:.3f}s")
-        assert code == 0, stderr
-        assert latency < 5
-        assert any(m.get("STOPPING") == "1" for m in notify.drain(0.2))
-        assert "Traceback" not in stderr
-        assert meta(world.store, "daemon_pid") is None
-        assert _daemon_info(world)["running"] is False
-    finally:
-        kill_quietly(daemon)
-        notify.close()
+    first, status = seen
+    assert first["ics"]["state"] == "ok" and first["ics"]["items"] == 2 and first["mbox"]["items"] == 3
+    assert status["code"] == 0 and status["problems"] == []
+    assert status["daemon"]["running"] is True and status["daemon"]["pid"] == os.getpid()
+    assert datetime.fromisoformat(status["next_run_at"]) == NOW + timedelta(seconds=2)
+    assert clock.naps == [2.0, 2.0, 2.0]  # it sleeps exactly until the next sync
+    syncs = [m for m in _messages(daemon_log) if m.startswith("last sync")]
+    assert syncs[0] == "last sync 12:00:00: 2/2 sources ok, 5 items updated"
+    assert syncs[1].startswith("last sync 12:00:02: 2/2 sources ok")  # the new event, on the next cycle
+    assert _sources(world, clock.now())["ics"]["items"] == 3
+    # a clean stop: the heartbeat says stopped
+    assert meta(world.store, "daemon_pid") is None and meta(world.store, "daemon_next_run_at") is None
 
 
-def test_unparseable_source_keeps_the_daemon_up_backs_off_and_recovers(tmp_path: Path) -> None:
+def test_an_unparseable_source_backs_off_alone_while_the_other_keeps_its_rhythm_then_recovers(
+    tmp_path: Path, daemon_log
+) -> None:
     world = make_world(tmp_path / "w", sync_every="1s")
-    daemon = world.start_daemon()
-    try:
-        wait_for(_synced(world, ics_items=2, mbox_items=3), 20, what="the first sync")
-        good = world.ics.read_text()
-        world.ics.write_text("BEGIN:VCALENDAR\r\nthis is not iCalendar\r\n")
+    good = world.ics.read_text()
+    world.ics.write_text("BEGIN:VCALENDAR\r\nthis is not iCalendar\r\n")
+    clock = FakeClock(NOW)
+    during: list[tuple[int, dict]] = []
 
-        def failing():
-            sources = _sources(world)
-            return sources["ics"]["state"] == "error" and sources
+    def script(fake: FakeClock) -> None:
+        if len(fake.naps) == 6:
+            during.append(status_in_process(world, fake.now()))
+            world.ics.write_text(good)
 
-        sources = wait_for(failing, 15, what="the broken file to show up in status")
-        assert "cannot parse" in sources["ics"]["error"]
-        assert sources["mbox"]["state"] == "ok"
+    clock.on_sleep = script
+    daemon = run_in_process(world.config, clock, lambda d: len(clock.naps) >= 16 and not d.timing.failures)
 
-        text = world.run("status")
-        assert text.returncode == 1
-        assert "cannot parse" in text.stdout + text.stderr
-        assert world.status()[0] == 1
-
-        # The daemon stays up; the other source keeps its rhythm while the broken one backs off.
-        mbox_before = _sources(world)["mbox"]["last_attempt_at"]
-        wait_for(lambda: _store_failures(world, "ics") >= 2, 20, what="two failed attempts")
-        wait_for(lambda: _sources(world)["mbox"]["last_attempt_at"] > mbox_before, 10, what="the mbox to keep syncing")
-        assert daemon.poll() is None
-
-        world.ics.write_text(good)
-        wait_for(lambda: _sources(world)["ics"]["state"] == "ok", 20, what="recovery after the file is fixed")
-        assert world.status()[0] == 0
-
-        code, _, stderr = stop(daemon)
-        assert code == 0
-        assert "Traceback" not in stderr
-        delays = re.findall(r"failed (\d+) times? in a row; next try in (\w+)", stderr)
-        assert delays[:2] == [("1", "1s"), ("2", "2s")], stderr
-        assert "recovered" in stderr
-    finally:
-        kill_quietly(daemon)
+    code, data = during[0]
+    by_kind = {source["kind"]: source for source in data["sources"]}
+    assert code == 1 and by_kind["ics"]["state"] == "error" and "cannot parse" in by_kind["ics"]["error"]
+    assert by_kind["mbox"]["state"] == "ok"
+    messages = _messages(daemon_log)
+    delays = [re.search(r"failed (\d+) times? in a row; next try in (\w+)", m) for m in messages]
+    assert [d.groups() for d in delays if d][:3] == [("1", "1s"), ("2", "2s"), ("3", "4s")]
+    assert any(m.endswith("recovered") for m in messages)
+    assert daemon.timing.failures == {} and status_in_process(world, clock.now())[0] == 0
 
 
-def _store_failures(world: World, kind: str) -> int:
-    import sqlite3
-
-    with sqlite3.connect(world.store) as connection:
-        row = connection.execute("SELECT failures FROM sources WHERE kind = ?", (kind,)).fetchone()
-    return row[0] if row else 0
-
-
-def test_sigterm_in_the_middle_of_a_sync_exits_promptly_and_the_next_sync_resumes(tmp_path: Path) -> None:
-    world = make_world(tmp_path / "w", sync_every="1h", messages=8000)
-    daemon = world.start("run")
-    try:
-
-        def mbox_started():
-            import sqlite3
-
-            if not world.store.exists():
-                return False
-            try:
-                connection = sqlite3.connect(f"file:{world.store}?mode=ro", uri=True)
-                try:
-                    row = connection.execute(
-                        "SELECT last_attempt_at, last_success_at FROM sources WHERE kind = 'mbox'"
-                    ).fetchone()
-                finally:
-                    connection.close()
-            except sqlite3.Error:
-                return False
-            return row is not None and row[0] is not None and row[1] is None
-
-        wait_for(mbox_started, 20, interval=0.05, what="the mbox sync to start")
-        code, latency, stderr = stop(daemon)
-        print(f"SIGTERM exit latency (mid-sync): {latency:.3f}s")
-        assert code == 0, stderr
-        assert latency < 5
-        assert "abandoned" in stderr, stderr
-
-        # The store is consistent and the next run finishes the job.
-        result = world.run("sync")
-        assert result.returncode == 0, result.stderr
-        sources = _sources(world)
-        assert sources["mbox"]["state"] == "ok" and sources["mbox"]["items"] > 0
-        assert sources["ics"]["items"] == 2
-    finally:
-        kill_quietly(daemon)
-
-
-def test_sigint_stops_too_and_run_honours_syncd_now(tmp_path: Path) -> None:
+def test_a_failing_source_is_retried_after_30s_not_after_the_hour(tmp_path: Path) -> None:
     world = make_world(tmp_path / "w", sync_every="1h")
-    daemon = world.start_daemon(now=None, SYNCD_NOW="2026-03-10T12:00:00+00:00")
-    try:
-        wait_for(_synced(world, ics_items=2, mbox_items=3), 20, what="the first sync")
-        heartbeat = datetime.fromisoformat(wait_for(lambda: meta(world.store, "daemon_heartbeat_at"), 5))
-        assert NOW <= heartbeat < NOW + timedelta(minutes=1)  # the pinned clock, advancing from SYNCD_NOW
-        next_run = datetime.fromisoformat(meta(world.store, "daemon_next_run_at"))
-        assert timedelta(minutes=59) < next_run - heartbeat <= timedelta(hours=1)
-        code, latency, _ = stop(daemon, signal.SIGINT)
-        assert code == 0 and latency < 5
-    finally:
-        kill_quietly(daemon)
+    world.ics.write_text("not a calendar")
+    clock = FakeClock(NOW)
+    next_runs: list[str | None] = []
+    clock.on_sleep = lambda fake: next_runs.append(meta(world.store, "daemon_next_run_at"))
+    daemon = run_in_process(world.config, clock, lambda d: len(clock.naps) >= 2)
+    assert next_runs[0] == (NOW + timedelta(seconds=30)).isoformat()  # status shows the retry, the soonest sync
+    assert clock.naps[0] == 30.0  # it woke for the retry
+    ics = next(name for name in daemon.timing.sources if name.startswith("ics:"))
+    assert daemon.timing.failures == {ics: 2}
+    assert daemon.timing.last_sync_at == NOW  # the regular hour is untouched
 
 
-def test_run_with_a_broken_config_exits_2(tmp_path: Path) -> None:
+def test_while_another_process_holds_the_store_it_skips_then_catches_up(tmp_path: Path, daemon_log) -> None:
+    """A `syncd sync` holding the store lock: the daemon does not sync alongside, then catches up."""
+    world = make_world(tmp_path / "w", sync_every="1s")
+    holder = store_lock(world.store, wait=False)
+    holder.__enter__()
+    states: list[set[str]] = []
+
+    def script(fake: FakeClock) -> None:
+        if len(fake.naps) <= 3:
+            states.append({source["state"] for source in _sources(world, fake.now()).values()})
+        if len(fake.naps) == 3:
+            holder.__exit__(None, None, None)
+
+    clock = FakeClock(NOW)
+    clock.on_sleep = script
+    run_in_process(world.config, clock, lambda d: len(clock.naps) >= 5)
+    assert states == [{"never"}] * 3  # three turns with the lock held: nothing synced
+    skipped = [m for m in _messages(daemon_log) if "skipping this scheduled sync" in m]
+    assert len(skipped) == 3 and f"(pid {os.getpid()})" in skipped[0]
+    assert {source["state"] for source in _sources(world, clock.now()).values()} == {"ok"}
+
+
+def test_a_wall_clock_jump_syncs_soon_after_and_plans_only_after_that_sync(tmp_path: Path, daemon_log) -> None:
+    world = make_world(tmp_path / "w", sync_every="15m")
+    clock = FakeClock(NOW)
+
+    def script(fake: FakeClock) -> None:
+        if len(fake.naps) == 1:
+            fake.jump_wall(20 * 3600)  # the laptop slept through 07:00
+
+    clock.on_sleep = script
+    daemon = run_in_process(world.config, clock, lambda d: len(clock.naps) >= 3)
+    messages = _messages(daemon_log)
+    assert any("the wall clock jumped ahead by 20h" in m for m in messages), messages
+    assert clock.naps[1] == RESUME_DELAY.total_seconds()
+    assert clock.naps[0] == 60.0  # it looks around at least every minute
+    woke = NOW + timedelta(seconds=60, hours=20)
+    assert daemon.timing.last_sync_at == woke + RESUME_DELAY
+    assert daemon.timing.last_daily_plan_at == woke + RESUME_DELAY  # the missed 07:00 plan, after fresh data
+
+
+def test_a_broken_config_at_start_exits_2(tmp_path: Path, capsys) -> None:
+    from syncd.cli import main
+
     world = make_world(tmp_path / "w")
     world.config.write_text(world.config.read_text().replace('sync_every = "2s"', 'sync_every = "soon"'))
-    result = world.run("run", timeout=20)
-    assert result.returncode == 2
-    assert "sync_every" in result.stderr
+    assert main(["--config", str(world.config), "run"]) == 2
+    assert "sync_every" in capsys.readouterr().err
 
 
-# --- the pure parts ----------------------------------------------------------------------------
-
-
-def test_backoff_grows_to_a_cap() -> None:
-    every = timedelta(minutes=15)
-    delays = [backoff_delay(n, every) for n in range(1, 10)]
-    assert delays[:3] == [timedelta(seconds=30), timedelta(minutes=1), timedelta(minutes=2)]
-    assert delays == sorted(delays)
-    assert delays[-1] == timedelta(hours=1)
-    assert backoff_delay(1000, every) == timedelta(hours=1)
-    short = [backoff_delay(n, timedelta(seconds=2)) for n in range(1, 9)]
-    assert [d.total_seconds() for d in short] == [2, 4, 8, 16, 32, 64, 64, 64]
-    assert backoff_delay(20, timedelta(hours=6)) == timedelta(hours=6)  # the cap is never below sync_every
+# --- the small parts ----------------------------------------------------------------------------
 
 
 def test_pinned_clock_advances_with_real_time() -> None:
-    clock = Clock(NOW)
-    first = clock.now()
-    time.sleep(0.05)
-    second = clock.now()
-    assert NOW <= first < second < NOW + timedelta(seconds=5)
-    assert abs(Clock().now() - datetime.now(UTC)) < timedelta(seconds=1)
+    clock = Clock(NOW, _wall0=time.time() - 90)
+    assert NOW + timedelta(seconds=90) <= clock.now() < NOW + timedelta(minutes=30)
+    assert abs(Clock().now() - datetime.now(UTC)) < timedelta(minutes=1)
 
 
 def test_daemon_info_needs_a_fresh_heartbeat_and_a_live_pid(tmp_path: Path) -> None:
@@ -315,90 +225,31 @@ def test_daemon_info_needs_a_fresh_heartbeat_and_a_live_pid(tmp_path: Path) -> N
         store.close()
 
 
-def test_a_wall_clock_jump_schedules_a_sync_soon(tmp_path: Path) -> None:
-    """Suspend/resume: the wall clock moved ahead of the monotonic one; sync within seconds."""
-    import datetime as dt
-
-    from syncd.config import load_config
-    from syncd.daemon import RESUME_DELAY, Daemon
-
-    world = make_world(tmp_path / "w", sync_every="15m")
-    daemon = Daemon(load_config(world.config, explicit=True), Clock())
-    daemon._schedule_jobs()
-    daemon.sync_job.next_run = dt.datetime.now() + dt.timedelta(minutes=14)
-    daemon.last_wall -= 3 * 3600  # as if the laptop slept three hours since the last look
-    daemon._check_clock()
-    assert daemon.resync_pending
-    due_in = (daemon.sync_job.next_run - dt.datetime.now()).total_seconds()
-    assert 0 < due_in <= RESUME_DELAY + 1
-    # the daily planning waits for that sync instead of booking from stale data
-    daemon._plan_daily()
-    assert daemon.plan_pending
-
-
 def test_stop_waits_for_the_open_transaction_then_abandons(tmp_path: Path) -> None:
     """A stop signal mid-job lets the current store transaction commit, then abandons the job."""
-    from syncd.config import load_config
-    from syncd.daemon import Daemon, Interrupted
-
-    world = make_world(tmp_path / "w")
-    daemon = Daemon(load_config(world.config, explicit=True), Clock())
-    daemon.store = Store.open(world.store)
+    store = Store.open(tmp_path / "syncd.db")
+    signals = Signals(lambda: store.connection.in_transaction, lambda: None, None)
     try:
-        daemon.busy = True
-        daemon.stop_signal = signal.SIGTERM
-        daemon.stop_deadline = time.monotonic() + 30
-        daemon.store.connection.execute("BEGIN IMMEDIATE")
-        daemon._maybe_interrupt()  # inside a transaction: not yet
-        daemon.store.connection.execute("COMMIT")
+        signals.begin_job()
+        store.connection.execute("BEGIN IMMEDIATE")
+        signals.on_stop(signal.SIGTERM)  # inside a transaction: not yet
+        assert signals.busy and signals.stop_signal == signal.SIGTERM
+        store.connection.execute("COMMIT")
         with pytest.raises(Interrupted):
-            daemon._maybe_interrupt()
-        assert daemon.busy is False
-        # past the grace period even an open transaction is abandoned (SQLite rolls it back)
-        daemon.busy = True
-        daemon.stop_deadline = time.monotonic() - 1
-        daemon.store.connection.execute("BEGIN IMMEDIATE")
+            signals.maybe_interrupt()
+        assert signals.busy is False
+        # a second signal abandons even an open transaction (SQLite rolls it back)
+        signals.begin_job()
+        store.connection.execute("BEGIN IMMEDIATE")
         with pytest.raises(Interrupted):
-            daemon._maybe_interrupt()
-        daemon.store.connection.execute("ROLLBACK")
+            signals.on_stop(signal.SIGTERM)
+        store.connection.execute("ROLLBACK")
+        # SIGHUP only asks; the loop reloads between cycles
+        signals.on_reload(signal.SIGHUP)
+        assert signals.reload_requested and signals.stop_signal == signal.SIGTERM
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        daemon.store.close()
-
-
-def test_daemon_skips_its_cycle_while_another_process_syncs(tmp_path: Path) -> None:
-    """A `syncd sync` holding the store lock: the daemon does not sync alongside, then catches up."""
-    world = make_world(tmp_path / "w", sync_every="1s")
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            (
-                "import sys, time\nfrom pathlib import Path\nfrom syncd.lock import store_lock\n"
-                f"with store_lock(Path({str(world.store)!r}), wait=False):\n    print('locked', flush=True)\n    sys.stdin.readline()\n"
-            ),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout.readline().strip() == "locked"
-    daemon = world.start_daemon()
-    try:
-        time.sleep(1.5)
-        assert {source["state"] for source in _sources(world).values()} == {
-            "never"
-        }  # nothing synced while the lock is held
-        holder.communicate("\n", timeout=10)
-        wait_for(_synced(world, ics_items=2, mbox_items=3), 15, what="the sync after the lock was released")
-        code, _, stderr = stop(daemon)
-        assert code == 0
-        assert f"another syncd is syncing this store (pid {holder.pid}); skipping this scheduled sync" in stderr
-    finally:
-        kill_quietly(daemon)
-        if holder.poll() is None:
-            holder.kill()
-            holder.wait()
+        store.close()
 
 
 def test_notifier_speaks_sd_notify_on_abstract_and_path_sockets() -> None:
@@ -426,37 +277,128 @@ def test_notifier_speaks_sd_notify_on_abstract_and_path_sockets() -> None:
     assert not silent.enabled and not silent.ready() and not silent.watchdog()
 
 
-def test_a_failing_source_gets_its_own_retry_before_the_next_regular_sync(tmp_path: Path) -> None:
-    """sync_every 1h: the broken source is retried after 30 s, not an hour; the others wait for the hour."""
-    from syncd.app import App
-    from syncd.config import load_config
-    from syncd.daemon import Daemon
+# --- real processes: signals, the lock, systemd's view ------------------------------------------
 
-    world = make_world(tmp_path / "w", sync_every="1h")
-    world.ics.write_text("not a calendar")
-    config = load_config(world.config, explicit=True)
-    daemon = Daemon(config, Clock(NOW))
-    daemon.app = App(config, NOW)
-    daemon.store = daemon.app.store
+
+class NotifySocket:
+    """A real sd_notify receiver: what systemd would see."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="sdn", dir="/tmp"))  # AF_UNIX paths are short
+        self.path = self.folder / "notify"
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.socket.bind(str(self.path))
+        self.socket.settimeout(0.1)
+        self.messages: list[dict[str, str]] = []
+
+    def drain(self) -> list[dict[str, str]]:
+        while True:
+            try:
+                data = self.socket.recv(4096).decode()
+            except TimeoutError:
+                return self.messages
+            self.messages.append(dict(line.split("=", 1) for line in data.splitlines()))
+
+    def close(self) -> None:
+        self.socket.close()
+        self.path.unlink(missing_ok=True)
+        self.folder.rmdir()
+
+
+def _synced(world: World, ics_items: int, mbox_items: int):
+    def check():
+        sources = {source["kind"]: source for source in world.status()[1]["sources"]}
+        ics, mbox = sources.get("ics"), sources.get("mbox")
+        return ics and mbox and ics["state"] == mbox["state"] == "ok" and ics["items"] == ics_items and sources
+
+    return check
+
+
+@pytest.mark.slow
+def test_run_as_a_process_reports_to_systemd_refuses_a_second_and_stops_on_sigterm(tmp_path: Path) -> None:
+    world = make_world(tmp_path / "w", sync_every="2s")
+    notify = NotifySocket()
+    daemon = world.start_daemon(NOTIFY_SOCKET=str(notify.path), WATCHDOG_USEC="1000000")
     try:
-        daemon._schedule_jobs()
-        daemon.sync_job.run()  # the first sync, as `run` does it
-        daemon._schedule_retry()
-        ics_name = next(source.name for source in daemon.app.sources if source.kind == "ics")
-        assert daemon.failures == {ics_name: 1}
-        assert 3590 < daemon._seconds_until(daemon.sync_job) <= 3600
-        assert 28 < daemon._seconds_until(daemon.retry_job) <= 31
-        assert daemon._next_run_at() - daemon.clock.now() < timedelta(seconds=31)
-        daemon._schedule_retry()  # idempotent between jobs
-        assert len(daemon.scheduler.jobs) == 3  # sync, daily planning, one retry
-        assert daemon.last_summary.startswith("last sync 12:00:00: 1/2 sources ok")
-        # once it recovers, the retry job goes away
-        world.ics.write_text(ics_calendar([ics_event("ev-0", NOW - timedelta(days=10), "ada@example.com")]))
-        daemon.retry_at[ics_name] = 0.0
-        retry = daemon.retry_job
-        assert retry.run() is schedule.CancelJob  # one-shot; run_pending would drop it
-        daemon.scheduler.cancel_job(retry)
-        daemon._schedule_retry()
-        assert daemon.failures == {} and daemon.retry_job is None
+        wait_for(_synced(world, ics_items=2, mbox_items=3), 20, what="the first sync")
+        code, data = world.status()
+        assert code == 0 and data["problems"] == [] and data["daemon"]["pid"] == daemon.pid
+        assert data["next_run_at"] is not None and datetime.fromisoformat(data["next_run_at"]).tzinfo is not None
+
+        # A second daemon on the same store is refused, naming the first.
+        second = world.run("run", timeout=20)
+        assert second.returncode == 1
+        assert f"another syncd is running (pid {daemon.pid})" in second.stderr
+
+        # systemd saw READY, STATUS after syncs and watchdog pings.
+        def pinged_twice() -> bool:
+            return sum(1 for m in notify.drain() if m.get("WATCHDOG") == "1") >= 2
+
+        wait_for(pinged_twice, 20, what="two watchdog pings")
+        messages = notify.drain()
+        assert messages[0].get("READY") == "1"
+        statuses = [m["STATUS"] for m in messages if "STATUS" in m]
+        assert any(re.search(r"last sync \d\d:\d\d:\d\d: 2/2 sources ok.*; next \d\d:\d\d:\d\d", s) for s in statuses)
+
+        code, _, stderr = stop(daemon, signal.SIGTERM)
+        assert code == 0, stderr
+        assert any(m.get("STOPPING") == "1" for m in notify.drain())
+        assert "Traceback" not in stderr
+        assert meta(world.store, "daemon_pid") is None
     finally:
-        daemon.app.close()
+        kill_quietly(daemon)
+        notify.close()
+
+
+@pytest.mark.slow
+def test_sigterm_in_the_middle_of_a_sync_exits_cleanly_and_the_next_sync_resumes(tmp_path: Path) -> None:
+    world = make_world(tmp_path / "w", sync_every="1h", messages=8000)
+    daemon = world.start("run")
+    try:
+
+        def mbox_started() -> bool:
+            import sqlite3
+
+            if not world.store.exists():
+                return False
+            try:
+                connection = sqlite3.connect(f"file:{world.store}?mode=ro", uri=True)
+                try:
+                    row = connection.execute(
+                        "SELECT last_attempt_at, last_success_at FROM sources WHERE kind = 'mbox'"
+                    ).fetchone()
+                finally:
+                    connection.close()
+            except sqlite3.Error:
+                return False
+            return row is not None and row[0] is not None and row[1] is None
+
+        wait_for(mbox_started, 20, interval=0.05, what="the mbox sync to start")
+        code, _, stderr = stop(daemon)
+        assert code == 0, stderr
+        assert "abandoned" in stderr, stderr
+
+        result = world.run("sync")
+        assert result.returncode == 0, result.stderr
+        sources = {source["kind"]: source for source in world.status()[1]["sources"]}
+        assert sources["mbox"]["state"] == "ok" and sources["mbox"]["items"] > 0
+        assert sources["ics"]["items"] == 2
+    finally:
+        kill_quietly(daemon)
+
+
+@pytest.mark.slow
+def test_sigint_stops_too_and_run_honours_syncd_now(tmp_path: Path) -> None:
+    world = make_world(tmp_path / "w", sync_every="1h")
+    daemon = world.start_daemon(now=None, SYNCD_NOW="2026-03-10T12:00:00+00:00")
+    try:
+        wait_for(_synced(world, ics_items=2, mbox_items=3), 20, what="the first sync")
+        heartbeat = datetime.fromisoformat(wait_for(lambda: meta(world.store, "daemon_heartbeat_at"), 5))
+        assert NOW <= heartbeat < NOW + timedelta(minutes=1)  # the pinned clock, advancing from SYNCD_NOW
+        next_run = datetime.fromisoformat(meta(world.store, "daemon_next_run_at"))
+        assert timedelta(minutes=59) < next_run - heartbeat <= timedelta(hours=1)
+        code, _, stderr = stop(daemon, signal.SIGINT)
+        assert code == 0, stderr
+        assert json.loads(world.run("status", "--json").stdout)["daemon"]["running"] is False
+    finally:
+        kill_quietly(daemon)

@@ -140,6 +140,8 @@ def _index(parsed: EmailMessage) -> dict[str, list[str]]:
     """The values of the headers syncd reads, by lower-case name, in order, decoded once
     (one pass over the block instead of one per lookup: Received, DKIM… are skipped)."""
     index: dict[str, list[str]] = {}
+# The header fields a record is built from, for sources that fetch fields by name (IMAP).
+RECORD_HEADERS = tuple(sorted(_READ))
     for key, value in parsed.raw_items():
         name = key.lower()
         if name in _READ:
