@@ -134,6 +134,8 @@ _READ = frozenset(
         "auto-submitted",
     }
 )
+# The header fields a record is built from, for sources that fetch fields by name (IMAP).
+RECORD_HEADERS = tuple(sorted(_READ))
 
 
 def _index(parsed: EmailMessage) -> dict[str, list[str]]:

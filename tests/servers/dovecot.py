@@ -1,7 +1,7 @@
 """A throw-away Dovecot IMAP server on 127.0.0.1 for the slow tests (Debian `dovecot-imapd`).
 
 One server per test session, its config, mail, sockets and logs in a temporary folder;
-each test gets its own user (`server.new_user()`), so tests never see each other's mail.
+each test takes its own user (`server.new_user()`), so tests never see each other's mail.
 Ports: `port` speaks plain IMAP and STARTTLS, `tls_port` implicit TLS, both with a
 certificate signed by a throw-away CA (`ca_file`) for `localhost` and 127.0.0.1.
 
@@ -23,13 +23,15 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 DOVECOT_CANDIDATES = ("dovecot", "/usr/sbin/dovecot")
 START_TIMEOUT_SECONDS = 15
+USERS = 1000
+PASSWORD = "Sesame-0pen!"
 
 
 def dovecot_binary() -> str:
@@ -151,16 +153,17 @@ class Dovecot:
     tls_port: int
     ca_file: Path
     process: subprocess.Popen[bytes]
-    _users: Iterator[int] = itertools.count(1)
+    _users: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     host = "127.0.0.1"
 
-    def new_user(self, password: str = "Sesame-0pen!") -> tuple[str, str]:
-        """A fresh user with an empty mailbox (Dovecot re-reads the passwd file when it changes)."""
-        username = f"user{next(self._users)}-{os.getpid()}"
-        with open(self.root / "passwd", "a") as handle:
-            handle.write(f"{username}:{{PLAIN}}{password}::::::\n")
-        return username, password
+    def new_user(self) -> tuple[str, str]:
+        """A fresh user with an empty mailbox, from the passwd file written at start (Dovecot
+        re-reads a changed passwd file at most once a second, too slow to add users per test)."""
+        number = next(self._users)
+        if number > USERS:
+            raise RuntimeError(f"all {USERS} test users of this Dovecot are taken")
+        return f"user{number}", PASSWORD
 
     def connect(self, username: str, password: str) -> imaplib.IMAP4:
         """A plain-text admin connection for seeding mail (the server is on loopback)."""
@@ -196,7 +199,7 @@ def dovecot() -> Iterator[Dovecot]:
     for sub in ("run", "state", "mail"):
         (root / sub).mkdir()
     ca_file, cert, key = make_certificates(root)
-    (root / "passwd").write_text("")
+    (root / "passwd").write_text("".join(f"user{n}:{{PLAIN}}{PASSWORD}::::::\n" for n in range(1, USERS + 1)))
     if os.geteuid() == 0:  # the unprivileged service user writes mail and state here
         for path in (root, root / "mail", root / "state", root / "passwd", key):
             shutil.chown(path, user, group)
@@ -217,4 +220,5 @@ def dovecot() -> Iterator[Dovecot]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        shutil.rmtree(root, ignore_errors=True)
+        if not os.environ.get("SYNCD_KEEP_DOVECOT"):
+            shutil.rmtree(root, ignore_errors=True)

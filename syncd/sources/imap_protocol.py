@@ -1,0 +1,247 @@
+"""The IMAP wire details the IMAP source needs, over the stdlib `imaplib`.
+
+Connecting (TLS, STARTTLS or plain to localhost, certificates always verified), logging
+in once, and parsing the few responses syncd reads: LIST with RFC 6154 special-use
+flags, STATUS, and UID FETCH. Every failure becomes one `SourceError` line that names
+the server and never contains the password.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import imaplib
+import re
+import socket
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, UTC
+from pathlib import Path
+from typing import Any
+
+from syncd.errors import NeedsAuth, SourceError
+
+CONNECT_TIMEOUT_SECONDS = 10  # a refused or unreachable server fails well within the 15 s promise
+READ_TIMEOUT_SECONDS = 60
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+_WIRE_ERRORS = (imaplib.IMAP4.error, OSError, EOFError)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+    security: str  # "tls", "starttls" or "plain"
+    ca_file: Path | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Folder:
+    name: str  # as the server spells it (modified UTF-7), quoted when sent
+    flags: frozenset[str]  # lower-case: \sent, \junk, \trash, \noselect, ...
+
+    @property
+    def selectable(self) -> bool:
+        return not {"\\noselect", "\\nonexistent"} & self.flags
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int | None
+
+
+@dataclass(frozen=True)
+class Fetched:
+    uid: int
+    flags: frozenset[str]
+    internaldate: datetime | None
+    headers: bytes
+
+
+def describe(error: BaseException) -> str:
+    """One line for an imaplib or socket failure (the server's words, never our command)."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"certificate not trusted ({error.verify_message}); set ca_file for a private CA"
+    if isinstance(error, (TimeoutError, socket.timeout)):
+        return "timed out"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, (imaplib.IMAP4.abort, EOFError)):
+        return f"connection lost ({_first_line(error) or 'closed by the server'})"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return _first_line(error) or type(error).__name__
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error.args[0] if error.args else error)
+    if text.startswith("b'") or text.startswith('b"'):
+        text = text[2:-1]
+    lines = text.strip().splitlines()
+    return lines[0][:200] if lines else ""
+
+
+def connect(endpoint: Endpoint) -> imaplib.IMAP4:
+    """A connected client, TLS verified against the system CAs or `ca_file`."""
+    if endpoint.security == "plain" and endpoint.host not in LOCAL_HOSTS:
+        raise SourceError(f"{endpoint.label}: plain (unencrypted) IMAP is only allowed to localhost")
+    try:
+        context = ssl.create_default_context(cafile=str(endpoint.ca_file) if endpoint.ca_file else None)
+    except (OSError, ssl.SSLError) as error:
+        raise SourceError(f"ca_file {endpoint.ca_file}: cannot load: {describe(error)}") from None
+    try:
+        client: imaplib.IMAP4
+        if endpoint.security == "tls":
+            client = imaplib.IMAP4_SSL(
+                endpoint.host, endpoint.port, ssl_context=context, timeout=CONNECT_TIMEOUT_SECONDS
+            )
+        else:
+            client = imaplib.IMAP4(endpoint.host, endpoint.port, timeout=CONNECT_TIMEOUT_SECONDS)
+            if endpoint.security == "starttls":
+                client.starttls(context)
+        client.sock.settimeout(READ_TIMEOUT_SECONDS)
+    except _WIRE_ERRORS as error:
+        raise SourceError(f"{endpoint.label}: cannot connect: {describe(error)}") from None
+    return client
+
+
+def login(client: imaplib.IMAP4, endpoint: Endpoint, username: str, password: str, auth_hint: str) -> set[str]:
+    """Log in once (a wrong password must not lock the account with retries); the
+    capabilities the server offers after login, upper-case."""
+    try:
+        if password.isascii() and username.isascii():
+            client.login(username, password)
+        else:  # LOGIN is ASCII-only in imaplib; SASL PLAIN carries UTF-8
+            token = f"\0{username}\0{password}".encode()
+            client.authenticate("PLAIN", lambda _challenge: token)
+    except imaplib.IMAP4.abort as error:
+        raise SourceError(f"{endpoint.label}: {describe(error)}") from None
+    except imaplib.IMAP4.error as error:
+        raise NeedsAuth(f"{endpoint.label}: login as {username} refused ({_first_line(error)}); {auth_hint}") from None
+    except OSError as error:
+        raise SourceError(f"{endpoint.label}: {describe(error)}") from None
+    answer = command(client, endpoint, "CAPABILITY", client.capability)
+    capabilities = answer[0].decode("ascii", "replace").upper().split() if answer else []
+    client.capabilities = tuple(capabilities)  # imaplib keeps the pre-login list otherwise
+    return set(capabilities)
+
+
+def command(
+    client: imaplib.IMAP4, endpoint: Endpoint, what: str, call: Callable[[], tuple[str, list[Any]]]
+) -> list[Any]:
+    """Run one imaplib call; a NO/BAD or a broken connection becomes one SourceError line."""
+    try:
+        status, data = call()
+    except _WIRE_ERRORS as error:
+        raise SourceError(f"{endpoint.label}: {what}: {describe(error)}") from None
+    if status != "OK":
+        detail = data[-1].decode("utf-8", "replace") if data and isinstance(data[-1], bytes) else status
+        raise SourceError(f"{endpoint.label}: {what}: {detail[:200]}")
+    return [part for part in data if part is not None]
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def encode_folder_name(name: str) -> str:
+    """A folder name as the user writes it (UTF-8) in IMAP's modified UTF-7 (RFC 3501 5.1.3)."""
+    out: list[str] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            raw = "".join(pending).encode("utf-16-be")
+            out.append("&" + base64.b64encode(raw).decode("ascii").rstrip("=").replace("/", ",") + "-")
+            pending.clear()
+
+    for char in name:
+        if 0x20 <= ord(char) <= 0x7E:
+            flush()
+            out.append("&-" if char == "&" else char)
+        else:
+            pending.append(char)
+    flush()
+    return "".join(out)
+
+
+_LIST_LINE = re.compile(rb'^\((?P<flags>[^)]*)\) (?:"(?:[^"\\]|\\.)*"|NIL) (?P<name>.*)$')
+
+
+def parse_list(data: list[bytes | tuple[bytes, bytes]]) -> list[Folder]:
+    """LIST responses; a name sent as a literal arrives as a (prefix, name) tuple."""
+    folders = []
+    for item in data:
+        line, literal = (item[0], item[1]) if isinstance(item, tuple) else (item, None)
+        match = _LIST_LINE.match(line)
+        if not match:
+            continue
+        flags = frozenset(flag.lower() for flag in match.group("flags").decode("ascii", "replace").split())
+        raw = literal if literal is not None else match.group("name")
+        name = raw.decode("utf-8", "replace").strip()
+        if name.startswith('"') and name.endswith('"'):
+            name = re.sub(r"\\(.)", r"\1", name[1:-1])
+        folders.append(Folder(name=name, flags=flags))
+    return folders
+
+
+def parse_status(data: list[bytes]) -> FolderStatus:
+    text = b" ".join(part for part in data if isinstance(part, bytes)).decode("ascii", "replace")
+    values = {key.upper(): int(value) for key, value in re.findall(r"([A-Za-z]+) (\d+)", text)}
+    if "UIDVALIDITY" not in values or "UIDNEXT" not in values:
+        raise SourceError(f"STATUS answer without UIDVALIDITY/UIDNEXT: {text[:200]}")
+    return FolderStatus(values["UIDVALIDITY"], values["UIDNEXT"], values.get("HIGHESTMODSEQ"))
+
+
+_UID = re.compile(rb"\bUID (\d+)")
+_FLAGS = re.compile(rb"\bFLAGS \(([^)]*)\)")
+_INTERNALDATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
+
+
+def parse_fetch(data: list[bytes | tuple[bytes, bytes]]) -> list[Fetched]:
+    """UID FETCH answers: each message is a (prefix, literal) tuple followed by b')'; a bare
+    line is an answer without a literal (flags only, or an unsolicited update)."""
+    fetched = []
+    for item in data:
+        prefix, literal = (item[0], item[1]) if isinstance(item, tuple) else (item, b"")
+        uid = _UID.search(prefix)
+        if not uid:
+            continue
+        flags = _FLAGS.search(prefix)
+        date = _INTERNALDATE.search(prefix)
+        fetched.append(
+            Fetched(
+                uid=int(uid.group(1)),
+                flags=frozenset(flag.lower() for flag in flags.group(1).decode("ascii", "replace").split())
+                if flags
+                else frozenset(),
+                internaldate=_internaldate(date.group(1)) if date else None,
+                headers=literal,
+            )
+        )
+    return fetched
+
+
+def _internaldate(raw: bytes) -> datetime | None:
+    try:
+        return datetime.strptime(raw.decode("ascii").strip(), "%d-%b-%Y %H:%M:%S %z").astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def uid_ranges(first: int, last: int, size: int) -> list[str]:
+    """`first:last` cut into UID ranges of `size` (sparse UIDs cost nothing in a range)."""
+    return [f"{start}:{min(start + size - 1, last)}" for start in range(first, last + 1, size)]
+
+
+def logout(client: imaplib.IMAP4) -> None:
+    with contextlib.suppress(*_WIRE_ERRORS):
+        client.logout()
