@@ -1,7 +1,9 @@
-"""Contacts in the store: import and merge, lookup by what the user types, last touches.
+"""Contacts: how an import merges into the contacts syncd knows, and what the user's words point at.
 
-A contact's last touch is always computed from interactions and manual touches at
-query time, so it can be explained (which meeting or message) and never drifts.
+The SQL lives in :mod:`syncd.contacts_store`; its reading functions are re-exported here
+so callers ask one module about contacts.  A contact's last touch is always computed from
+interactions and manual touches at query time, so it can be explained (which meeting or
+message) and never drifts.
 """
 
 from __future__ import annotations
@@ -9,44 +11,35 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from datetime import datetime
 from collections.abc import Iterable
+from datetime import datetime
 
+from syncd import contacts_store
 from syncd.addresses import normalize
+from syncd.contacts_store import add_manual_touch, last_touches, list_contacts, set_snooze, upcoming_meeting_contacts
 from syncd.errors import UsageError
 from syncd.models import Contact, ContactEntry, LastTouch
-from syncd.store import Store, dt, ts
+from syncd.store import Store, ts
+
+__all__ = [
+    "Contact",
+    "LastTouch",
+    "add_contact",
+    "add_manual_touch",
+    "import_entries",
+    "last_touches",
+    "list_contacts",
+    "resolve",
+    "set_snooze",
+    "slugify",
+    "upcoming_meeting_contacts",
+]
 
 
 def slugify(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
     return slug or "contact"
-
-
-def list_contacts(store: Store) -> list[Contact]:
-    rows = store.connection.execute(
-        "SELECT id, name, tier, cadence_days, notes, tags, ignore, snoozed_until FROM contacts ORDER BY name COLLATE NOCASE, id"
-    ).fetchall()
-    emails: dict[str, list[str]] = {}
-    for address, contact_id in store.connection.execute(
-        "SELECT address, contact_id FROM contact_emails ORDER BY contact_id, position"
-    ):
-        emails.setdefault(contact_id, []).append(address)
-    return [
-        Contact(
-            id=row[0],
-            name=row[1],
-            emails=emails.get(row[0], []),
-            tier=row[2],
-            cadence_days=row[3],
-            notes=row[4],
-            tags=json.loads(row[5]),
-            ignore=bool(row[6]),
-            snoozed_until=dt(row[7]),
-        )
-        for row in rows
-    ]
 
 
 def import_entries(store: Store, entries: Iterable[ContactEntry], now: datetime) -> tuple[int, int]:
@@ -59,15 +52,11 @@ def import_entries(store: Store, entries: Iterable[ContactEntry], now: datetime)
     entries = list(entries)
     problems = _conflicts_within(entries)
     created = updated = 0
-    with store.transaction() as connection:
+    with store.transaction():
         for entry in entries:
-            owners = {
-                row[0]
-                for address in entry.emails
-                for row in connection.execute("SELECT contact_id FROM contact_emails WHERE address = ?", (address,))
-            }
+            owners = contacts_store.address_owners(store, entry.emails)
             if len(owners) > 1:
-                names = " and ".join(sorted(_name_of(connection, owner) for owner in owners))
+                names = " and ".join(sorted(_name_of(store, owner) for owner in owners))
                 problems.append(
                     f"{entry.origin}: its addresses belong to two contacts, {names}; give each address to one of them"
                 )
@@ -77,15 +66,12 @@ def import_entries(store: Store, entries: Iterable[ContactEntry], now: datetime)
                 if entry.name is None:
                     problems.append(f"{entry.origin}: name: a new contact needs a name")
                     continue
-                contact_id = _new_id(connection, entry.name)
-                connection.execute(
-                    "INSERT INTO contacts(id, name, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                    (contact_id, entry.name, ts(now), ts(now)),
-                )
+                contact_id = _new_id(store, entry.name)
+                contacts_store.insert_contact(store, contact_id, entry.name, now)
                 created += 1
             else:
                 updated += 1
-            _apply_entry(connection, contact_id, entry, now)
+            _apply_entry(store, contact_id, entry, now)
         if problems:
             raise _ImportFailed(problems)
     return created, updated
@@ -100,7 +86,8 @@ def _conflicts_within(entries: list[ContactEntry]) -> list[str]:
             first = claimed.setdefault(address, entry)
             if first is not entry:
                 problems.append(
-                    f"{entry.origin}: {address} is claimed by both {first.name or 'an unnamed contact'} ({first.origin}) and {entry.name or 'an unnamed contact'}"
+                    f"{entry.origin}: {address} is claimed by both {first.name or 'an unnamed contact'} "
+                    f"({first.origin}) and {entry.name or 'an unnamed contact'}"
                 )
     return problems
 
@@ -110,21 +97,22 @@ class _ImportFailed(UsageError):
         super().__init__("\n".join(problems) + "\nnothing was imported")
 
 
-def _name_of(connection, contact_id: str) -> str:
-    row = connection.execute("SELECT name FROM contacts WHERE id = ?", (contact_id,)).fetchone()
-    return f"{row[0]} ({contact_id})" if row else contact_id
+def _name_of(store: Store, contact_id: str) -> str:
+    name = contacts_store.contact_name(store, contact_id)
+    return f"{name} ({contact_id})" if name is not None else contact_id
 
 
-def _new_id(connection, name: str) -> str:
+def _new_id(store: Store, name: str) -> str:
     base = slugify(name)
     candidate, number = base, 2
-    while connection.execute("SELECT 1 FROM contacts WHERE id = ?", (candidate,)).fetchone():
+    while contacts_store.id_taken(store, candidate):
         candidate, number = f"{base}-{number}", number + 1
     return candidate
 
 
-def _apply_entry(connection, contact_id: str, entry: ContactEntry, now: datetime) -> None:
-    updates = {"updated_at": ts(now)}
+def _apply_entry(store: Store, contact_id: str, entry: ContactEntry, now: datetime) -> None:
+    """The fields the entry gives replace the old ones; its addresses replace the old set."""
+    updates: dict[str, object] = {"updated_at": ts(now)}
     for name in ("name", "tier", "cadence_days", "notes"):
         value = getattr(entry, name)
         if value is not None:
@@ -133,16 +121,10 @@ def _apply_entry(connection, contact_id: str, entry: ContactEntry, now: datetime
         updates["tags"] = json.dumps(entry.tags)
     if entry.ignore is not None:
         updates["ignore"] = int(entry.ignore)
-    assignments = ", ".join(f"{column} = ?" for column in updates)
-    connection.execute(f"UPDATE contacts SET {assignments} WHERE id = ?", (*updates.values(), contact_id))
-    connection.execute("DELETE FROM contact_emails WHERE contact_id = ?", (contact_id,))
+    contacts_store.update_contact(store, contact_id, updates)
     written = dict(zip((normalize(item) for item in entry.written_emails), entry.written_emails, strict=False))
-    connection.executemany(
-        "INSERT INTO contact_emails(address, contact_id, position, written) VALUES (?, ?, ?, ?)",
-        [
-            (address, contact_id, position, written.get(address, address))
-            for position, address in enumerate(entry.emails)
-        ],
+    contacts_store.replace_emails(
+        store, contact_id, [(address, written.get(address, address)) for address in entry.emails]
     )
 
 
@@ -169,53 +151,11 @@ def resolve(store: Store, query: str) -> Contact:
     raise UsageError(f"{query!r} matches several contacts; use an id or address:\n{candidates}")
 
 
-def set_snooze(store: Store, contact_id: str, until: datetime | None) -> None:
-    store.connection.execute("UPDATE contacts SET snoozed_until = ? WHERE id = ?", (ts(until), contact_id))
-
-
-def add_manual_touch(store: Store, contact_id: str, at: datetime, note: str, now: datetime) -> None:
-    store.connection.execute(
-        "INSERT INTO manual_touches(contact_id, at, note, created_at) VALUES (?, ?, ?, ?)",
-        (contact_id, ts(at), note, ts(now)),
-    )
-
-
-def last_touches(store: Store, now: datetime) -> dict[str, LastTouch]:
-    """Newest touch at or before `now` per contact; a meeting counts once it has started."""
-    result: dict[str, LastTouch] = {}
-    rows = store.connection.execute(
-        """SELECT e.contact_id, MAX(t.at), t.kind, t.source, t.item_id
-           FROM contact_emails e JOIN touches t ON t.address = e.address
-           WHERE t.at <= ? GROUP BY e.contact_id""",
-        (ts(now),),
-    )
-    for contact_id, at, kind, source, item_id in rows:
-        result[contact_id] = LastTouch(at=dt(at), kind=kind, source=source, item_id=item_id)
-    manual = store.connection.execute(
-        "SELECT contact_id, MAX(at), note FROM manual_touches WHERE at <= ? GROUP BY contact_id", (ts(now),)
-    )
-    for contact_id, at, note in manual:
-        current = result.get(contact_id)
-        if current is None or dt(at) >= current.at:
-            result[contact_id] = LastTouch(at=dt(at), kind="manual", source=None, item_id=None, note=note)
-    return result
-
-
-def upcoming_meeting_contacts(store: Store, now: datetime, until: datetime) -> set[str]:
-    """Contacts the user already meets before `until`: no hold needed for them."""
-    rows = store.connection.execute(
-        """SELECT DISTINCT e.contact_id FROM contact_emails e JOIN touches t ON t.address = e.address
-           WHERE t.kind = 'meeting' AND t.at > ? AND t.at <= ?""",
-        (ts(now), ts(until)),
-    )
-    return {row[0] for row in rows}
-
-
 def add_contact(store: Store, entry: ContactEntry, now: datetime) -> Contact:
     """`contacts add`: a new contact only; an address already known is an error, not a merge."""
     for address in entry.emails:
-        row = store.connection.execute("SELECT contact_id FROM contact_emails WHERE address = ?", (address,)).fetchone()
-        if row:
-            raise UsageError(f"{address} already belongs to {_name_of(store.connection, row[0])}")
+        owners = contacts_store.address_owners(store, [address])
+        if owners:
+            raise UsageError(f"{address} already belongs to {_name_of(store, owners.pop())}")
     import_entries(store, [entry], now)
     return resolve(store, entry.emails[0])

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from syncd import holds_store
 from syncd.cold import ContactStatus, cold_list
 from syncd.config import Config
-from syncd.contacts import set_snooze, upcoming_meeting_contacts
+from syncd.contacts_store import set_snooze, upcoming_meeting_contacts
 from syncd.hold_lifecycle import (
     ALL_STATES,
     BOOKED,
