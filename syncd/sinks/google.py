@@ -43,6 +43,7 @@ from syncd.errors import NeedsAuth, SourceError
 from syncd.google.client import GoogleSession
 from syncd.google.event_time import event_time, parse_instant, rfc3339
 from syncd.google.failures import GoogleApiError
+from syncd.intervals import merge_intervals
 from syncd.planner import Interval, NewHold
 from syncd.sinks.base import HoldGone, SinkError, SinkHold
 
@@ -172,7 +173,7 @@ class GoogleHoldSink:
                             ) from None
                         if b_start < b_end:
                             out.append(Interval(b_start, b_end))
-        return _merge(out)
+        return merge_intervals(out)  # periods split across ranges are joined again
 
     # ------------------------------------------------------------------ writing
 
@@ -355,15 +356,3 @@ def _ranges(start: datetime, end: datetime, step: timedelta) -> Iterator[tuple[d
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
-
-
-def _merge(intervals: list[Interval]) -> list[Interval]:
-    """Sorted, with overlapping or touching periods (e.g. across range splits) joined."""
-    out: list[Interval] = []
-    for item in sorted(intervals, key=lambda i: (i.start, i.end)):
-        if out and item.start <= out[-1].end:
-            if item.end > out[-1].end:
-                out[-1] = Interval(out[-1].start, item.end)
-        else:
-            out.append(item)
-    return out
