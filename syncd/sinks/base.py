@@ -1,7 +1,9 @@
-"""What every hold sink offers (Google Calendar, an ICS file), and the types they share.
+"""What every hold sink offers (Google Calendar, an ICS file, memory), and the types they share.
 
 The planner decides; a sink only writes and reports back.  Keeping the interface this
-small lets the sync code treat every sink alike, and lets tests swap a sink for a fake.
+small lets the sync code treat every sink alike, and lets tests and previews use the
+in-memory sink.  The promises are spelt out as tests in ``tests/sinks/contract.py``:
+a new sink passes that suite.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from syncd.planner import Interval, NewHold
+from syncd.intervals import Interval
+from syncd.planner import NewHold
 
 __all__ = [
     "SinkHold",
