@@ -50,4 +50,10 @@ def make_sink(
         from syncd.sinks.google import GoogleHoldSink
 
         return GoogleHoldSink.from_config(calendar_id, config, tz=tz, clock=clock)
-    raise SinkSpecError(f"unknown hold sink {spec!r}: expected 'ics:PATH' or 'google:CALENDAR_ID'")
+    if kind == "caldav":
+        from syncd.sinks.caldav import caldav_sink
+        from syncd.sources.caldav import caldav_accounts
+
+        return caldav_sink(rest, caldav_accounts(config), tz=tz, clock=clock)
+    expected = "'ics:PATH', 'google:CALENDAR_ID' or 'caldav:NAME/CALENDAR'"
+    raise SinkSpecError(f"unknown hold sink {spec!r}: expected {expected}")

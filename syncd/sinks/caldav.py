@@ -18,7 +18,7 @@ from typing import Any
 import icalendar
 
 from syncd.planner import Interval, NewHold
-from syncd.sinks.base import CONTACT_PROP, MARKER, SinkError, SinkHold
+from syncd.sinks.base import CONTACT_PROP, MARKER, SinkError, SinkHold, SinkSpecError
 from syncd.sinks.ics_file import inert, is_hold_uid
 from syncd.sources.caldav import find_calendar
 from syncd.sources.caldav_dav import CaldavAccount, DavError, DavObject, DavSession
@@ -215,14 +215,17 @@ def _sink_message(name: str, error: DavError) -> str:
 
 
 def caldav_sink(spec_rest: str, accounts: list[CaldavAccount], **options: Any) -> CaldavHoldSink:
-    """The sink for ``caldav:NAME/CALENDAR`` (the part after ``caldav:``); SinkError if unknown."""
-    name, slash, calendar = spec_rest.partition("/")
-    if not slash or not name.strip() or not calendar.strip():
-        raise SinkError(f"hold sink 'caldav:{spec_rest}': expected 'caldav:NAME/CALENDAR', e.g. 'caldav:work/Calendar'")
-    account = next((account for account in accounts if account.name == name.strip()), None)
+    """The sink for ``caldav:NAME/CALENDAR`` (the part after ``caldav:``); a spec naming no
+    configured account is a configuration error (SinkSpecError)."""
+    name, slash, calendar = (part.strip() for part in spec_rest.partition("/"))
+    if not slash or not name or not calendar:
+        raise SinkSpecError(
+            f"hold sink 'caldav:{spec_rest}': expected 'caldav:NAME/CALENDAR', e.g. 'caldav:work/Calendar'"
+        )
+    account = next((account for account in accounts if account.name == name), None)
     if account is None:
         known = ", ".join(repr(account.name) for account in accounts) or "none"
-        raise SinkError(
-            f"hold sink 'caldav:{spec_rest}': no [[sources.caldav]] table named {name.strip()!r} (found: {known})"
+        raise SinkSpecError(
+            f"hold sink 'caldav:{spec_rest}': no [[sources.caldav]] table named {name!r} (found: {known})"
         )
-    return CaldavHoldSink(account, calendar.strip(), **options)
+    return CaldavHoldSink(account, calendar, **options)

@@ -197,3 +197,17 @@ def caldav_sources(accounts: list[CaldavAccount]) -> list[CaldavSource]:
         else:
             sources.append(CaldavSource(account))
     return sources
+
+
+def caldav_accounts(config: Any) -> list[CaldavAccount]:
+    """The `[[sources.caldav]]` tables of a loaded config (none when there are none)."""
+    return [
+        CaldavAccount(
+            name=table.name,
+            url=table.url,
+            username=table.username,
+            password_command=tuple(table.password_command) if table.password_command else None,
+            calendars=tuple(table.calendars or ()),
+        )
+        for table in getattr(config, "caldav", None) or []
+    ]

@@ -9,7 +9,7 @@ import pytest
 from xml.etree import ElementTree
 
 from syncd.planner import Interval, NewHold, hold_event_id
-from syncd.sinks.base import SinkError
+from syncd.sinks.base import SinkError, SinkSpecError
 from syncd.sinks.caldav import CaldavHoldSink, caldav_sink
 from syncd.sources.caldav_dav import CaldavAccount
 from tests.servers.radicale import PASSWORD, USER, Radicale, event_ics, radicale  # noqa: F401
@@ -162,9 +162,9 @@ def test_unknown_calendar_or_account_is_one_clear_line(radicale, calendar):
     with pytest.raises(SinkError) as raised:
         CaldavHoldSink(account(radicale), "Holidays").list_holds()
     assert str(raised.value) == f"caldav:home/Holidays: no calendar 'Holidays' at {radicale.url} (found: 'Coffee')"
-    with pytest.raises(SinkError, match="no \\[\\[sources.caldav\\]\\] table named 'work' \\(found: 'home'\\)"):
+    with pytest.raises(SinkSpecError, match="no \\[\\[sources.caldav\\]\\] table named 'work' \\(found: 'home'\\)"):
         caldav_sink("work/Coffee", [account(radicale)])
-    with pytest.raises(SinkError, match="expected 'caldav:NAME/CALENDAR'"):
+    with pytest.raises(SinkSpecError, match="expected 'caldav:NAME/CALENDAR'"):
         caldav_sink("home", [account(radicale)])
 
 
