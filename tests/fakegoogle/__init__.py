@@ -23,6 +23,9 @@ Public API (details in server.py):
              batch_limits={"gmail/v1": 100, "calendar/v3": 1000}, scopes=DEFAULT_SCOPES,
              now=callable, monotonic=callable)
   .root .port .start() .stop() context manager
+  schema:   every JSON answer is checked against the discovery documents shipped in
+            google-api-python-client (schema.py); .schema_problems, .schema_checked;
+            .stop() raises AssertionError when an answer drifted (check_schema=False: off)
   auth:     .authorized_user_info() .credentials() .calendar_service() .gmail_service()
             .revoke_refresh_token(expire_access_tokens=True) .new_refresh_token()
             .expire_access_tokens()

@@ -10,6 +10,7 @@ alone or as a part of a batch, so a batch part can fail on its own as at Google.
 from __future__ import annotations
 
 import copy
+import json
 import random
 import threading
 import time
@@ -19,6 +20,7 @@ from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from . import calendar_list as cal_reads
+from . import schema
 from .auth import DEFAULT_SCOPES, Auth
 from .batch import BatchFormatError, format_batch, parse_batch
 from .calendar import CalendarState
@@ -51,6 +53,7 @@ class FakeGoogle:
         now=None,
         monotonic=time.monotonic,
         host: str = "127.0.0.1",
+        check_schema: bool = True,
     ):
         self.email = email
         self.host = host
@@ -71,6 +74,11 @@ class FakeGoogle:
         # Called as hook(entry) after a request was answered and before the answer is
         # sent (entry as in `log`): crash tests kill the client there.
         self.after_dispatch: list = []
+        # Every JSON answer is checked against the discovery documents (schema.py);
+        # `stop()` fails the test when one drifted from the real API.
+        self.check_schema = check_schema
+        self.schema_problems: list[str] = []
+        self.schema_checked: Counter = Counter()
         self.reset_counters()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -88,18 +96,22 @@ class FakeGoogle:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, check_schema: bool = True) -> None:
+        """Stop serving; then fail if an answer did not match the discovery documents."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._thread.join(timeout=5)
             self._server = None
+        if check_schema and self.schema_problems:
+            shown = "\n  ".join(self.schema_problems[:20])
+            raise AssertionError(f"the fake answered outside Google's discovery documents:\n  {shown}")
 
     def __enter__(self) -> FakeGoogle:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
-        self.stop()
+    def __exit__(self, exc_type, *exc) -> None:
+        self.stop(check_schema=exc_type is None)
 
     @property
     def port(self) -> int:
@@ -309,9 +321,23 @@ class FakeGoogle:
         if resp is not RESET and resp.status == 429:
             with self.lock:
                 self.count_429 += 1
+        if self.check_schema and resp is not RESET:
+            self._check_schema(entry["api"], resp)
         for hook in list(self.after_dispatch):
             hook(entry)
         return resp
+
+    def _check_schema(self, name: str | None, resp: Response) -> None:
+        if name in (None, "batch", "oauth.token") or not 200 <= resp.status < 300:
+            return
+        if resp.body is None:
+            expected = schema.response_schema(name)
+            found = [f"{name}: answered without a body, but its schema is {expected}"] if expected else []
+        else:
+            found = schema.problems(name, json.loads(resp.payload()))
+        with self.lock:
+            self.schema_checked[name] += 1
+            self.schema_problems.extend(found)
 
     def _answer(self, verb, path, q, headers, body, in_batch, outer_auth, entry):
         matched = route(verb, path)
