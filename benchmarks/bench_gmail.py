@@ -173,13 +173,15 @@ def main() -> int:
     else:
         print(f"Gmail first sync: {stored} messages in {elapsed:.1f} s = {rate:.0f} messages/s")
         print(
-            f"  quota ceiling {args.units:.0f} units/s ÷ 5 = {ceiling:.0f} messages/s → {100 * rate / ceiling:.1f} % of the ceiling"
+            f"  quota ceiling {args.units:.0f} units/s ÷ 5 = {ceiling:.0f} messages/s"
+            f" → {100 * rate / ceiling:.1f} % of the ceiling"
         )
         print(f"  quota units per message: {units / max(stored, 1):.3f} ({units} units)")
         print(f"  429s: {count_429}")
         print(f"  calls: {calls_first}")
         print(
-            f"no-change sync: gmail {no_change_gmail} call(s), google_calendar {no_change_calendar} call(s) — {no_change}"
+            f"no-change sync: gmail {no_change_gmail} call(s),"
+            f" google_calendar {no_change_calendar} call(s) — {no_change}"
         )
     ok = rate / ceiling >= 0.9 and units / max(stored, 1) <= 5.1 and no_change_gmail == 1 and no_change_calendar == 1
     return 0 if ok else 1

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # Kinds understood by syncd.config.convert: str, bool, int, duration, hhmm, timezone,
-# path, paths, strings, windows, sink, url, title.
+# path, paths, strings, windows, sink, url, title, command.
 
 # The longest duration any key accepts: far beyond any sensible setting, far below what
 # overflows a datetime when added to or taken from "now" (which stays within 1900–2999).
@@ -18,6 +18,13 @@ MAX_DURATION_SECONDS = 36500 * 86400
 
 # The only fields a title template may use; checked when the config loads.
 TITLE_FIELDS = ("name", "first_name")
+
+# Sections written as arrays of tables, one table per account: `[[sources.imap]]`.
+REPEATED_SECTIONS = ("sources.imap",)
+
+# Where an unencrypted connection may go (IMAP `security = "plain"`).
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+IMAP_SECURITY = ("tls", "starttls", "plain")
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,43 @@ SPEC: tuple[Key, ...] = (
     Key("sources.mail", "enabled", "bool", True, "Read the mailboxes below (headers only)."),
     Key("sources.mail", "mbox", "paths", [], "mbox files.", ["~/Mail/sent.mbox"]),
     Key("sources.mail", "maildir", "paths", [], "Maildir folders.", ["~/Maildir/INBOX"]),
+    Key(
+        "sources.imap",
+        "name",
+        "str",
+        None,
+        "Short unique name: the source is imap:NAME, `syncd auth imap:NAME` (default: USERNAME@HOST).",
+        "work",
+    ),
+    Key("sources.imap", "host", "str", None, "The IMAP server (required).", "imap.fastmail.com"),
+    Key("sources.imap", "port", "int", None, 'Default 993, or 143 with security = "starttls".', 993, minimum=1),
+    Key("sources.imap", "security", "str", "tls", '"tls", "starttls", or "plain" (only to localhost).'),
+    Key("sources.imap", "username", "str", None, "The login name (required).", "me@fastmail.com"),
+    Key(
+        "sources.imap",
+        "password_command",
+        "command",
+        None,
+        "Prints the password on its first line (argv list, or a string split like a shell; never a shell). "
+        "Without it: `syncd auth imap:NAME` keeps it in the OS keyring.",
+        ["pass", "show", "mail/work"],
+    ),
+    Key(
+        "sources.imap",
+        "folders",
+        "strings",
+        None,
+        "Folders to read (default: INBOX and the \\Sent folder; Junk and Trash are never read).",
+        ["INBOX", "Sent"],
+    ),
+    Key(
+        "sources.imap",
+        "ca_file",
+        "path",
+        None,
+        "PEM file of a private CA (certificates are always verified).",
+        "~/ca.pem",
+    ),
     Key("rules", "max_meeting_size", "int", 8, "Meetings with more attendees do not count as a touch.", minimum=1),
     Key("rules", "max_recipients", "int", 10, "Messages with more To+Cc recipients do not count.", minimum=1),
     Key(

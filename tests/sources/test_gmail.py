@@ -33,7 +33,8 @@ def google_config(fake: FakeGoogle, folder: Path, extra: str = "", emails: str =
     token = write_token(fake, folder)
     return parse_config(
         f'[user]\nemails = {emails}\ntimezone = "UTC"\n'
-        f'[sources.google]\nenabled = true\ncalendars = []\napi_endpoint = "{fake.root}"\ntoken_file = "{token}"\n{extra}',
+        f'[sources.google]\nenabled = true\ncalendars = []\napi_endpoint = "{fake.root}"\n'
+        f'token_file = "{token}"\n{extra}',
         None,
     )
 
