@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import shlex
 import string
 import tomllib
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from syncd.config_spec import SPEC, TIERS, TITLE_FIELDS, Key
+from syncd.config_accounts import account_tables
+from syncd.config_spec import REPEATED_SECTIONS, SPEC, TIERS, TITLE_FIELDS, Key
 from syncd.errors import ConfigError
 from syncd.timeutil import format_duration, local_timezone, parse_duration, parse_hhmm, parse_timezone
 
@@ -51,8 +53,12 @@ class Config:
     path: Path | None
     tz: tzinfo
     sections: dict[str, SimpleNamespace] = field(default_factory=dict)
+    repeated: dict[str, list[SimpleNamespace]] = field(default_factory=dict)  # `[[sources.imap]]`: one per account
 
-    def __getattr__(self, name: str) -> SimpleNamespace:
+    def __getattr__(self, name: str) -> Any:
+        repeated = self.__dict__.get("repeated", {})
+        if f"sources.{name}" in repeated:
+            return repeated[f"sources.{name}"]
         sections = self.__dict__.get("sections", {})
         key = {"google": "sources.google", "ics": "sources.ics", "mail": "sources.mail"}.get(name, name)
         if key in sections:
@@ -126,6 +132,15 @@ def _convert(key: Key, value: Any, base: Path | None) -> Any:
         if prefix not in ("ics", "google") or not rest:
             raise ValueError(f'expected "ics:PATH" or "google:CALENDAR_ID", got {value!r}')
         return f"ics:{expand_path(rest, base)}" if prefix == "ics" else value
+    if kind == "command":
+        if isinstance(value, str):
+            try:
+                value = shlex.split(value)
+            except ValueError as error:
+                raise ValueError(f"cannot split {value!r} like a shell would: {error}") from None
+        _expect(isinstance(value, list) and all(isinstance(item, str) for item in value), "a string or a list", value)
+        _expect(bool(value) and bool(value[0]), "a command", value)
+        return tuple(value)
     if kind == "url":
         _expect(isinstance(value, str) and re.match(r"^https?://", value) is not None, "an http(s) URL", value)
         return value if value.endswith("/") else value + "/"
@@ -197,8 +212,8 @@ def parse_config(text: str, path: Path | None) -> Config:
         raise ConfigError([f"{label}: not valid TOML: {error}"]) from None
     base = path.parent if path else None
     known = {(key.section, key.name): key for key in SPEC}
-    known_sections = {key.section for key in SPEC}
-    problems: list[str] = []
+    repeated, problems = account_tables(data, label, text, lambda key, value: _convert(key, value, base), _did_you_mean)
+    known_sections = {key.section for key in SPEC if key.section not in REPEATED_SECTIONS}
     values: dict[str, dict[str, Any]] = {section: {} for section in known_sections}
     for section, items in _flatten(data).items():
         if section == "(top level)":
@@ -224,6 +239,8 @@ def parse_config(text: str, path: Path | None) -> Config:
             except ValueError as error:
                 problems.append(f"{where}: [{section}] {name}: {error}")
     for key in SPEC:
+        if key.section in REPEATED_SECTIONS:
+            continue
         if key.name not in values[key.section] and key.default is not None:
             values[key.section][key.name] = _convert(key, key.default, base)
         values[key.section].setdefault(key.name, None)
@@ -235,7 +252,8 @@ def parse_config(text: str, path: Path | None) -> Config:
     if problems:
         raise ConfigError(problems)
     tz = values["user"]["timezone"] or local_timezone()
-    return Config(path=path, tz=tz, sections={name: SimpleNamespace(**items) for name, items in values.items()})
+    sections = {name: SimpleNamespace(**items) for name, items in values.items()}
+    return Config(path=path, tz=tz, sections=sections, repeated=repeated)
 
 
 def _cross_checks(label: str, text: str, values: dict[str, dict[str, Any]]) -> list[str]:
@@ -294,7 +312,7 @@ def starter_config() -> str:
     for key in SPEC:
         if key.section != section:
             section = key.section
-            lines += ["", f"[{section}]"]
+            lines += ["", f"# [[{section}]]" if section in REPEATED_SECTIONS else f"[{section}]"]
         lines.append(f"# {key.doc}")
         if (key.section, key.name) == ("holds", "sink"):
             # Holds go only where the user chose; the starter names a place they can see and change.
