@@ -1,8 +1,10 @@
 """Passwords for IMAP and CalDAV accounts: a `password_command`, else the OS keyring.
 
-A source id is what the user types after `syncd auth`: `imap:NAME` or `caldav:NAME`. It
-is also the keyring user name (service `syncd`), so `syncd auth imap:work` and the
-`[[sources.imap]] name = "work"` table meet at the same entry.
+The config turns `password_command` into argv (a list as given, a string split like a
+shell would; never run through a shell). A source id is what the user types after
+`syncd auth`: `imap:NAME` or `caldav:NAME`. It is also the keyring user name (service
+`syncd`), so `syncd auth imap:work` and the `[[sources.imap]] name = "work"` table meet
+at the same entry.
 
 The password is returned to the caller and nowhere else: never logged, never put into an
 exception message (a failing command is described by its exit status and the first line
@@ -11,7 +13,6 @@ of its stderr, never its stdout), never written to the store.
 
 from __future__ import annotations
 
-import shlex
 import subprocess
 from collections.abc import Sequence
 
@@ -20,21 +21,6 @@ from syncd.errors import NeedsAuth, UsageError
 KEYRING_SERVICE = "syncd"
 COMMAND_TIMEOUT_SECONDS = 60
 SOURCE_KINDS = ("imap", "caldav")
-
-
-def command_argv(value: str | Sequence[str]) -> list[str]:
-    """A `password_command` as argv: a list is taken as is, a string is split like a shell
-    would (quotes respected) but never run through one, so `$(...)` or `;` stay literal."""
-    if isinstance(value, str):
-        try:
-            argv = shlex.split(value)
-        except ValueError as error:
-            raise UsageError(f"password_command: cannot split {value!r}: {error}") from None
-    else:
-        argv = [str(part) for part in value]
-    if not argv or not argv[0]:
-        raise UsageError("password_command: empty command")
-    return argv
 
 
 def run_password_command(source_id: str, argv: Sequence[str]) -> str:
@@ -62,10 +48,6 @@ def run_password_command(source_id: str, argv: Sequence[str]) -> str:
     if not password:
         raise NeedsAuth(f"{label} printed no password on its first line")
     return password
-
-
-def source_id(kind: str, name: str) -> str:
-    return f"{kind}:{name}"
 
 
 def split_source_id(text: str) -> tuple[str, str]:

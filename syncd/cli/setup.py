@@ -15,7 +15,8 @@ def register(commands: Any) -> None:
     commands.add_parser("init", help="write a commented starter config (never overwrites)").set_defaults(
         run=cmd_init, needs_app=False
     )
-    auth = commands.add_parser("auth", help="authorise Google access (installed-app flow)")
+    auth = commands.add_parser("auth", help="authorise Google access, or keep an IMAP/CalDAV password in the keyring")
+    auth.add_argument("source", nargs="?", metavar="SOURCE", help="imap:NAME or caldav:NAME (default: Google)")
     auth.add_argument("--no-browser", action="store_true", help="print the URL instead of opening a browser (headless)")
     auth.add_argument("--port", type=int, default=0, help="local port for the OAuth redirect (for SSH forwarding)")
     auth.set_defaults(run=cmd_auth)
@@ -47,6 +48,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_auth(app: App, args: argparse.Namespace) -> int:
+    if args.source:
+        from syncd.cli.auth_passwords import auth_password
+
+        return auth_password(app.config, args.source)
     from syncd.google.auth import run_auth
 
     return run_auth(app.config, no_browser=args.no_browser, port=args.port)

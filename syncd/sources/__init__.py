@@ -20,4 +20,8 @@ def configured_sources(config: Config) -> list[Source]:
     if config.mail.enabled:
         sources.extend(MboxSource(path) for path in config.mail.mbox)
         sources.extend(MaildirSource(path) for path in config.mail.maildir)
+    if config.imap:
+        from syncd.sources.imap import ImapAccount, ImapSource
+
+        sources.extend(ImapSource(ImapAccount.from_config(table)) for table in config.imap)
     return sources

@@ -20,11 +20,11 @@ from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 
+from syncd.config_spec import LOCAL_HOSTS
 from syncd.errors import NeedsAuth, SourceError
 
 CONNECT_TIMEOUT_SECONDS = 10  # a refused or unreachable server fails well within the 15 s promise
 READ_TIMEOUT_SECONDS = 60
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 _WIRE_ERRORS = (imaplib.IMAP4.error, OSError, EOFError)
 
