@@ -34,6 +34,7 @@ from pathlib import Path
 from collections.abc import Callable
 
 import icalendar
+import pytest
 
 from syncd.app import App
 from syncd.cli.views import holds_data
@@ -44,6 +45,8 @@ from syncd.timeutil import resolve_now
 from tests.conftest import Cli, ics_calendar, ics_event
 from tests.fakegoogle import FakeGoogle
 from tests.test_google_holds_e2e import ME, meeting_with, seed_calendar, write_google_world
+
+pytestmark = pytest.mark.slow  # real `syncd sync` processes, killed at every point
 
 NOW = "2026-11-20T09:00:00+01:00"
 TOUCHED = "2026-11-20T12:00:00+01:00"
