@@ -27,6 +27,7 @@ UNIT_TEMPLATE = """\
 #   syncd install-service            (or copy this file to ~/.config/systemd/user/)
 #   systemctl --user daemon-reload && systemctl --user enable --now syncd
 #   journalctl --user -u syncd       syncd status
+#   systemctl --user reload syncd    (re-reads the config; an edited config is also noticed by itself)
 # To let it write somewhere else (e.g. an ICS holds file outside its data folder):
 #   systemctl --user edit syncd   ->  [Service] ReadWritePaths=%h/calendars
 [Unit]
@@ -36,6 +37,7 @@ Description=syncd: calendar and mail sync, coffee holds for contacts gone cold
 Type=notify
 NotifyAccess=main
 ExecStart={exec_start}
+ExecReload=/bin/kill -HUP $MAINPID
 {environment}Restart=on-failure
 RestartSec=30s
 WatchdogSec=5min

@@ -56,6 +56,7 @@ def test_unit_promises() -> None:
     text = UNIT.read_text()
     assert value(text, "Type") == ["notify"]
     assert value(text, "ExecStart") == ["%h/.local/bin/syncd run"]
+    assert value(text, "ExecReload") == ["/bin/kill -HUP $MAINPID"]  # `systemctl --user reload syncd`: a SIGHUP
     assert value(text, "Restart") == ["on-failure"]
     assert value(text, "RestartSec") and value(text, "WatchdogSec")
     assert value(text, "UMask") == ["0077"]
@@ -128,11 +129,13 @@ def exposure(unit: Path, env: dict[str, str]) -> float:
     return float(match.group(1))
 
 
+@pytest.mark.slow
 def test_systemd_analyze_verify(tmp_path: Path) -> None:
     env, _ = _analyze_env(tmp_path)
     verify(UNIT, env)
 
 
+@pytest.mark.slow
 def test_security_exposure_is_at_most_2(tmp_path: Path) -> None:
     env, _ = _analyze_env(tmp_path)
     score = exposure(UNIT, env)
@@ -148,6 +151,7 @@ def world(tmp_path: Path) -> World:
     return make_world(tmp_path / "w")
 
 
+@pytest.mark.slow
 def test_install_service_print_writes_nothing(world: World) -> None:
     result = world.run("install-service", "--print", now=None)
     assert result.returncode == 0, result.stderr
@@ -157,6 +161,7 @@ def test_install_service_print_writes_nothing(world: World) -> None:
     assert not (world.root / "home" / ".config" / "systemd").exists()
 
 
+@pytest.mark.slow
 def test_install_service_writes_verifies_and_never_silently_replaces(world: World, tmp_path: Path) -> None:
     target = world.root / "home" / ".config" / "systemd" / "user" / "syncd.service"
     data_home = tmp_path / "my data"  # a space: the unit must quote it
@@ -187,6 +192,7 @@ def test_install_service_writes_verifies_and_never_silently_replaces(world: Worl
         assert exposure(target, env) <= MAX_EXPOSURE
 
 
+@pytest.mark.slow
 def test_install_service_default_config_has_no_config_option(tmp_path: Path) -> None:
     world = make_world(tmp_path / "w")
     default = world.root / "home" / ".config" / "syncd" / "config.toml"
