@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, UTC
 import pytest
 
 from syncd.cold import cold_list, contact_status, statuses
-from syncd.contacts import Contact, LastTouch
+from syncd.models import Contact, LastTouch
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 

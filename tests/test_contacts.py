@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from syncd.contact_files import ContactEntry, read_contact_files
+from syncd.contact_files import read_contact_files
 from syncd.contacts import (
-    Contact,
     add_contact,
     add_manual_touch,
     import_entries,
@@ -22,8 +21,9 @@ from syncd.contacts import (
     upcoming_meeting_contacts,
 )
 from syncd.errors import UsageError
-from syncd.records import Attendee, Meeting, Message
-from syncd.store import Batch, Store
+from syncd.models import Contact, ContactEntry
+from syncd.records import Attendee, Batch, Meeting, Message
+from syncd.store import Store
 from syncd.touches import TouchRules
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -434,8 +434,8 @@ def test_entry_spanning_two_existing_contacts_names_both(store: Store, tmp_path:
     )
     message = usage_error(import_files, store, path)
     assert (
-        f"{path}:5: its addresses belong to two contacts, Ada Lovelace (ada-lovelace) and Charles Babbage (charles-babbage)"
-        in message
+        f"{path}:5: its addresses belong to two contacts, "
+        "Ada Lovelace (ada-lovelace) and Charles Babbage (charles-babbage)" in message
     )
     assert list_contacts(store) == before  # Zed not imported
 
