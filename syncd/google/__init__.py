@@ -1,8 +1,11 @@
 """Google plumbing shared by the Google sources and the Google hold sink.
 
 - `credentials`: where the OAuth token lives (OS keyring, or a 0600 `token_file`).
-- `client`: Calendar/Gmail services for an `api_endpoint` root, batches, per-thread
-  HTTP, retries with backoff, and the mapping of Google's errors onto syncd's.
+- `client`: Calendar/Gmail services for an `api_endpoint` root, batches, per-thread HTTP.
+- `failures` and `retry`: how a failed call is classified, and the one retry rule
+  (backoff with jitter, Retry-After, bounded; fail fast when Google is unreachable).
+- `pacing`, `gmail_fetch`, `gmail_listing`, `progress`: Gmail at the quota ceiling.
+- `event_time`: Calendar's times, read and written in one place.
 - `auth`: `syncd auth`, the installed-app OAuth flow.
 """
 
