@@ -32,8 +32,9 @@ import recurring_ical_events
 from icalendar import Calendar, Event
 
 from syncd.errors import SyncdError
+from syncd.intervals import Interval
 from syncd.lock import file_lock
-from syncd.planner import Interval, NewHold
+from syncd.planner import NewHold
 from syncd.sinks.base import CONTACT_PROP, HoldWrite, SinkError, SinkHold
 from syncd.sinks.ics_file import Block, Doc, hold_event_lines, new_doc, parse_doc
 

@@ -12,8 +12,9 @@ import pytest
 from icalendar import Calendar
 from zoneinfo import ZoneInfo
 
+from syncd.intervals import Interval
 from syncd.lock import file_lock
-from syncd.planner import Interval, NewHold, hold_event_id
+from syncd.planner import NewHold, hold_event_id
 from syncd.sinks import HoldSink, HoldWrite, SinkError, SinkHold, apply_all, make_sink
 from syncd.sinks.ics import IcsHoldSink
 from syncd.sinks.ics_file import inert, is_hold_uid
