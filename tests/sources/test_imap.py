@@ -49,7 +49,9 @@ class ImapWorld:
         self.account = account
 
     def append(self, folder: str, message_id: str, sender: str, to: str, when: datetime, flags: str = "") -> None:
-        status, _ = self.client.append(folder, flags, imaplib.Time2Internaldate(when), message(message_id, sender, to, when))
+        status, _ = self.client.append(
+            folder, flags, imaplib.Time2Internaldate(when), message(message_id, sender, to, when)
+        )
         assert status == "OK"
 
     def uid_of(self, folder: str, key: str) -> bytes:

@@ -1,0 +1,176 @@
+"""`[[sources.imap]]` tables: checked when the config loads, one line per problem naming the table."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from syncd.config import parse_config, starter_config
+from syncd.errors import ConfigError
+from syncd.sources import configured_sources
+from syncd.sources.imap import ImapAccount
+from syncd.sources.imap_protocol import encode_folder_name, parse_fetch, parse_list, parse_status, uid_ranges
+
+
+def load(text: str, path: Path | None = None):
+    return parse_config(textwrap.dedent(text), path)
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load(text, Path("/home/ada/.config/syncd/config.toml"))
+    return caught.value.problems
+
+
+def test_several_accounts_become_sources_with_defaults():
+    config = load(
+        """
+        [[sources.imap]]
+        host = "imap.fastmail.com"
+        username = "ada@fastmail.com"
+        password_command = "pass show 'mail/fast mail' $(whoami)"
+
+        [[sources.imap]]
+        name = "work"
+        host = "mail.example.com"
+        security = "starttls"
+        username = "ada"
+        password_command = ["secret-tool", "lookup", "imap", "work"]
+        folders = ["INBOX", "Archive"]
+        """
+    )
+    first, second = (ImapAccount.from_config(table) for table in config.imap)
+    assert first.endpoint.port == 993 and first.endpoint.security == "tls" and first.folders is None
+    assert first.password_command == ("pass", "show", "mail/fast mail", "$(whoami)")  # split, never a shell
+    assert second.endpoint.port == 143 and second.folders == ("INBOX", "Archive")
+    assert [source.name for source in configured_sources(config) if source.kind == "imap"] == [
+        "imap:ada@fastmail.com@imap.fastmail.com",
+        "imap:work",
+    ]
+
+
+def test_a_single_table_is_one_account():
+    config = load('[sources.imap]\nhost = "localhost"\nusername = "ada"\nsecurity = "plain"\nport = 1143\n')
+    (account,) = (ImapAccount.from_config(table) for table in config.imap)
+    assert account.endpoint.port == 1143 and account.endpoint.security == "plain"
+
+
+def test_no_tables_no_imap_sources():
+    assert load("").imap == []
+
+
+def test_every_table_problem_is_reported_with_its_number_and_line():
+    found = problems(
+        """
+        [user]
+        emails = ["ada@example.com"]
+
+        [[sources.imap]]
+        host = "imap.example.com"
+        securty = "tls"
+
+        [[sources.imap]]
+        host = "imap.example.com"
+        username = "ada"
+        security = "plain"
+        port = 70000
+        """
+    )
+    assert found == [
+        "/home/ada/.config/syncd/config.toml:5: unknown key [[sources.imap]] #1 securty (did you mean 'security'?)",
+        "/home/ada/.config/syncd/config.toml:5: [[sources.imap]] #1 username is required",
+        "/home/ada/.config/syncd/config.toml:9: [[sources.imap]] #2 security: "
+        '"plain" (unencrypted) is only allowed to localhost; use "tls" or "starttls"',
+        "/home/ada/.config/syncd/config.toml:9: [[sources.imap]] #2 port: expected 1 to 65535, got 70000",
+    ]
+
+
+def test_bad_values_are_named():
+    found = problems(
+        """
+        [[sources.imap]]
+        host = "imap.example.com"
+        username = "ada"
+        security = "ssl"
+        password_command = "pass show 'unterminated"
+        ca_file = "/nonexistent/ca.pem"
+        """
+    )
+    assert any("#1 security: expected one of tls, starttls, plain, got 'ssl'" in line for line in found)
+    assert any("#1 password_command: cannot split" in line for line in found)
+    assert any("#1 ca_file: /nonexistent/ca.pem: no such file" in line for line in found)
+
+
+def test_two_accounts_may_not_share_a_name():
+    found = problems(
+        """
+        [[sources.imap]]
+        host = "a.example.com"
+        username = "ada"
+        name = "mail"
+        [[sources.imap]]
+        host = "b.example.com"
+        username = "ada"
+        name = "mail"
+        """
+    )
+    assert found == [
+        "/home/ada/.config/syncd/config.toml: two accounts are both named 'sources.imap:mail'; give each a unique name"
+    ]
+
+
+def test_the_starter_config_documents_imap_and_still_loads():
+    template = starter_config()
+    assert "# [[sources.imap]]" in template and "# password_command = " in template
+    assert load(template).imap == []
+
+
+def test_folder_names_in_modified_utf7():
+    assert encode_folder_name("INBOX") == "INBOX"
+    assert encode_folder_name("Été") == "&AMk-t&AOk-"
+    assert encode_folder_name("Tom & Jerry") == "Tom &- Jerry"
+    assert encode_folder_name("日本語") == "&ZeVnLIqe-"
+
+
+def test_list_answers_with_quoted_and_literal_names():
+    folders = parse_list(
+        [
+            b'(\\HasNoChildren \\Sent) "/" Sent',
+            b'(\\HasNoChildren \\Junk) "/" "Spam \\"folder\\""',
+            (b'(\\Noselect) "/" {5}', b"Lists"),
+            b"(\\HasNoChildren) NIL INBOX",
+        ]
+    )
+    assert [(folder.name, folder.selectable) for folder in folders] == [
+        ("Sent", True),
+        ('Spam "folder"', True),
+        ("Lists", False),
+        ("INBOX", True),
+    ]
+    assert "\\junk" in folders[1].flags
+
+
+def test_status_and_fetch_answers():
+    status = parse_status([b'"INBOX" (UIDVALIDITY 1700000000 UIDNEXT 42 HIGHESTMODSEQ 7)'])
+    assert (status.uidvalidity, status.uidnext, status.highestmodseq) == (1700000000, 42, 7)
+    fetched = parse_fetch(
+        [
+            (
+                b'1 (UID 17 FLAGS (\\Seen \\Deleted) INTERNALDATE " 2-Nov-2026 09:00:00 +0100" '
+                b"BODY[HEADER.FIELDS (DATE FROM)] {30}",
+                b"From: ada@example.com\r\n\r\n",
+            ),
+            b")",
+            b"2 (FLAGS (\\Seen) UID 18)",
+        ]
+    )
+    assert [(item.uid, sorted(item.flags)) for item in fetched] == [(17, ["\\deleted", "\\seen"]), (18, ["\\seen"])]
+    assert fetched[0].internaldate.isoformat() == "2026-11-02T08:00:00+00:00"
+    assert fetched[0].headers.startswith(b"From: ada@example.com")
+
+
+def test_uid_ranges_cover_every_uid_once():
+    assert uid_ranges(1, 12000, 5000) == ["1:5000", "5001:10000", "10001:12000"]
+    assert uid_ranges(43, 42, 5000) == []
