@@ -395,7 +395,9 @@ def test_sigint_stops_too_and_run_honours_syncd_now(tmp_path: Path) -> None:
         wait_for(_synced(world, ics_items=2, mbox_items=3), 20, what="the first sync")
         heartbeat = datetime.fromisoformat(wait_for(lambda: meta(world.store, "daemon_heartbeat_at"), 5))
         assert NOW <= heartbeat < NOW + timedelta(minutes=1)  # the pinned clock, advancing from SYNCD_NOW
-        next_run = datetime.fromisoformat(meta(world.store, "daemon_next_run_at"))
+        next_run_text = meta(world.store, "daemon_next_run_at")
+        assert next_run_text is not None
+        next_run = datetime.fromisoformat(next_run_text)
         assert timedelta(minutes=59) < next_run - heartbeat <= timedelta(hours=1)
         code, _, stderr = stop(daemon, signal.SIGINT)
         assert code == 0, stderr

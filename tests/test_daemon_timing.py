@@ -7,7 +7,9 @@ the way the daemon does, so weeks of daemon life take milliseconds and nothing w
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -36,10 +38,11 @@ SOURCES = ("ics:cal", "mbox:sent")
 Outcome = Callable[[Action, datetime], Mapping[str, bool]]
 
 
-def state(**overrides) -> TimingState:
-    values = dict(sync_every=timedelta(minutes=15), plan_at=time(7, 0), zone=UTC, started_at=START, sources=SOURCES)
-    values.update(overrides)
-    return TimingState(**values)
+def state(**overrides: Any) -> TimingState:
+    base = TimingState(
+        sync_every=timedelta(minutes=15), plan_at=time(7, 0), zone=UTC, started_at=START, sources=SOURCES
+    )
+    return replace(base, **overrides)
 
 
 def all_ok(action: Action, now: datetime) -> Mapping[str, bool]:

@@ -126,9 +126,12 @@ class Daemon:
 
     def step(self) -> None:
         """One turn: look around (clock, config, store), do what is due, write the heartbeat."""
-        self._notice_clock_jump()
-        self._notice_config_change()
-        self._notice_store_replaced()
+        for look in (self._notice_clock_jump, self._notice_config_change, self._notice_store_replaced):
+            try:
+                look()
+            except Exception as error:  # looking around must never end the daemon; the next turn looks again
+                log.error("%s failed: %s", look.__name__.strip("_").replace("_", " "), redact(first_line(error)))
+                log.debug("traceback", exc_info=True)
         decision = decide(self.timing, self.clock.now())
         for _ in range(MAX_ACTIONS_PER_TURN):
             if not decision.actions or self.signals.stop_signal is not None:

@@ -111,29 +111,6 @@ def test_create_twice_gives_one_event(fake):
     assert [e["status"] for e in log_of(fake, "calendar.events.get")] == [200]
 
 
-def test_create_over_a_hold_the_user_moved_returns_it_where_they_put_it(fake):
-    sink = make(fake)
-    hold = new_hold()
-    sink.create(hold, "Coffee", "")
-    fake.calendar_update_event(hold.event_id, timed(T0 + timedelta(days=1), 30))
-    again = sink.create(hold, "Coffee", "")
-    assert again.start == T0 + timedelta(days=1)
-    assert len(stored(fake)) == 1
-
-
-def test_409_on_a_deleted_id_is_hold_gone_and_never_resurrects(fake):
-    sink = make(fake)
-    hold = new_hold()
-    sink.create(hold, "Coffee", "")
-    fake.calendar_delete_event(hold.event_id)  # the user deleted the hold
-    with pytest.raises(HoldGone) as caught:
-        sink.create(hold, "Coffee", "")
-    assert "\n" not in str(caught.value) and hold.event_id in str(caught.value)
-    (event,) = stored(fake)
-    assert event["status"] == "cancelled"
-    assert sink.list_holds() == []
-
-
 def test_409_on_an_event_syncd_did_not_write_is_an_error_not_a_takeover(fake):
     hold = new_hold()
     fake.calendar_add_event(timed(T0, summary="Dentist", id=hold.event_id))

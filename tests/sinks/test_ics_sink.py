@@ -175,15 +175,6 @@ def test_unchanged_file_is_not_rewritten(sink, path):
 # --------------------------------------------------------------------------- the user edits the file
 
 
-def test_user_removed_event(sink, path):
-    h1, h2 = new_hold("ada"), new_hold("bob", start=datetime(2026, 6, 3, 7, tzinfo=UTC))
-    sink.apply([HoldWrite(h1, "Coffee with Ada", ""), HoldWrite(h2, "Coffee with Bob", "")], [])
-    cal = parse(path)
-    cal.subcomponents = [c for c in cal.subcomponents if str(c.get("UID")) != h1.event_id]
-    path.write_bytes(cal.to_ical())
-    assert [h.event_id for h in sink.list_holds()] == [h2.event_id]
-
-
 def test_user_moved_dtstart(sink, path):
     h = new_hold()
     sink.create(h, "Coffee with Ada", "")
