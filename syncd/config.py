@@ -129,8 +129,8 @@ def _convert(key: Key, value: Any, base: Path | None) -> Any:
     if kind == "sink":
         _expect(isinstance(value, str), 'a sink like "ics:PATH" or "google:primary"', value)
         prefix, _, rest = value.partition(":")
-        if prefix not in ("ics", "google") or not rest:
-            raise ValueError(f'expected "ics:PATH" or "google:CALENDAR_ID", got {value!r}')
+        if prefix not in ("ics", "google", "caldav") or not rest or (prefix == "caldav" and "/" not in rest):
+            raise ValueError(f'expected "ics:PATH", "google:CALENDAR_ID" or "caldav:NAME/CALENDAR", got {value!r}')
         return f"ics:{expand_path(rest, base)}" if prefix == "ics" else value
     if kind == "command":
         if isinstance(value, str):

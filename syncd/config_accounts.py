@@ -61,7 +61,9 @@ def account_tables(
 
 
 def _check_account(section: str, values: dict[str, Any]) -> list[str]:
-    """What one IMAP table needs beyond each key's own type; fills in the default name."""
+    """What one account table needs beyond each key's own type; fills in IMAP's default name."""
+    if section == "sources.caldav":
+        return [f"{name} is required" for name in ("name", "url", "username") if not values.get(name)]
     problems = [f"{name} is required" for name in ("host", "username") if not values.get(name)]
     if values["security"] not in IMAP_SECURITY:
         problems.append(f"security: expected one of {', '.join(IMAP_SECURITY)}, got {values['security']!r}")

@@ -20,7 +20,7 @@ MAX_DURATION_SECONDS = 36500 * 86400
 TITLE_FIELDS = ("name", "first_name")
 
 # Sections written as arrays of tables, one table per account: `[[sources.imap]]`.
-REPEATED_SECTIONS = ("sources.imap",)
+REPEATED_SECTIONS = ("sources.imap", "sources.caldav")
 
 # Where an unencrypted connection may go (IMAP `security = "plain"`).
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -144,6 +144,40 @@ SPEC: tuple[Key, ...] = (
         None,
         "PEM file of a private CA (certificates are always verified).",
         "~/ca.pem",
+    ),
+    Key(
+        "sources.caldav",
+        "name",
+        "str",
+        None,
+        "Short unique name (required): source caldav:NAME, `syncd auth caldav:NAME`, sink caldav:NAME/CALENDAR.",
+        "home",
+    ),
+    Key(
+        "sources.caldav",
+        "url",
+        "url",
+        None,
+        "Server, principal or calendar URL (required); calendars are discovered from it.",
+        "https://caldav.fastmail.com/",
+    ),
+    Key("sources.caldav", "username", "str", None, "The login name (required).", "me@fastmail.com"),
+    Key(
+        "sources.caldav",
+        "password_command",
+        "command",
+        None,
+        "Prints the password on its first line (argv list, or a string split like a shell; never a shell). "
+        "Without it: `syncd auth caldav:NAME` keeps it in the OS keyring.",
+        ["pass", "show", "calendar/home"],
+    ),
+    Key(
+        "sources.caldav",
+        "calendars",
+        "strings",
+        None,
+        "Calendars to read, by display name or collection URL (default: every event calendar).",
+        ["Personal", "Work"],
     ),
     Key("rules", "max_meeting_size", "int", 8, "Meetings with more attendees do not count as a touch.", minimum=1),
     Key("rules", "max_recipients", "int", 10, "Messages with more To+Cc recipients do not count.", minimum=1),

@@ -24,4 +24,8 @@ def configured_sources(config: Config) -> list[Source]:
         from syncd.sources.imap import ImapAccount, ImapSource
 
         sources.extend(ImapSource(ImapAccount.from_config(table)) for table in config.imap)
+    if config.caldav:
+        from syncd.sources.caldav import caldav_accounts, caldav_sources
+
+        sources.extend(caldav_sources(caldav_accounts(config)))
     return sources
