@@ -56,6 +56,8 @@ MAX_ACTIONS_PER_TURN = 8  # every action moves its deadline past now; this only 
 
 
 class Daemon:
+    """One daemon on one store: the loop, what it looks at between cycles, and the jobs it runs."""
+
     def __init__(
         self,
         config: Config,
@@ -242,6 +244,8 @@ class Daemon:
 
     def _guarded(self, action: Action) -> None:
         """Run one action; a stop signal may abandon it, nothing else may escape it."""
+        if self.signals.stop_signal is not None:
+            return
         now = self.clock.now()
         self.signals.begin_job()
         try:
