@@ -18,12 +18,17 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Iterator
 
-from syncd.errors import StoreError
+from syncd.errors import SourceError, StoreError
 from syncd.migrations import migrate
 from syncd.store_errors import store_error
 from syncd.records import Batch, Meeting, Record, from_json, record_time, to_json
 from syncd.touches import TouchRules, touched_addresses
 
+
+MESSAGE_KIND = "email"
+SKIPPED_META = "skipped:"
+ACCEPT_EMPTY_META = "accept_empty:"
+CONTACTS_ERROR_META = "contacts_error"
 
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -165,39 +170,56 @@ class Store:
             )
         return {row[0] for row in rows}
 
-    def apply_batch(self, source: str, batch: Batch, rules: TouchRules) -> int:
-        """Rows, their derived touches and the cursor land together or not at all."""
+    def apply_batch(self, source: str, batch: Batch, rules: TouchRules, accept_empty: bool = False) -> int:
+        """Rows, their derived touches and the cursor land together or not at all.
+
+        Raises EmptyRead (and writes nothing) when the batch ends a full read that found
+        nothing while the store holds rows of that scope, unless `accept_empty`.
+        """
         with self.transaction() as connection:
             if batch.own_addresses is not None:
                 connection.execute(
                     "UPDATE sources SET own_addresses = ? WHERE name = ?",
                     (json.dumps(sorted(batch.own_addresses)), source),
                 )
-            for scope in batch.drop_scopes or []:
-                connection.execute(
-                    "DELETE FROM touches WHERE source = ? AND item_id IN (SELECT item_id FROM interactions WHERE source = ? AND scope = ?)",
-                    (source, source, scope),
-                )
-                connection.execute("DELETE FROM interactions WHERE source = ? AND scope = ?", (source, scope))
-            deletes = [(source, item_id) for item_id in batch.deletes or []]
-            connection.executemany("DELETE FROM interactions WHERE source = ? AND item_id = ?", deletes)
-            connection.executemany("DELETE FROM touches WHERE source = ? AND item_id = ?", deletes)
+            if not accept_empty:
+                _refuse_empty_read(connection, source, batch)
+            gone = list(batch.deletes or [])
+            for scope in _dropped_scopes(connection, source, batch):
+                query = "SELECT item_id FROM interactions WHERE source = ? AND scope = ?"
+                gone += _ids(connection, query, source, scope)
+            _delete_unless_mail(connection, source, gone)
             self._write_records(connection, source, batch.upserts, batch.scope, batch.generation, rules)
             if batch.prune:
-                stale = [
-                    (source, row[0])
-                    for row in connection.execute(
-                        "SELECT item_id FROM interactions WHERE source = ? AND scope = ? AND generation != ?",
-                        (source, batch.scope, batch.generation),
-                    )
-                ]
-                connection.executemany("DELETE FROM interactions WHERE source = ? AND item_id = ?", stale)
-                connection.executemany("DELETE FROM touches WHERE source = ? AND item_id = ?", stale)
+                query = "SELECT item_id FROM interactions WHERE source = ? AND scope = ? AND generation != ?"
+                _delete_unless_mail(connection, source, _ids(connection, query, source, batch.scope, batch.generation))
             connection.execute(
                 "UPDATE sources SET cursor = ? WHERE name = ?",
                 (json.dumps(batch.cursor) if batch.cursor is not None else None, source),
             )
+            if batch.skipped is not None:
+                self.set_meta(SKIPPED_META + source, str(batch.skipped), connection)
         return len(batch.upserts)
+
+    def accept_empty_once(self, source: str) -> None:
+        """`sync --accept-empty SOURCE`: the source's next empty full read is accepted."""
+        self.set_meta(ACCEPT_EMPTY_META + source, "1")
+
+    def take_empty_acceptance(self, source: str) -> bool:
+        """Whether an empty read of the source is accepted this time; the acceptance is used up."""
+        deleted = self.connection.execute("DELETE FROM meta WHERE key = ?", (ACCEPT_EMPTY_META + source,))
+        return deleted.rowcount > 0
+
+    def set_contacts_error(self, error: str | None) -> None:
+        """The last import of the contacts files: its one-line failure, or cleared."""
+        self.set_meta(CONTACTS_ERROR_META, error or "")
+
+    def contacts_error(self) -> str | None:
+        return self.meta(CONTACTS_ERROR_META) or None
+
+    def skipped(self, source: str) -> int:
+        """How many unreadable items the source's last read skipped (shown in `status`)."""
+        return int(self.meta(SKIPPED_META + source) or 0)
 
     def _write_records(
         self,
@@ -257,6 +279,66 @@ class Store:
 
     def interaction_count(self) -> int:
         return self.connection.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
+
+
+class EmptyRead(SourceError):
+    """A full read found no items while the store holds items of that source."""
+
+    def __init__(self, source: str, scope: str, held: int):
+        where = f"{scope}: " if scope and not source.endswith(scope) else ""
+        shown = f"'{source}'" if any(char.isspace() or char in "'\"" for char in source) else source
+        super().__init__(
+            f"{where}read 0 items but the store has {held} from it (an emptied or replaced file?); "
+            f"if this is right, run `syncd sync --accept-empty {shown}`"
+        )
+
+
+def _ids(connection: sqlite3.Connection, query: str, *args: str) -> list[str]:
+    return [row[0] for row in connection.execute(query, args)]
+
+
+def _delete_unless_mail(connection: sqlite3.Connection, source: str, item_ids: list[str]) -> None:
+    """Mail is history: a message that left its mailbox was still written (or received)."""
+    rows = [(source, item_id, MESSAGE_KIND) for item_id in item_ids]
+    connection.executemany("DELETE FROM interactions WHERE source = ? AND item_id = ? AND kind != ?", rows)
+    connection.executemany("DELETE FROM touches WHERE source = ? AND item_id = ? AND kind != ?", rows)
+
+
+def _refuse_empty_read(connection: sqlite3.Connection, source: str, batch: Batch) -> None:
+    """vdirsyncer's rule: a storage that suddenly reads empty is far more often a broken
+    file (emptied, rotated, replaced) than a user who deleted everything; ask first.
+    Runs before the batch writes anything."""
+    count = "SELECT COUNT(*) FROM interactions WHERE source = ? AND scope = ?"
+    if batch.found == 0:
+        held = connection.execute(count, (source, batch.scope)).fetchone()[0]
+        if held:
+            raise EmptyRead(source, batch.scope, held)
+    elif batch.found is None and batch.prune and not batch.upserts:
+        # a listing paged over several batches: it found items if an earlier page wrote any
+        found, held = connection.execute(
+            "SELECT COALESCE(SUM(generation = ?), 0), COALESCE(SUM(generation != ?), 0) FROM interactions"
+            " WHERE source = ? AND scope = ?",
+            (batch.generation, batch.generation, source, batch.scope),
+        ).fetchone()
+        if held and not found:
+            raise EmptyRead(source, batch.scope, held)
+    dropped = _dropped_scopes(connection, source, batch)
+    if dropped and not batch.upserts:
+        counts = dict(
+            connection.execute("SELECT scope, COUNT(*) FROM interactions WHERE source = ? GROUP BY scope", (source,))
+        )
+        held = sum(count for scope, count in counts.items() if scope in dropped)
+        if held and not any(count for scope, count in counts.items() if scope not in dropped):
+            raise EmptyRead(source, "", held)
+
+
+def _dropped_scopes(connection: sqlite3.Connection, source: str, batch: Batch) -> set[str]:
+    """The scopes a batch removes: named ones, and with a full listing every scope not listed."""
+    dropped = set(batch.drop_scopes or [])
+    if batch.scopes is not None:
+        held = _ids(connection, "SELECT DISTINCT scope FROM interactions WHERE source = ?", source)
+        dropped.update(set(held) - set(batch.scopes))
+    return dropped
 
 
 _commits = 0
