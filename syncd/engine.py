@@ -7,6 +7,7 @@ cycle reports which failed so `sync` can exit 1 and the daemon can back off.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ from syncd.config import Config
 from syncd.contact_files import read_contact_files
 from syncd.contacts import import_entries
 from syncd.addresses import normalize
+from syncd.errors import SyncdError
 from syncd.sources.base import CursorInvalid, Source, SourceError, SyncContext
 from syncd.store import Store
 from syncd.touches import TouchRules
@@ -35,6 +37,7 @@ class SourceOutcome:
 @dataclass
 class CycleResult:
     outcomes: list[SourceOutcome] = field(default_factory=list)
+    contacts_error: str | None = None  # the contacts files failed to import (the sources still synced)
 
     @property
     def failed(self) -> list[SourceOutcome]:
@@ -56,9 +59,20 @@ def touch_rules(config: Config, store: Store) -> TouchRules:
     )
 
 
-def import_contact_files(config: Config, store: Store, now: datetime) -> None:
+def import_contact_files(config: Config, store: Store, now: datetime) -> str | None:
+    """Import the `[contacts] files`; a failure is returned and kept for `status`, not raised:
+    the contacts already imported stay valid, so the sources must still sync."""
+    error = None
     if config.contacts.files:
-        import_entries(store, read_contact_files(config.contacts.files), now)
+        try:
+            import_entries(store, read_contact_files(config.contacts.files), now)
+        except SyncdError as failure:
+            lines = str(failure).splitlines() or [type(failure).__name__]
+            more = len([line for line in lines[1:] if line != "nothing was imported"])
+            error = lines[0] + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+            log.warning("contacts file: %s", error)
+    store.set_contacts_error(error)
+    return error
 
 
 def sync_source(source: Source, store: Store, config: Config, rules: TouchRules, now: datetime) -> SourceOutcome:
@@ -72,11 +86,12 @@ def sync_source(source: Source, store: Store, config: Config, rules: TouchRules,
         known_ids=lambda scope: store.known_ids(source.name, scope),
     )
     written = 0
+    accept_empty = store.take_empty_acceptance(source.name)
     for attempt in range(2):
         state = store.source_state(source.name)
         try:
             for batch in source.sync(state.cursor if state else None, context):
-                written += store.apply_batch(source.name, batch, rules)
+                written += store.apply_batch(source.name, batch, rules, accept_empty=accept_empty)
             break
         except CursorInvalid as error:
             if attempt:
@@ -85,6 +100,8 @@ def sync_source(source: Source, store: Store, config: Config, rules: TouchRules,
             store.reset_cursor(source.name)
         except SourceError as error:
             return _failed(store, source, error, written)
+        except sqlite3.Error:
+            raise  # the store failed, not the source: the caller names the store file and the fix
         except Exception as error:  # a bug or an unforeseen library error must not stop the other sources
             log.debug("%s: unexpected error", source.name, exc_info=True)
             return _failed(store, source, SourceError(f"unexpected error: {type(error).__name__}: {error}"), written)
@@ -100,9 +117,8 @@ def _failed(store: Store, source: Source, error: SourceError, written: int) -> S
 
 
 def run_cycle(config: Config, store: Store, sources: list[Source], now: datetime) -> CycleResult:
-    import_contact_files(config, store, now)
+    result = CycleResult(contacts_error=import_contact_files(config, store, now))
     store.ensure_touch_rules(touch_rules(config, store))
-    result = CycleResult()
     for source in sources:
         rules = touch_rules(config, store)
         result.outcomes.append(sync_source(source, store, config, rules, now))

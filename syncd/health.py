@@ -23,15 +23,15 @@ class SourceHealth:
     state: str  # ok | error | needs_auth | never
     stale: bool
     record: SourceState | None
+    skipped: int = 0  # unreadable items its last read skipped (the rest synced)
 
     @property
     def problem(self) -> str | None:
         if self.state == "never":
             return f"{self.name} has never synced"
         if self.state == "needs_auth":
-            return f"{self.name} needs re-authorisation (run `syncd auth`): {self.record.error if self.record else ''}".rstrip(
-                ": "
-            )
+            reason = self.record.error if self.record else ""
+            return f"{self.name} needs re-authorisation (run `syncd auth`): {reason}".rstrip(": ")
         if self.state == "error":
             return f"{self.name} is failing: {self.record.error if self.record else 'unknown error'}"
         if self.stale:
@@ -51,9 +51,14 @@ def source_health(config: Config, store: Store, sources: list[Source], now: date
         record = states.get(source.name)
         state = record.state if record else "never"
         stale = bool(record and record.last_success_at and now - record.last_success_at > limit)
-        result.append(SourceHealth(source.name, source.kind, state, stale, record))
+        result.append(SourceHealth(source.name, source.kind, state, stale, record, store.skipped(source.name)))
     return result
 
 
-def problems(health: list[SourceHealth]) -> list[str]:
-    return [item.problem for item in health if item.problem]
+def problems(health: list[SourceHealth], store: Store | None = None) -> list[str]:
+    """What `status` lists (and exits 1 for); with the store, a contacts file that failed to import too."""
+    found = [item.problem for item in health if item.problem]
+    contacts_error = store.contacts_error() if store is not None else None
+    if contacts_error:
+        found.append(f"contacts file failed to import (the contacts imported before are kept): {contacts_error}")
+    return found

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any
 
 from syncd.timeutil import from_iso
 
@@ -48,10 +48,11 @@ class Message:
     auto_submitted: str | None = None
     labels: tuple[str, ...] = ()
     subject: str | None = None
+    headers_cut: bool = False  # the header block was cut at the size cap: recipients unknown
     kind: str = field(default="email", init=False)
 
 
-Record = Union[Meeting, Message]
+Record = Meeting | Message
 
 
 def record_time(record: Record) -> datetime:
@@ -86,6 +87,7 @@ def to_json(record: Record) -> dict[str, Any]:
         "auto_submitted": record.auto_submitted,
         "labels": list(record.labels),
         "subject": record.subject,
+        "headers_cut": record.headers_cut,
         "kind": record.kind,
     }
 
@@ -109,6 +111,10 @@ class Batch:
     tagged with this batch's `generation` are deleted once the batch lands, which is how
     a full re-read removes items that disappeared. `drop_scopes` removes whole scopes
     (a deleted file).
+
+    Mail rows are history: no batch deletes them (only a Spam/Trash label withdraws their
+    touch). A full read that finds nothing while the store holds rows of its scope is
+    refused unless the user accepted it, so an emptied or rotated file wipes nothing.
     """
 
     upserts: Sequence[Record]
@@ -118,4 +124,7 @@ class Batch:
     generation: str = ""
     prune: bool = False
     drop_scopes: list[str] | None = None
+    scopes: list[str] | None = None  # ends a full listing: every scope the source has; others are dropped
     own_addresses: list[str] | None = None
+    found: int | None = None  # on the batch that ends a full read of `scope`: how many items it found
+    skipped: int | None = None  # how many unreadable items the source skips as of this batch

@@ -89,8 +89,8 @@ def _meeting_touches(meeting: Meeting, rules: TouchRules) -> list[str]:
 
 
 def _message_touches(message: Message, rules: TouchRules) -> list[str]:
-    if message.bulk or BULK_LABELS.intersection(message.labels):
-        return []
+    if message.bulk or message.headers_cut or BULK_LABELS.intersection(message.labels):
+        return []  # a cut header block may hide thousands of recipients: never judged direct
     if message.auto_submitted and message.auto_submitted.strip().lower() != "no":
         return []
     recipients = _unique([*message.to, *message.cc])

@@ -14,7 +14,7 @@ import pytest
 from syncd.errors import SyncdError
 from syncd.migrations import STEPS, migrate
 from syncd.records import Attendee, Meeting, Message
-from syncd.store import Batch, Store
+from syncd.store import Batch, EmptyRead, Store
 from syncd.touches import TouchRules
 
 ME = "me@example.com"
@@ -262,11 +262,19 @@ def test_same_item_id_in_two_sources_is_two_rows(store: Store) -> None:
 
 
 def test_deletes_remove_rows_and_touches(store: Store) -> None:
-    store.apply_batch(SRC, Batch([sent("m1", ADA), sent("m2", BOB)], {"v": 1}), RULES)
+    store.apply_batch(SRC, Batch([meeting("m1", ADA), meeting("m2", BOB)], {"v": 1}), RULES)
     store.apply_batch(SRC, Batch([], {"v": 2}, deletes=["m1", "never-seen"]), RULES)
     assert interaction_ids(store) == ["m2"]
     assert [row[3] for row in touches(store)] == ["m2"]
     assert store.source_state(SRC).cursor == {"v": 2}
+
+
+def test_mail_rows_are_history_no_batch_deletes_them(store: Store) -> None:
+    store.apply_batch(SRC, Batch([sent("m1", ADA), sent("m2", BOB)], None, scope="a", generation="g1"), RULES)
+    store.apply_batch(SRC, Batch([], None, deletes=["m1"], drop_scopes=["a"]), RULES, accept_empty=True)
+    store.apply_batch(SRC, Batch([sent("m3", ADA)], None, scope="a", generation="g2", prune=True), RULES)
+    assert interaction_ids(store) == ["m1", "m2", "m3"]
+    assert sorted(row[3] for row in touches(store)) == ["m1", "m2", "m3"]
 
 
 def test_delete_only_touches_its_own_source(store: Store) -> None:
@@ -279,22 +287,27 @@ def test_delete_only_touches_its_own_source(store: Store) -> None:
 
 
 def test_prune_removes_older_generation_of_that_scope_only(store: Store) -> None:
-    store.apply_batch(SRC, Batch([sent("a1", ADA), sent("a2", BOB)], None, scope="a.mbox", generation="g1"), RULES)
-    store.apply_batch(SRC, Batch([sent("b1", CAROL)], None, scope="b.mbox", generation="g1"), RULES)
-    # a full re-read of a.mbox finds only a2 (a1 vanished) and a new a3
+    store.apply_batch(SRC, Batch([meeting("a1", ADA), meeting("a2", BOB)], None, scope="a.ics", generation="g1"), RULES)
+    store.apply_batch(SRC, Batch([meeting("b1", CAROL)], None, scope="b.ics", generation="g1"), RULES)
+    # a full re-read of a.ics finds only a2 (a1 vanished) and a new a3
     store.apply_batch(
-        SRC, Batch([sent("a2", BOB), sent("a3", ADA)], {"v": 2}, scope="a.mbox", generation="g2", prune=True), RULES
+        SRC,
+        Batch([meeting("a2", BOB), meeting("a3", ADA)], {"v": 2}, scope="a.ics", generation="g2", prune=True),
+        RULES,
     )
     assert interaction_ids(store) == ["a2", "a3", "b1"]
     assert sorted(row[3] for row in touches(store)) == ["a2", "a3", "b1"]
-    assert store.known_ids(SRC, "a.mbox") == {"a2", "a3"}
-    assert store.known_ids(SRC, "b.mbox") == {"b1"}
+    assert store.known_ids(SRC, "a.ics") == {"a2", "a3"}
+    assert store.known_ids(SRC, "b.ics") == {"b1"}
     assert store.known_ids(SRC) == {"a2", "a3", "b1"}
 
 
-def test_prune_with_an_empty_reread_empties_the_scope(store: Store) -> None:
-    store.apply_batch(SRC, Batch([sent("a1", ADA)], None, scope="a.mbox", generation="g1"), RULES)
-    store.apply_batch(SRC, Batch([], None, scope="a.mbox", generation="g2", prune=True), RULES)
+def test_prune_with_an_empty_reread_is_refused_unless_accepted(store: Store) -> None:
+    store.apply_batch(SRC, Batch([meeting("a1", ADA)], {"v": 1}, scope="a.ics", generation="g1"), RULES)
+    with pytest.raises(EmptyRead, match="read 0 items but the store has 1"):
+        store.apply_batch(SRC, Batch([], {"v": 2}, scope="a.ics", generation="g2", prune=True), RULES)
+    assert store.interaction_count() == 1 and store.source_state(SRC).cursor == {"v": 1}
+    store.apply_batch(SRC, Batch([], None, scope="a.ics", generation="g2", prune=True), RULES, accept_empty=True)
     assert store.interaction_count() == 0
     assert touches(store) == []
 
@@ -306,13 +319,23 @@ def test_without_prune_older_generations_stay(store: Store) -> None:
 
 
 def test_drop_scopes_removes_whole_scopes_and_their_touches(store: Store) -> None:
-    store.apply_batch(SRC, Batch([sent("a1", ADA)], None, scope="a.mbox"), RULES)
-    store.apply_batch(SRC, Batch([sent("b1", BOB)], None, scope="b.mbox"), RULES)
-    store.apply_batch(SRC, Batch([sent("c1", CAROL)], None, scope="c.mbox"), RULES)
-    store.apply_batch(SRC, Batch([], {"files": ["b.mbox"]}, drop_scopes=["a.mbox", "c.mbox"]), RULES)
+    store.apply_batch(SRC, Batch([meeting("a1", ADA)], None, scope="a.ics"), RULES)
+    store.apply_batch(SRC, Batch([meeting("b1", BOB)], None, scope="b.ics"), RULES)
+    store.apply_batch(SRC, Batch([meeting("c1", CAROL)], None, scope="c.ics"), RULES)
+    store.apply_batch(SRC, Batch([], {"files": ["b.ics"]}, drop_scopes=["a.ics", "c.ics"]), RULES)
     assert interaction_ids(store) == ["b1"]
     assert [row[0] for row in touches(store)] == [BOB]
-    assert store.source_state(SRC).cursor == {"files": ["b.mbox"]}
+    assert store.source_state(SRC).cursor == {"files": ["b.ics"]}
+
+
+def test_a_full_listing_drops_unlisted_scopes_but_never_all_of_them(store: Store) -> None:
+    store.apply_batch(SRC, Batch([meeting("a1", ADA)], None, scope="a.ics"), RULES)
+    store.apply_batch(SRC, Batch([meeting("b1", BOB)], None, scope="b.ics"), RULES)
+    store.apply_batch(SRC, Batch([], None, scopes=["b.ics"]), RULES)
+    assert interaction_ids(store) == ["b1"]
+    with pytest.raises(EmptyRead):
+        store.apply_batch(SRC, Batch([], None, scopes=[]), RULES)
+    assert interaction_ids(store) == ["b1"]
 
 
 def test_cursor_none_clears_the_cursor(store: Store) -> None:

@@ -8,7 +8,9 @@ import sys
 from typing import Any
 
 from syncd.app import App
+from syncd.errors import UsageError
 from syncd.lock import StoreLocked, store_lock
+from syncd.textsafe import inert_lines
 
 log = logging.getLogger("syncd")
 
@@ -17,6 +19,13 @@ def register(commands: Any) -> None:
     sync = commands.add_parser("sync", help="one full cycle now: all sources, then hold planning")
     sync.add_argument("--no-holds", action="store_true", help="sync sources only")
     sync.add_argument("--dry-run", action="store_true", help="print the hold plan, write no hold")
+    sync.add_argument(
+        "--accept-empty",
+        action="append",
+        default=[],
+        metavar="SOURCE",
+        help="accept once that SOURCE (named as in `syncd status`) now reads empty",
+    )
     sync.set_defaults(run=cmd_sync)
 
 
@@ -31,13 +40,25 @@ def cmd_sync(app: App, args: argparse.Namespace) -> int:
         return _sync_locked(app, args)
 
 
+def _accept_empty(app: App, names: list[str]) -> None:
+    """Refused empty reads (a file emptied or replaced) go through once, on the user's word."""
+    known = [source.name for source in app.sources]
+    for name in names:
+        if name not in known:
+            raise UsageError(f"--accept-empty {name}: no such source (sources: {', '.join(known) or 'none'})")
+        app.store.accept_empty_once(name)
+
+
 def _sync_locked(app: App, args: argparse.Namespace) -> int:
+    _accept_empty(app, args.accept_empty)
     result = app.sync_sources()
+    if result.contacts_error:
+        print(f"syncd: contacts file: {inert_lines(result.contacts_error)}", file=sys.stderr)
     for outcome in result.outcomes:
         if outcome.ok:
             log.info("%s: %d items", outcome.name, outcome.items)
         else:
-            print(f"syncd: {outcome.name}: {outcome.error}", file=sys.stderr)
+            print(inert_lines(f"syncd: {outcome.name}: {outcome.error}"), file=sys.stderr)
     if not result.outcomes:
         print("no sources configured; see `syncd init`", file=sys.stderr)
     holds_failed = False
@@ -47,7 +68,7 @@ def _sync_locked(app: App, args: argparse.Namespace) -> int:
         if args.dry_run or holds.changed:
             print(holds.summary(app.config.tz))
         elif holds.failed:
-            print(f"syncd: {holds.summary(app.config.tz)}", file=sys.stderr)
+            print(f"syncd: {inert_lines(holds.summary(app.config.tz))}", file=sys.stderr)
         else:
             log.info(holds.summary(app.config.tz))
-    return 1 if result.failed or holds_failed else 0
+    return 1 if result.failed or holds_failed or result.contacts_error else 0

@@ -110,6 +110,7 @@ def status_data(app: App) -> dict[str, Any]:
             "error": item.record.error if item.record else None,
             "items": item.record.items if item.record else 0,
             "stale": item.stale,
+            "skipped": item.skipped,
         }
         for item in health
     ]
@@ -125,7 +126,7 @@ def status_data(app: App) -> dict[str, Any]:
         },
         "holds_error": app.holds_error(),
         "problems": (daemon_problems(app.store) if daemon["running"] else [])
-        + problems(health)
+        + problems(health, app.store)
         + ([f"holds: {app.holds_error()}"] if app.holds_error() else [])
         + ([f"holds: {missing}"] if (missing := app.missing_sink()) else []),
     }

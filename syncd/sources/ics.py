@@ -7,9 +7,11 @@ so edited, moved and deleted events follow the file exactly.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import uuid
-from datetime import date, datetime, time, timedelta, tzinfo, UTC
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from collections.abc import Iterator
@@ -21,16 +23,40 @@ from syncd.addresses import normalize
 from syncd.records import Attendee, Meeting
 from syncd.sources.base import SourceError, SyncContext, display_path, file_signature, log
 from syncd.records import Batch
+from syncd.sources.ics_series import as_datetime, as_list, drop_runaway_series
 
 REEXPAND_EVERY = timedelta(days=7)
 
-# Expansion limits. A series is expanded by iterating its rule from DTSTART, so a rule
-# like FREQ=SECONDLY (or MINUTELY over months) would hang a sync and exhaust memory: one
-# line of a subscribed calendar could stop every later sync. Series above these are
-# skipped with a warning; a file whose events still add up to more is rejected.
-MAX_SERIES_OCCURRENCES = 10_000  # in the expansion window: more than one an hour for a year
-MAX_SERIES_STEPS = 20_000_000  # rule periods iterated from DTSTART to the window's end
+# Series that would expand past the limits in ics_series are skipped (and counted); a file
+# whose events still add up to more than this is rejected.
 MAX_FILE_OCCURRENCES = 500_000
+
+
+@dataclass
+class CalendarRead:
+    """What one file gave: its meetings, how many events it holds, how many were skipped."""
+
+    meetings: list[Meeting]
+    events: int  # readable VEVENTs, skipped ones not included: 0 means the file reads empty
+    skipped: int  # events (by UID) that could not be read or expanded; the rest still count
+
+
+@dataclass
+class _Tally:
+    readable: int = 0
+    skipped: set[str | int] = field(default_factory=set)
+    broken: int = 0  # events with no usable DTSTART, DTEND, RRULE or RECURRENCE-ID
+    example: str = ""
+
+    def skip(self, event: Any, reason: str) -> None:
+        """One bad event costs that event (a series with its exceptions counts once): counted,
+        and logged once at debug with its UID."""
+        uid = str(event.get("UID") or "")
+        key: str | int = uid or id(event)
+        if key not in self.skipped:
+            self.skipped.add(key)
+            self.example = self.example or f"{uid or '(no UID)'}: {reason}"
+            log.debug("skipping event %s: %s", (uid or "(no UID)")[:200], reason)
 
 
 class IcsSource:
@@ -56,9 +82,13 @@ class IcsSource:
             or context.now.timestamp() - expanded_at > REEXPAND_EVERY.total_seconds()
             or context.now.timestamp() < expanded_at
         )
+        skipped: dict[str, int] = dict(cursor.get("skipped", {}))  # per file, for `status`
         if reexpand:
             files_seen = {}
             expanded_at = context.now.timestamp()
+
+        def next_cursor() -> dict[str, Any]:
+            return {"files": dict(files_seen), "expanded_at": expanded_at, "skipped": dict(skipped)}
         broken: list[str] = []
         current = self._files()
         for path in current:
@@ -71,44 +101,49 @@ class IcsSource:
             if files_seen.get(scope) == signature:
                 continue
             try:
-                meetings = parse_calendar(path.read_bytes(), context.since, context.until, context.tz)
+                read = read_calendar(path.read_bytes(), context.since, context.until, context.tz)
             except (OSError, ValueError) as error:
                 broken.append(f"{display_path(path)}: {error}")
                 continue
             files_seen[scope] = signature
+            skipped[scope] = read.skipped
             yield Batch(
-                upserts=meetings,
-                cursor={"files": dict(files_seen), "expanded_at": expanded_at},
+                upserts=read.meetings,
+                cursor=next_cursor(),
                 scope=scope,
                 generation=uuid.uuid4().hex,
                 prune=True,
+                found=read.events,
+                skipped=sum(skipped.values()),
             )
         present = {str(path.relative_to(self.path)) if self.path.is_dir() else path.name for path in current}
         gone = [scope for scope in files_seen if scope not in present]
         for scope in gone:
             del files_seen[scope]
-        yield Batch(upserts=[], cursor={"files": files_seen, "expanded_at": expanded_at}, drop_scopes=gone)
+            skipped.pop(scope, None)
+        yield Batch(upserts=[], cursor=next_cursor(), scopes=sorted(present), skipped=sum(skipped.values()))
         if broken:
             raise SourceError("cannot parse " + "; ".join(broken))
 
 
 def parse_calendar(data: bytes, since: datetime, until: datetime, tz: tzinfo) -> list[Meeting]:
     """Every occurrence between `since` and `until`, exceptions applied; ValueError if unreadable."""
-    pieces = _pieces(data)
-    if pieces is None:
-        return _parse_piece(data, since, until, tz, {}, [MAX_FILE_OCCURRENCES], None)
+    return read_calendar(data, since, until, tz).meetings
+
+
+def read_calendar(data: bytes, since: datetime, until: datetime, tz: tzinfo) -> CalendarRead:
+    """The file's meetings and counts; ValueError if it is not a calendar or no event is readable."""
     # A big file is parsed a few hundred events at a time: icalendar's tree of a 20,000-event
     # file alone takes ~250 MB, a piece of it a few MB. Same records, same rejections.
     meetings: dict[str, Meeting] = {}
     budget = [MAX_FILE_OCCURRENCES]
-    counts: dict[str, Any] = {"broken": 0, "readable": 0, "example": ""}
-    for piece in pieces:
-        _parse_piece(piece, since, until, tz, meetings, budget, counts)
-    if counts["broken"] and counts["readable"] <= 0:
-        raise ValueError(f"no readable event ({_one_line(ValueError(counts['example']))})")
-    if counts["broken"]:
-        log.warning("skipping %d event(s) that cannot be read, e.g. %s", counts["broken"], counts["example"][:200])
-    return list(meetings.values())
+    tally = _Tally()
+    for piece in _pieces(data) or [data]:
+        _parse_piece(piece, since, until, tz, meetings, budget, tally)
+    if tally.broken and tally.readable <= 0:
+        raise ValueError(f"no readable event ({_one_line(ValueError(tally.example))})")
+    events = max(0, tally.readable - len(tally.skipped) + tally.broken)
+    return CalendarRead(list(meetings.values()), events, len(tally.skipped))
 
 
 SPLIT_ABOVE = 2 * 1024 * 1024  # bytes: smaller files are parsed whole
@@ -184,10 +219,9 @@ def _parse_piece(
     tz: tzinfo,
     meetings: dict[str, Meeting],
     budget: list[int],
-    counts: dict[str, Any] | None,
-) -> list[Meeting]:
-    """Parse and expand one calendar (or a piece of a big one) into `meetings`. A whole file
-    (`counts` None) is checked for readable events here; pieces report into `counts`."""
+    tally: _Tally,
+) -> None:
+    """Parse and expand one calendar (or a piece of a big one) into `meetings`."""
     try:
         calendars = icalendar.Calendar.from_ical(data, multiple=True)
     except Exception as error:  # icalendar raises many types on malformed input
@@ -195,57 +229,69 @@ def _parse_piece(
     if not calendars:
         raise ValueError("no VCALENDAR found")
     broken = [
-        f"{event.get('UID', '(no UID)')}: {message}"
+        (event, message)
         for calendar in calendars
         for event in calendar.walk("VEVENT")
         for name, message in getattr(event, "errors", [])
         if name in ("DTSTART", "DTEND", "RRULE", "RECURRENCE-ID")
     ]
-    broken += [message for calendar in calendars for message in _drop_events_without_one_start(calendar)]
-    readable = sum(1 for calendar in calendars for _ in calendar.walk("VEVENT")) - len(broken)
-    if counts is None:
-        if broken and readable <= 0:
-            raise ValueError(f"no readable event ({_one_line(ValueError(broken[0]))})")
-        if broken:
-            log.warning("skipping %d event(s) that cannot be read, e.g. %s", len(broken), broken[0][:200])
-    else:
-        counts["broken"] += len(broken)
-        counts["readable"] += readable
-        counts["example"] = counts["example"] or (broken[0] if broken else "")
+    broken += [item for calendar in calendars for item in _drop_events_without_one_start(calendar)]
+    tally.readable += sum(1 for calendar in calendars for _ in calendar.walk("VEVENT")) - len(broken)
+    tally.broken += len(broken)
+    for event, message in broken:
+        tally.skip(event, message)
     for calendar in calendars:
-        budget[0] -= _drop_runaway_series(calendar, since, until, tz)
+        occurrences, runaway = drop_runaway_series(calendar, since, until, tz)
+        for event in runaway:
+            tally.skip(event, "its rule repeats too often to be meetings")
+        budget[0] -= int(occurrences)
         if budget[0] < 0:
-            raise ValueError(
-                f"its events repeat more than {MAX_FILE_OCCURRENCES} times between {since:%Y-%m-%d} and {until:%Y-%m-%d}"
-            )
-        try:
-            occurrences = recurring_ical_events.of(calendar, skip_bad_series=True).between(since, until)
-        except Exception as error:
-            raise ValueError(f"cannot expand its events ({_one_line(error)})") from None
-        for component in occurrences:
+            window = f"between {since:%Y-%m-%d} and {until:%Y-%m-%d}"
+            raise ValueError(f"its events repeat more than {MAX_FILE_OCCURRENCES} times {window}")
+        for component in _expand(calendar, since, until, tally):
             if component.name != "VEVENT":
                 continue
             try:
                 meeting = _meeting(component, tz)
-            except (ValueError, TypeError, AttributeError, KeyError) as error:
-                log.warning("skipping an event that cannot be read: %s", _one_line(error))
+            except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as error:
+                tally.skip(component, _one_line(error))
                 continue
             if meeting is not None:
                 meetings.setdefault(meeting.item_id, meeting)
-    return list(meetings.values())
 
 
-def _drop_events_without_one_start(calendar: icalendar.Calendar) -> list[str]:
+def _expand(calendar: icalendar.Calendar, since: datetime, until: datetime, tally: _Tally) -> list[Any]:
+    """The occurrences in the window. When the library fails on the calendar (a date in year
+    9999, DURATION:P9999999W overflow), each event is expanded alone so only the bad one is lost."""
+    try:
+        return list(recurring_ical_events.of(calendar, skip_bad_series=True).between(since, until))
+    except Exception:  # the library raises many types; find the event(s) it cannot handle
+        pass
+    zones = [child for child in calendar.subcomponents if child.name == "VTIMEZONE"]
+    series: dict[str | int, list[Any]] = {}
+    for child in calendar.subcomponents:
+        if child.name == "VEVENT":
+            series.setdefault(str(child.get("UID") or "") or id(child), []).append(child)
+    occurrences: list[Any] = []
+    for events in series.values():
+        single = copy.copy(calendar)
+        single.subcomponents = [*zones, *events]
+        try:
+            occurrences += recurring_ical_events.of(single, skip_bad_series=True).between(since, until)
+        except Exception as error:
+            tally.skip(events[0], f"cannot expand it ({_one_line(error)})")
+    return occurrences
+
+
+def _drop_events_without_one_start(calendar: icalendar.Calendar) -> list[tuple[Any, str]]:
     """An event with no DTSTART, or two, has no time: drop it so the rest of the file counts."""
-    dropped: list[str] = []
+    dropped: list[tuple[Any, str]] = []
     for component in [calendar, *calendar.walk()]:
         kept = []
         for child in component.subcomponents:
             starts = child.get("DTSTART") if child.name == "VEVENT" else None
             if child.name == "VEVENT" and (starts is None or isinstance(starts, list)):
-                dropped.append(
-                    f"{child.get('UID', '(no UID)')}: {'missing' if starts is None else 'more than one'} DTSTART"
-                )
+                dropped.append((child, f"{'missing' if starts is None else 'more than one'} DTSTART"))
             else:
                 kept.append(child)
         component.subcomponents[:] = kept
@@ -257,112 +303,6 @@ def _one_line(error: BaseException) -> str:
         return f"missing {error.args[0]}"  # str(KeyError("DTSTART")) is just "'DTSTART'"
     text = str(error).strip().splitlines()
     return (text[0] if text else type(error).__name__)[:200]
-
-
-_FREQ_SECONDS = {
-    "SECONDLY": 1,
-    "MINUTELY": 60,
-    "HOURLY": 3600,
-    "DAILY": 86400,
-    "WEEKLY": 7 * 86400,
-    "MONTHLY": 31 * 86400,
-    "YEARLY": 366 * 86400,
-}
-_FREQ_RANK = {name: rank for rank, name in enumerate(_FREQ_SECONDS)}
-
-
-def _drop_runaway_series(calendar: icalendar.Calendar, since: datetime, until: datetime, tz: tzinfo) -> int:
-    """Remove series that would expand past the limits; the expected occurrences of the rest."""
-    total = 0
-    runaway: set[str] = set()
-    for component in calendar.walk("VEVENT"):
-        occurrences, steps = _expansion_estimate(component, since, until, tz)
-        if occurrences > MAX_SERIES_OCCURRENCES or steps > MAX_SERIES_STEPS:
-            uid = str(component.get("UID") or "")
-            log.warning(
-                "skipping the series %r: its rule repeats too often to be meetings (about %d occurrences)",
-                uid[:80],
-                occurrences,
-            )
-            runaway.add(uid or f"#{id(component)}")  # exceptions share the UID; a UID-less series is itself
-        else:
-            total += occurrences
-    if runaway:
-        stack = [calendar]
-        while stack:
-            parent = stack.pop()
-            parent.subcomponents[:] = [
-                child
-                for child in parent.subcomponents
-                if not (child.name == "VEVENT" and (str(child.get("UID") or "") or f"#{id(child)}") in runaway)
-            ]
-            stack.extend(parent.subcomponents)
-    return total
-
-
-def _expansion_estimate(event: icalendar.Event, since: datetime, until: datetime, tz: tzinfo) -> tuple[float, float]:
-    """(occurrences inside [since, until], rule periods iterated from DTSTART): generous
-    upper bounds, exact enough to tell a weekly meeting from a rule that fires every minute."""
-    rules = _as_list(event.get("RRULE"))
-    if not rules:
-        return 1.0, 0.0
-    try:
-        start = _as_datetime(event["DTSTART"].dt, tz)
-    except Exception:  # unreadable DTSTART: the expansion reports it
-        return 1.0, 0.0
-    occurrences = steps = 0.0
-    for rule in rules:
-        try:
-            freq = str(rule.get("FREQ")[0]).upper()
-            interval = max(1, int((rule.get("INTERVAL") or [1])[0]))
-            end = until
-            if rule.get("UNTIL"):
-                end = min(end, _as_datetime(rule.get("UNTIL")[0], tz))
-            count = int(rule.get("COUNT")[0]) if rule.get("COUNT") else None
-        except Exception:  # a malformed rule: the expansion skips or reports it
-            continue
-        if freq not in _FREQ_SECONDS or end <= start:
-            continue
-        period = _FREQ_SECONDS[freq] * interval
-        rule_steps = (end - start).total_seconds() / period
-        per_period = _occurrences_per_period(rule, _FREQ_RANK[freq])
-        window = max(0.0, (end - max(start, since)).total_seconds()) / period * per_period
-        if count is not None:
-            window = min(window, count)
-            if not any(key.startswith("BY") for key in rule):
-                rule_steps = min(rule_steps, count)
-        occurrences += window
-        steps += rule_steps
-    return occurrences, steps
-
-
-def _occurrences_per_period(rule: Any, rank: int) -> float:
-    """BYxxx parts finer than FREQ multiply the occurrences of a period; coarser ones filter them."""
-    factor = 1.0
-    for key, unit_rank, size in (("BYSECOND", 0, 60), ("BYMINUTE", 1, 60), ("BYHOUR", 2, 24)):
-        n = len(rule.get(key) or [])
-        if n:
-            factor *= n if unit_rank < rank else n / size
-    n_month = len(rule.get("BYMONTH") or [])
-    for key, size in (("BYDAY", 7), ("BYMONTHDAY", 31), ("BYYEARDAY", 366), ("BYMONTH", 12), ("BYWEEKNO", 53)):
-        n = len(rule.get(key) or [])
-        if not n:
-            continue
-        if key == "BYDAY":
-            factor *= n / 7 if rank <= 3 else n * {4: 1, 5: 5, 6: 53}[rank]
-        elif key == "BYMONTHDAY":
-            factor *= n / 31 if rank <= 4 else n * (12 if rank == 6 and not n_month else 1)
-        elif rank == 6 or (key == "BYMONTH" and rank < 6):
-            factor *= n if rank == 6 else n / 12
-        else:
-            factor *= n / size
-    return factor
-
-
-def _as_datetime(value: date | datetime, tz: tzinfo) -> datetime:
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=tz)).astimezone(UTC)
-    return datetime.combine(value, time(0, 0), tzinfo=tz).astimezone(UTC)
 
 
 def _address(value: Any) -> str | None:
@@ -385,11 +325,11 @@ def _meeting(component: icalendar.Event, tz: tzinfo) -> Meeting | None:
         end_value = start_value + component.get("DURATION").dt
     else:
         end_value = start_value + (timedelta(days=1) if all_day else timedelta(0))
-    start, end = _as_datetime(start_value, tz), _as_datetime(end_value, tz)
+    start, end = as_datetime(start_value, tz), as_datetime(end_value, tz)
     if end < start:
         end = start
     attendees = []
-    for prop in _as_list(component.get("ATTENDEE")):
+    for prop in as_list(component.get("ATTENDEE")):
         address = _address(prop)
         if address is None:
             continue
@@ -422,12 +362,6 @@ def _meeting(component: icalendar.Event, tz: tzinfo) -> Meeting | None:
         transparent=transparent,
         title=str(summary) if summary is not None else None,
     )
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
 
 
 _RESPONSES = {

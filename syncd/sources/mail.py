@@ -1,13 +1,15 @@
 """mbox files and Maildir folders as message sources (stdlib `mailbox`, headers only).
 
 An mbox is re-read only when its size or mtime changed; a Maildir is read by key, so
-only new messages are opened and vanished keys delete their rows.
+only new messages are opened. A message that vanished keeps its row (mail is history:
+the store never deletes it); an emptied mailbox is refused as an empty read.
 """
 
 from __future__ import annotations
 
 import mailbox
 import os
+import stat
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,20 +27,23 @@ def _read(box: mailbox.mbox, key: str, label: str) -> Message | None:
     try:
         handle = box.get_file(key, from_=True)
         try:
-            from_line, headers = read_header_block(handle)
+            from_line, headers, cut = read_header_block(handle)
         finally:
             handle.close()
     except OSError as error:
-        log.warning("%s: skipping message %s: %s", label, key, error)
+        log.debug("%s: skipping message %s: %s", label, key, error)
         return None
-    return _record(headers, from_line, (), label, key)
+    return _record(headers, from_line, (), label, key, cut)
 
 
-def _record(headers: bytes, from_line: bytes, labels: tuple[str, ...], label: str, key: str) -> Message | None:
+def _record(
+    headers: bytes, from_line: bytes, labels: tuple[str, ...], label: str, key: str, cut: bool
+) -> Message | None:
+    """One message, or None (logged once at debug with its key) so it costs only itself."""
     try:
-        record = message_from_headers(headers, from_line, labels)
-    except (ValueError, TypeError, LookupError, UnicodeError) as error:
-        log.warning(
+        record = message_from_headers(headers, from_line, labels, headers_cut=cut)
+    except (ValueError, TypeError, LookupError, UnicodeError, OverflowError) as error:
+        log.debug(
             "%s: skipping message %s: %s",
             label,
             key,
@@ -46,7 +51,7 @@ def _record(headers: bytes, from_line: bytes, labels: tuple[str, ...], label: st
         )
         return None
     if record is None:
-        log.warning("%s: skipping message %s: no usable Date", label, key)
+        log.debug("%s: skipping message %s: no usable Date", label, key)
     return record
 
 
@@ -54,16 +59,36 @@ def maildir_entries(path: Path) -> dict[str, tuple[Path, str]]:
     """key → (file, flags), read from file names as the Maildir spec defines them.
 
     The key is the unique part before the `:2,` info, so a message keeps its key when
-    a mail client moves it from new/ to cur/ or changes its flags.
+    a mail client moves it from new/ to cur/ or changes its flags. Only regular files are
+    messages: a FIFO, socket or folder left in new/ or cur/ would block or fail an open.
     """
     entries: dict[str, tuple[Path, str]] = {}
     for sub in ("new", "cur"):
-        for name in os.listdir(path / sub):
-            if name.startswith("."):
-                continue
-            key, _, info = name.partition(":")
-            entries[key] = (path / sub / name, info[2:] if info.startswith("2,") else "")
+        with os.scandir(path / sub) as listing:
+            for entry in listing:
+                if entry.name.startswith("."):
+                    continue
+                if not entry.is_file():
+                    log.debug("%s: skipping %s: not a regular file", display_path(path), entry.path)
+                    continue
+                key, _, info = entry.name.partition(":")
+                entries[key] = (path / sub / entry.name, info[2:] if info.startswith("2,") else "")
     return entries
+
+
+def folder_labels(path: Path) -> tuple[str, ...]:
+    """A Maildir that is a junk or trash folder (`.Junk`, `Trash`, `.INBOX.Spam`…) labels its
+    messages so, as Gmail's SPAM and TRASH do, they never count as touches."""
+    name = path.name.rsplit(".", 1)[-1].strip().lower()
+    if name in _JUNK_FOLDERS:
+        return ("SPAM",)
+    if name in _TRASH_FOLDERS:
+        return ("TRASH",)
+    return ()
+
+
+_JUNK_FOLDERS = frozenset({"junk", "spam", "junk e-mail", "junk email", "bulk mail"})
+_TRASH_FOLDERS = frozenset({"trash", "bin", "deleted", "deleted items", "deleted messages", "papierkorb"})
 
 
 class MboxSource:
@@ -92,9 +117,12 @@ class MboxSource:
         generation = uuid.uuid4().hex
         seen: set[str] = set()  # the first copy of a duplicated Message-ID wins
         batch: list[Message] = []
+        found = skipped = 0
         try:
             for key in keys:
                 record = _read(box, key, self.name)
+                found += record is not None
+                skipped += record is None
                 if record is None or record.date < context.since or record.item_id in seen:
                     continue
                 seen.add(record.item_id)
@@ -105,7 +133,13 @@ class MboxSource:
         finally:
             box.close()
         yield Batch(
-            upserts=batch, cursor={"file": signature, "since": since}, scope="", generation=generation, prune=True
+            upserts=batch,
+            cursor={"file": signature, "since": since},
+            scope="",
+            generation=generation,
+            prune=True,
+            found=found,
+            skipped=skipped,
         )
 
 
@@ -115,6 +149,7 @@ class MaildirSource:
     def __init__(self, path: Path):
         self.path = path
         self.name = f"maildir:{display_path(path)}"
+        self.labels = folder_labels(path)
 
     def sync(self, cursor: dict[str, Any] | None, context: SyncContext) -> Iterator[Batch]:
         if not (self.path / "cur").is_dir() or not (self.path / "new").is_dir():
@@ -131,6 +166,7 @@ class MaildirSource:
         keys = set(entries)
         same_window = cursor.get("since", since) <= since
         passed_over = set(cursor.get("passed_over", [])) & keys if same_window else set()
+        unreadable = set(cursor.get("unreadable", [])) & passed_over
         item_of_key: dict[str, str] = dict(cursor.get("items", {}))
         was_trashed = set(cursor.get("trashed", []))
         gone = [key for key in item_of_key if key not in keys]
@@ -149,10 +185,13 @@ class MaildirSource:
                 "items": dict(item_of_key),
                 "passed_over": sorted(passed_over),
                 "trashed": sorted(trashed & set(item_of_key)),
+                "unreadable": sorted(unreadable),
             }
 
         for key in to_read:
             record = self._read(key, *entries[key])
+            if record is None:
+                unreadable.add(key)
             if record is None or record.date < context.since:
                 passed_over.add(key)
                 continue
@@ -161,13 +200,26 @@ class MaildirSource:
             if len(batch) >= BATCH_SIZE:
                 yield Batch(upserts=batch, cursor=make_cursor(False))
                 batch = []
-        yield Batch(upserts=batch, deletes=sorted(gone_items), cursor=make_cursor(True))
+        yield Batch(
+            upserts=batch,
+            deletes=sorted(gone_items),
+            cursor=make_cursor(True),
+            found=len(keys),
+            skipped=len(unreadable),
+        )
 
     def _read(self, key: str, path: Path, flags: str) -> Message | None:
+        """Opened without blocking and read only if still a regular file: something swapped in
+        for a message after the listing (a FIFO) must not hang the sync."""
         try:
-            with open(path, "rb") as handle:
-                _, headers = read_header_block(handle)
+            descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+            with os.fdopen(descriptor, "rb") as handle:
+                if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                    log.debug("%s: skipping %s: not a regular file", self.name, key)
+                    return None
+                _, headers, cut = read_header_block(handle)
         except OSError as error:
-            log.warning("%s: skipping message %s: %s", self.name, key, error.strerror)
+            log.debug("%s: skipping message %s: %s", self.name, key, error.strerror)
             return None
-        return _record(headers, b"", ("TRASH",) if "T" in flags else (), self.name, key)
+        labels = set(self.labels) | ({"TRASH"} if "T" in flags else set())
+        return _record(headers, b"", tuple(sorted(labels)), self.name, key, cut)

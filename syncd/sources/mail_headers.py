@@ -22,9 +22,10 @@ _GMAIL_LABELS = {"spam": "SPAM", "trash": "TRASH", "sent": "SENT", "bin": "TRASH
 MAX_HEADER_BYTES = 256 * 1024
 
 
-def read_header_block(handle: BinaryIO) -> tuple[bytes, bytes]:
-    """The `From ` line (mbox only) and the header block, stopping at the first blank line."""
-    first = handle.readline()
+def read_header_block(handle: BinaryIO) -> tuple[bytes, bytes, bool]:
+    """The `From ` line (mbox only), the header block up to the first blank line, and
+    whether the block was cut at MAX_HEADER_BYTES (then its recipients cannot be judged)."""
+    first = handle.readline(MAX_HEADER_BYTES + 1)
     from_line = b""
     lines = []
     if first.startswith(b"From "):
@@ -32,14 +33,16 @@ def read_header_block(handle: BinaryIO) -> tuple[bytes, bytes]:
     else:
         lines.append(first)
     size = len(first)
-    for line in iter(handle.readline, b""):
-        if line in (b"\n", b"\r\n"):
+    cut = size > MAX_HEADER_BYTES
+    while not cut:
+        line = handle.readline(MAX_HEADER_BYTES + 1)
+        if line in (b"", b"\n", b"\r\n"):
             break
         size += len(line)
-        if size > MAX_HEADER_BYTES:
-            break
-        lines.append(line)
-    return from_line, b"".join(lines)
+        cut = size > MAX_HEADER_BYTES
+        if not cut:
+            lines.append(line)
+    return from_line, b"".join(lines), cut
 
 
 def parse_date(value: str | None) -> datetime | None:
@@ -71,8 +74,10 @@ def from_line_date(from_line: bytes) -> datetime | None:
 
 
 def message_from_headers(
-    raw_headers: bytes, from_line: bytes = b"", extra_labels: tuple[str, ...] = ()
+    raw_headers: bytes, from_line: bytes = b"", extra_labels: tuple[str, ...] = (), headers_cut: bool = False
 ) -> Message | None:
+    """The message's record, or None without a usable date. `headers_cut` (the block was cut
+    at the size cap) marks it so it never counts as a touch: its To/Cc are not all known."""
     headers = _index(_PARSER.parsebytes(raw_headers))
     date = parse_date(_header(headers, "Date")) or from_line_date(from_line)
     if date is None:
@@ -103,6 +108,7 @@ def message_from_headers(
         auto_submitted=(_header(headers, "Auto-Submitted") or None),
         labels=tuple(sorted(labels)),
         subject=decode_rfc2047(subject)[:300] if subject else None,
+        headers_cut=headers_cut,
     )
 
 
@@ -142,8 +148,6 @@ def _index(parsed: EmailMessage) -> dict[str, list[str]]:
     """The values of the headers syncd reads, by lower-case name, in order, decoded once
     (one pass over the block instead of one per lookup: Received, DKIM… are skipped)."""
     index: dict[str, list[str]] = {}
-# The header fields a record is built from, for sources that fetch fields by name (IMAP).
-RECORD_HEADERS = tuple(sorted(_READ))
     for key, value in parsed.raw_items():
         name = key.lower()
         if name in _READ:

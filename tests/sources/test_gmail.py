@@ -90,7 +90,7 @@ def add(fake, sender, to, when, labels=("INBOX",), **headers):
 
 class GmailWorld(GoogleWorld):
     """A fake Gmail mailbox. Gmail cannot change a message's date: a "move" is a new
-    message replacing the old one (as a re-sent or re-imported message would)."""
+    message replacing the old one, which goes to the bin (as with a re-imported message)."""
 
     def __init__(self, fake: FakeGoogle, folder: Path):
         super().__init__(fake, google_config(fake, folder))
@@ -101,7 +101,7 @@ class GmailWorld(GoogleWorld):
         self.ids[key] = add(self.fake, address, ME, when)
 
     def move(self, key, when):
-        self.remove(key)
+        self.fake.gmail_modify_labels(self.ids.pop(key), add=["TRASH"], remove=["INBOX"])
         self.add(key, self.addresses[key], when)
 
     def remove(self, key):
@@ -221,7 +221,7 @@ def test_second_sync_is_one_history_call_and_follows_changes(fake, store, config
     fake.reset_counters()
     assert sync(source, store, config, NOW + timedelta(minutes=30)).ok
     assert set(api_calls(fake)) <= {"gmail.users.history.list", "gmail.users.messages.get", "batch"}
-    assert touches(store, "ada@example.com") == []  # deleted
+    assert touches(store, "ada@example.com") == [NOW - timedelta(days=3)]  # deleted: mail is history, it stays
     assert touches(store, "bob@example.com") == []  # trashed
     assert touches(store, "carol@example.com") == [NOW - timedelta(hours=2)]
     assert store.interaction("gmail:" + ME, b).labels == ("TRASH",)
@@ -257,8 +257,9 @@ def test_history_404_resyncs_fully_without_duplicates(fake, store, config):
     statuses = [(entry["api"], entry["status"]) for entry in fake.log if entry["api"] == "gmail.users.history.list"]
     assert statuses == [("gmail.users.history.list", 404)]
     assert fake.calls["gmail.users.getProfile"] == 1 and fake.calls["gmail.users.messages.list"] == 1
-    assert [address for address, _, _ in touches(store)] == ["bob@example.com", "carol@example.com"]
-    assert store.interaction_count() == 2
+    # the deleted message stays (mail is history)
+    assert [address for address, _, _ in touches(store)] == ["ada@example.com", "bob@example.com", "carol@example.com"]
+    assert store.interaction_count() == 3
     state = store.source_state("gmail:" + ME)
     assert state.cursor["phase"] == "history" and state.state == "ok"
 
@@ -374,7 +375,7 @@ def test_twenty_percent_faults_give_exactly_the_clean_state(tmp_path):
             results[kind] = (rows(store), touches(store), store.own_addresses())
             store.close()
     assert results["faulty"] == results["clean"]
-    assert len(results["clean"][0]) == 120 - 10 + 15
+    assert len(results["clean"][0]) == 120 + 15  # deleted messages stay: mail is history
 
 
 def test_429s_lower_the_pace_to_the_quota_and_the_state_stays_exact(tmp_path, store):

@@ -99,7 +99,7 @@ class MboxWorld:
 
 
 class MaildirWorld:
-    """Messages delivered into a real Maildir; a "move" is a new delivery of an edited draft."""
+    """Messages delivered into a real Maildir; a "move" re-delivers the message with a new Date."""
 
     def __init__(self, folder: Path):
         self.path = folder / "Maildir"
@@ -109,7 +109,7 @@ class MaildirWorld:
 
     def add(self, key, address, when):
         self.addresses[key] = address
-        text = mbox_message(f"{key}-{when.timestamp()}@test", address, [ME], format_datetime(when)).split("\n", 1)[1]
+        text = mbox_message(f"{key}@test", address, [ME], format_datetime(when)).split("\n", 1)[1]
         self.keys[key] = self.box.add(text)
 
     def move(self, key, when):
