@@ -202,11 +202,11 @@ class Daemon:
             return
         self._close_app()
         self.app, self.config = app, config
-        self._open_store()
         self.timing = reconfigured(self.timing, _sync_every(config), config.daemon.plan_at, config.tz, sources)
         self.status.zone = config.tz
-        self.status.config_error(None)
         log.info("config reloaded %s: %d sources, syncing now", reason, len(sources))
+        self._open_store()  # may fail like any open; the sync it asks for retries with backoff
+        self.status.config_error(None)
 
     def _notice_store_replaced(self) -> None:
         if self.store is None:
