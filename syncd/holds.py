@@ -1,6 +1,6 @@
 """The hold lifecycle, carried out: reconcile the store with the sink, plan, then apply.
 
-:mod:`syncd.hold_lifecycle` decides, :mod:`syncd.holds_store` holds the SQL; this module
+:mod:`syncd.lifecycle` decides, :mod:`syncd.holds_store` holds the SQL; this module
 reads what both need and applies the decisions.  Writes go to the store before the sink
 ("pending", "removed"), and every state change is its own transaction, so a crash
 between the two is repaired on the next run instead of booking twice or resurrecting a
@@ -16,7 +16,7 @@ from syncd import holds_store
 from syncd.cold import ContactStatus, cold_list
 from syncd.config import Config
 from syncd.contacts_store import set_snooze, upcoming_meeting_contacts
-from syncd.hold_lifecycle import (
+from syncd.lifecycle import (
     ALL_STATES,
     BOOKED,
     DELETED,

@@ -1,6 +1,6 @@
 """The holds table: every hold syncd booked, with its state, read and written in narrow steps.
 
-The lifecycle (:mod:`syncd.hold_lifecycle`) decides and :mod:`syncd.holds` applies; the
+The lifecycle (:mod:`syncd.lifecycle`) decides and :mod:`syncd.holds` applies; the
 SQL lives here alone.  Each function runs on the store's connection: the caller opens
 the transaction, so one state change is one commit (the crash tests count on that).
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from syncd.hold_lifecycle import BOOKED, DELETED, PAST, PENDING, StoredHold
-from syncd.sinks.base import SinkHold
+from syncd.lifecycle import BOOKED, DELETED, PAST, PENDING, StoredHold
+from syncd.planner import SinkHold
 from syncd.store import Store, dt, ts
 
 _COLUMNS = "event_id, contact_id, sink, start, end, cycle, state"

@@ -16,9 +16,8 @@ from datetime import date, datetime, timedelta, tzinfo
 
 from syncd.cold import ContactStatus
 from syncd.intervals import Interval
-from syncd.planner import Candidate, ExistingHold, hold_event_id
+from syncd.planner import Candidate, ExistingHold, SinkHold, hold_event_id
 from syncd.records import Meeting
-from syncd.sinks.base import SinkHold
 from syncd.touches import user_declined
 
 BOOKED = "booked"

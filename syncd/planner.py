@@ -32,6 +32,7 @@ __all__ = [
     "ExistingHold",
     "NewHold",
     "Removal",
+    "SinkHold",
     "Skip",
     "Plan",
     "hold_event_id",
@@ -97,6 +98,18 @@ class NewHold:
     end: datetime
     cycle: datetime | None
     reason: str
+
+
+@dataclass(frozen=True)
+class SinkHold:
+    """A hold as a sink has it now (after whatever the user did to it in their calendar)."""
+
+    event_id: str
+    contact_id: str
+    start: datetime
+    end: datetime
+    title: str = ""
+    declined: bool = False
 
 
 @dataclass(frozen=True)

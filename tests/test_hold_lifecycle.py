@@ -17,7 +17,7 @@ from syncd.app import App
 from syncd.cold import contact_status
 from syncd.config import parse_config
 from syncd.contacts import add_manual_touch, import_entries, list_contacts
-from syncd.hold_lifecycle import (
+from syncd.lifecycle import (
     BOOKED,
     DELETED,
     PAST,

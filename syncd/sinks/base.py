@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from syncd.intervals import Interval
-from syncd.planner import NewHold
+from syncd.planner import NewHold, SinkHold
 
 __all__ = [
     "SinkHold",
@@ -54,18 +54,6 @@ class HoldGone(SinkError):
     contact) instead of retrying.  The ICS sink never raises it (a removed VEVENT leaves
     no trace; the caller learns of it from ``list_holds``).
     """
-
-
-@dataclass(frozen=True)
-class SinkHold:
-    """A hold as the sink has it now (after whatever the user did to it)."""
-
-    event_id: str
-    contact_id: str
-    start: datetime
-    end: datetime
-    title: str = ""
-    declined: bool = False
 
 
 @dataclass(frozen=True)
