@@ -16,6 +16,7 @@ from syncd import holds_store
 from syncd.cold import ContactStatus, cold_list
 from syncd.config import Config
 from syncd.contacts_store import set_snooze, upcoming_meeting_contacts
+from syncd.engine import touch_rules
 from syncd.lifecycle import (
     ALL_STATES,
     BOOKED,
@@ -111,8 +112,6 @@ def busy_and_blocked(
     store: Store, config: Config, sink: HoldSink, now: datetime, until: datetime
 ) -> tuple[list[Interval], set[date]]:
     """Busy time from synced calendars and the sink; all-day opaque events block whole days."""
-    from syncd.engine import touch_rules
-
     own_addresses = touch_rules(config, store).own_addresses
     meetings = store.meetings_between(now, until)
     busy, blocked = busy_from_meetings(meetings, holds_store.all_event_ids(store), own_addresses, config.tz)
