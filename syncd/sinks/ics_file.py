@@ -16,38 +16,20 @@ from pathlib import Path
 from icalendar import Calendar, Event
 
 from syncd.sinks.base import CONTACT_PROP, MARKER, HoldWrite, SinkError
+from syncd.textsafe import inert, inert_lines
 
-__all__ = ["Block", "Doc", "hold_event_lines", "inert", "is_hold_uid", "new_doc", "parse_doc"]
+__all__ = ["Block", "Doc", "hold_event_lines", "is_hold_uid", "new_doc", "parse_doc"]
 
 PRODID = "-//syncd//coffee holds//EN"
 _LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
 # The form of `syncd.planner.hold_event_id`: 26 characters of lowercase base32hex. A hold is
 # recognised by it when a calendar app dropped the X-SYNCD-* properties on saving the file.
 _HOLD_UID = re.compile(r"[0-9a-v]{26}")
-# Control characters (C0, DEL, C1), line/paragraph separators and bidi overrides: never
-# written raw into a calendar. A newline in a description and a tab are text; everything
-# else is shown as a Python-style escape ("\x1b", "\u202e"), as on the terminal.
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_CONTROL_BUT_NEWLINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def is_hold_uid(uid: str) -> bool:
     """Whether a UID has the form of the ids syncd gives its holds."""
     return _HOLD_UID.fullmatch(uid) is not None
-
-
-def inert(text: str, *, newlines: bool = False) -> str:
-    """`text` with its control characters written as visible escapes (``\\x1b``), so a name
-    carrying ``ESC[2J`` or BEL cannot act on whatever shows the calendar; ``newlines``
-    keeps line breaks (a description has several lines, a title has one)."""
-    text = text.replace("\r\n", "\n")
-    pattern = _CONTROL_BUT_NEWLINE if newlines else _CONTROL
-    return pattern.sub(_escape, text)
-
-
-def _escape(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 @dataclass
@@ -148,7 +130,8 @@ def _scan(text: str, events: list[Event], path: Path) -> Doc:
 
 
 def hold_event_lines(write: HoldWrite, stamp: datetime, newline: str, path: Path) -> list[str]:
-    """The physical lines of one new hold's VEVENT, folded and escaped per RFC 5545."""
+    """The physical lines of one new hold's VEVENT, folded and escaped per RFC 5545, with
+    control characters in its title and description written as escapes (``\\x1b``)."""
     hold = write.hold
     if not re.fullmatch(r"[^\x00-\x1f\x7f-\x9f]+", hold.contact_id or ""):
         raise SinkError(f"{path}: contact id {hold.contact_id!r} cannot be written to an ICS property")
@@ -157,8 +140,9 @@ def hold_event_lines(write: HoldWrite, stamp: datetime, newline: str, path: Path
     ev.add("DTSTAMP", stamp.astimezone(UTC).replace(microsecond=0))
     ev.add("DTSTART", hold.start.astimezone(UTC))
     ev.add("DTEND", hold.end.astimezone(UTC))
+    # a name carrying ESC[2J or BEL must not act on whatever shows the calendar
     ev.add("SUMMARY", inert(write.title))
-    ev.add("DESCRIPTION", inert(write.description, newlines=True))
+    ev.add("DESCRIPTION", inert_lines(write.description.replace("\r\n", "\n")))
     ev.add("CLASS", "PRIVATE")
     ev.add("TRANSP", "OPAQUE")
     ev.add(CONTACT_PROP, hold.contact_id)

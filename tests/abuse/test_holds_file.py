@@ -164,4 +164,4 @@ def test_control_characters_in_names_and_notes_never_reach_the_holds_file_raw(wo
     [event] = vevents(world)
     assert str(event["SUMMARY"]) == "Coffee with Ada \\x1b[2J\\x1b]0;pwned\\x07Love\\x9blace\\u202e"
     description = str(event["DESCRIPTION"])
-    assert "Notes: rings a bell\\x07\nsecond line\\x00 and a tab\there" in description
+    assert "Notes: rings a bell\\x07\nsecond line\\x00 and a tab\\x09here" in description

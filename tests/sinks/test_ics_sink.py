@@ -17,7 +17,7 @@ from syncd.lock import file_lock
 from syncd.planner import NewHold, hold_event_id
 from syncd.sinks import HoldSink, HoldWrite, SinkError, SinkHold, apply_all, make_sink
 from syncd.sinks.ics import IcsHoldSink
-from syncd.sinks.ics_file import inert, is_hold_uid
+from syncd.sinks.ics_file import is_hold_uid
 
 UTC = UTC
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -463,4 +463,3 @@ def test_control_characters_are_escaped_and_lines_stay_folded(sink, path):
     [event] = events(path).values()
     assert str(event["SUMMARY"]) == "Coffee with \\x1b[2JAda\\x07\\u202e" + "é" * 80
     assert str(event["DESCRIPTION"]) == "line one\nline\\x00two\n\\x9b31m"
-    assert inert("tab\tstays, newline\ngoes") == "tab\tstays, newline\\x0agoes"
