@@ -45,6 +45,10 @@ def auth_password(config: Config, source: str) -> int:
         raise UsageError(f"{source}: no password given; nothing stored")
     if source.startswith("imap:"):
         check_imap_login(ImapAccount.from_config(table), source, password)
+    if source.startswith("caldav:"):
+        from syncd.sources.caldav import account_from_table, check_login
+
+        check_login(account_from_table(table), password)
     store_password(source, password)
     print(f"stored the password for {source} in the OS keyring")
     return 0

@@ -201,13 +201,23 @@ def caldav_sources(accounts: list[CaldavAccount]) -> list[CaldavSource]:
 
 def caldav_accounts(config: Any) -> list[CaldavAccount]:
     """The `[[sources.caldav]]` tables of a loaded config (none when there are none)."""
-    return [
-        CaldavAccount(
-            name=table.name,
-            url=table.url,
-            username=table.username,
-            password_command=tuple(table.password_command) if table.password_command else None,
-            calendars=tuple(table.calendars or ()),
-        )
-        for table in getattr(config, "caldav", None) or []
-    ]
+    return [account_from_table(table) for table in getattr(config, "caldav", None) or []]
+
+
+def account_from_table(table: Any) -> CaldavAccount:
+    return CaldavAccount(
+        name=table.name,
+        url=table.url,
+        username=table.username,
+        password_command=tuple(table.password_command) if table.password_command else None,
+        calendars=tuple(table.calendars or ()),
+    )
+
+
+def check_login(account: CaldavAccount, password: str) -> None:
+    """One request with a password before `syncd auth` stores it: NeedsAuth if refused,
+    SourceError if the server cannot be reached or leads to no calendar."""
+    try:
+        DavSession(account, password).calendars()
+    except DavError as error:
+        raise (NeedsAuth if error.needs_auth else SourceError)(str(error)) from None

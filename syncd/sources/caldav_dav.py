@@ -88,8 +88,11 @@ class SyncAnswer:
 class DavSession:
     """A logged-in (lazily: the password is fetched on the first request) CalDAV account."""
 
-    def __init__(self, account: CaldavAccount):
+    def __init__(self, account: CaldavAccount, password: str | None = None):
+        """`password` is for `syncd auth` trying a password before it is stored; otherwise it
+        comes from the account's password_command or the keyring, on the first request."""
         self.account = account
+        self._password = password
         self._client: DAVClient | None = None
         parts = urlsplit(account.url)
         self.origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
@@ -100,7 +103,7 @@ class DavSession:
             from syncd.errors import NeedsAuth
 
             try:
-                password = resolve_password(self.account.source_id, self.account.password_command)
+                password = self._password or resolve_password(self.account.source_id, self.account.password_command)
             except NeedsAuth as error:
                 raise DavError(str(error), needs_auth=True) from None
             self._client = DAVClient(

@@ -178,3 +178,92 @@ def test_wrong_password_fails_with_a_line_that_never_shows_it(radicale, calendar
     message = str(raised.value)
     assert message.startswith("caldav:home/Coffee: ") and "syncd auth caldav:home" in message
     assert wrong not in message and PASSWORD not in message and "\n" not in message
+
+
+# ---------------------------------------------------------------- the whole run, through the CLI
+
+E2E_NOW = "2026-11-20T09:00:00+01:00"
+E2E_LATER = "2026-11-20T10:00:00+01:00"
+
+
+@pytest.fixture
+def account_world(cli, radicale):
+    """One CalDAV account: meetings in "Work" (the source), holds in "Coffee" (the sink)."""
+    work = radicale.make_calendar("work", "Work")
+    radicale.make_calendar("coffee", "Coffee")
+    seen = {"ada": ("ada@example.com", "20260901T090000Z"), "bob": ("bob@example.org", "20260801T090000Z")}
+    for uid, (address, start) in seen.items():
+        radicale.put(f"{work}{uid}.ics", event_ics(uid, start, start[:9] + "100000Z", attendees=(address,)))
+    # Busy on Tuesday morning in the first window: no hold may land on it.
+    radicale.put(f"{work}dentist.ics", event_ics("dentist", "20261124T073000Z", "20261124T090000Z"))
+    (cli.home / "contacts.toml").write_text(
+        '[[contact]]\nname = "Ada Lovelace"\nemails = ["ada@example.com"]\ntier = "meaningful"\n\n'
+        '[[contact]]\nname = "Bob Stone"\nemails = ["bob@example.org"]\ntier = "meaningful"\n'
+    )
+    cli.write_config(f"""
+        [user]
+        emails = ["me@example.com"]
+        timezone = "Europe/Berlin"
+        [contacts]
+        files = ["contacts.toml"]
+        [[sources.caldav]]
+        name = "home"
+        url = "{radicale.url}"
+        username = "{USER}"
+        password_command = ["printf", "%s\\n", "{PASSWORD}"]
+        calendars = ["Work"]
+        [holds]
+        sink = "caldav:home/Coffee"
+        per_week = 2
+        per_day = 1
+    """)
+    cli.server = radicale
+    return cli
+
+
+def live_holds(server: Radicale) -> dict[str, icalendar.Event]:
+    """contact id → syncd's events in the Coffee calendar, read straight from the server."""
+    out: dict[str, icalendar.Event] = {}
+    for href in objects(server, "/ada/coffee/"):
+        event = stored_event(server, href)
+        assert str(event["X-SYNCD-CONTACT"]) not in out, "two holds for one contact"
+        out[str(event["X-SYNCD-CONTACT"])] = event
+    return out
+
+
+def test_sync_books_around_busy_time_and_repeats_nothing(account_world):
+    cli = account_world
+    result = cli("sync", now=E2E_NOW)
+    assert result.code == 0, result.err
+    held = cli("holds", "--json", now=E2E_NOW).json()
+    assert sorted(h["contact_id"] for h in held) == ["ada-lovelace", "bob-stone"]
+    on_server = live_holds(cli.server)
+    dentist = Interval(datetime(2026, 11, 24, 7, 30, tzinfo=UTC), datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    for event in on_server.values():
+        start, end = event.decoded("DTSTART"), event.decoded("DTEND")
+        assert not (start < dentist.end + timedelta(minutes=15) and dentist.start - timedelta(minutes=15) < end)
+    assert {h["event_id"] for h in held} == {str(event["UID"]) for event in on_server.values()}
+    assert cli("sync", now=E2E_LATER).code == 0
+    assert cli("holds", "--json", now=E2E_LATER).json() == held
+    assert set(live_holds(cli.server)) == {"ada-lovelace", "bob-stone"}
+
+
+def test_a_hold_deleted_on_the_server_rests_the_contact_and_a_moved_one_stays(account_world):
+    cli = account_world
+    assert cli("sync", now=E2E_NOW).code == 0
+    on_server = live_holds(cli.server)
+    bob, ada = on_server["bob-stone"], on_server["ada-lovelace"]
+    cli.server.delete(f"/ada/coffee/{bob['UID']}.ics")
+    moved_to = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+    ada["DTSTART"].dt, ada["DTEND"].dt = moved_to, moved_to + timedelta(minutes=30)
+    rewrite(cli.server, f"/ada/coffee/{ada['UID']}.ics", ada)
+    result = cli("sync", now=E2E_LATER)
+    assert result.code == 0, result.err
+    assert "Bob Stone: you deleted their hold" in result.out
+    held = {h["contact_id"]: h for h in cli("holds", "--json", now=E2E_LATER).json()}
+    assert list(held) == ["ada-lovelace"] and held["ada-lovelace"]["start"] == "2026-11-26T16:00:00+01:00"
+    cold = {c["id"]: c for c in cli("cold", "--json", now=E2E_LATER).json()}
+    assert cold["bob-stone"]["snoozed_until"].startswith("2026-12-20")
+    assert cli("sync", now="2026-11-20T11:00:00+01:00").code == 0
+    assert set(live_holds(cli.server)) == {"ada-lovelace"}
+    assert live_holds(cli.server)["ada-lovelace"].decoded("DTSTART") == moved_to

@@ -12,7 +12,8 @@ import pytest
 
 from syncd.config import parse_config
 from syncd.engine import sync_source, touch_rules
-from syncd.sources.caldav import CaldavSource, caldav_sources
+from syncd.errors import NeedsAuth
+from syncd.sources.caldav import CaldavSource, caldav_sources, check_login
 from syncd.sources.caldav_dav import CaldavAccount
 from syncd.sources.ics import IcsSource
 from syncd.store import Store
@@ -276,3 +277,13 @@ def test_a_refused_connection_fails_fast(store, config):
     assert time.monotonic() - started < 15
     assert not outcome.ok and "cannot reach the server" in outcome.error
     assert store.source_state(source.name).state == "error"
+
+
+def test_syncd_auth_tries_the_password_once_before_storing_it(radicale):
+    """What `syncd auth caldav:NAME` runs before it stores a typed password."""
+    CaldavWorld(radicale)
+    without_command = CaldavAccount("home", radicale.url, USER)
+    check_login(without_command, PASSWORD)
+    with pytest.raises(NeedsAuth) as refused:
+        check_login(without_command, "typo-" + PASSWORD)
+    assert "refused user 'ada'" in str(refused.value) and PASSWORD not in str(refused.value)
