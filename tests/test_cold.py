@@ -116,7 +116,7 @@ def test_cold_list_empty_when_everyone_is_warm() -> None:
 def test_statuses_use_cadence_of_and_touch_map() -> None:
     ada, bob = person("Ada", cadence_days=7), person("Bob", tier="intimate")
     cadences = {"intimate": 14}
-    result = statuses([ada, bob], lambda c: c.cadence_days or cadences[c.tier], {"ada": touched(10)}, NOW)
+    result = statuses([ada, bob], lambda c: c.cadence_days or cadences[c.tier or ""], {"ada": touched(10)}, NOW)
     assert [(s.contact.id, s.cadence_days, s.cold, s.overdue_days) for s in result] == [
         ("ada", 7, True, 3),
         ("bob", 14, True, None),

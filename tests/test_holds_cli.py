@@ -49,7 +49,7 @@ def holds_file(cli) -> Path:
     return cli.home / "holds.ics"
 
 
-def hold_events(cli) -> list[icalendar.Event]:
+def hold_events(cli) -> list[icalendar.cal.Component]:
     calendar = icalendar.Calendar.from_ical(holds_file(cli).read_bytes())
     return [component for component in calendar.walk("VEVENT")]
 
