@@ -88,7 +88,10 @@ class IcsHoldSink:
                 if not h.declined and h.start < end and start < h.end:
                     out.append(Interval(h.start, h.end))
         for uid, events in by_uid.items():
-            out.extend(self._user_busy(uid, events, start, end))
+            # a series and its moved occurrences share a UID; other events sharing one are copies, each busy
+            together = any("RECURRENCE-ID" in event for event in events)
+            for series in [events] if together else [[event] for event in events]:
+                out.extend(self._user_busy(uid, series, start, end))
         return sorted(out, key=lambda i: (i.start, i.end))
 
     def _user_busy(self, uid: str, events: list[Event], start: datetime, end: datetime) -> list[Interval]:

@@ -392,6 +392,13 @@ USER_EVENTS = (
     # marked free: not busy
     "BEGIN:VEVENT\r\nUID:free\r\nDTSTAMP:20260501T000000Z\r\nDTSTART:20260602T150000Z\r\n"
     "DTEND:20260602T160000Z\r\nTRANSP:TRANSPARENT\r\nEND:VEVENT\r\n"
+    # two copies of one event (an app duplicated it, UID and all), and one without a UID: each busy
+    "BEGIN:VEVENT\r\nUID:copied\r\nDTSTAMP:20260501T000000Z\r\nDTSTART:20260606T080000Z\r\n"
+    "DTEND:20260606T090000Z\r\nEND:VEVENT\r\n"
+    "BEGIN:VEVENT\r\nUID:copied\r\nDTSTAMP:20260501T000000Z\r\nDTSTART:20260607T080000Z\r\n"
+    "DTEND:20260607T090000Z\r\nEND:VEVENT\r\n"
+    "BEGIN:VEVENT\r\nDTSTAMP:20260501T000000Z\r\nDTSTART:20260607T100000Z\r\n"
+    "DTEND:20260607T110000Z\r\nEND:VEVENT\r\n"
     # a series that cannot be expanded costs itself only
     "BEGIN:VEVENT\r\nUID:broken\r\nDTSTAMP:20260501T000000Z\r\nDTSTART:20260601T090000Z\r\n"
     "DTEND:20260601T100000Z\r\nRRULE:FREQ=SOMETIMES\r\nEND:VEVENT\r\n"
@@ -410,10 +417,13 @@ def test_the_users_events_in_the_file_are_busy_time_and_never_holds(sink, path):
         Interval(datetime(2026, 6, 2, 12, 0, tzinfo=UTC), datetime(2026, 6, 2, 12, 30, tzinfo=UTC)),
         Interval(datetime(2026, 6, 4, 6, 0, tzinfo=UTC), datetime(2026, 6, 4, 6, 30, tzinfo=UTC)),
         Interval(datetime(2026, 6, 4, 22, 0, tzinfo=UTC), datetime(2026, 6, 5, 22, 0, tzinfo=UTC)),
+        Interval(datetime(2026, 6, 6, 8, 0, tzinfo=UTC), datetime(2026, 6, 6, 9, 0, tzinfo=UTC)),
+        Interval(datetime(2026, 6, 7, 8, 0, tzinfo=UTC), datetime(2026, 6, 7, 9, 0, tzinfo=UTC)),
+        Interval(datetime(2026, 6, 7, 10, 0, tzinfo=UTC), datetime(2026, 6, 7, 11, 0, tzinfo=UTC)),
     ]
     h = new_hold(start=datetime(2026, 6, 2, 8, 0, tzinfo=UTC))
     sink.create(h, "Coffee", "")
-    for uid in ("floating", "daily", "offsite", "free", "broken", h.event_id):
+    for uid in ("floating", "daily", "offsite", "free", "copied", "", "broken", h.event_id):
         sink.remove(uid)
     assert raw_text(path) == USER_EVENTS
 
