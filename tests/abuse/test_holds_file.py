@@ -52,7 +52,7 @@ def holds_file(cli) -> Path:
     return cli.home / "holds.ics"
 
 
-def vevents(cli) -> list[icalendar.Event]:
+def vevents(cli) -> list[icalendar.Component]:
     return list(icalendar.Calendar.from_ical(holds_file(cli).read_bytes()).walk("VEVENT"))
 
 
@@ -62,11 +62,11 @@ def snoozes(cli, now: str) -> dict[str, str | None]:
     return {item["id"]: item["snoozed_until"] for item in result.json()}
 
 
-def save_as_a_calendar_app_would(cli, keep: callable = lambda name: not name.startswith("X-SYNCD-")) -> None:
-    """Re-serialise the file with icalendar, keeping only the properties `keep` accepts."""
+def save_as_a_calendar_app_would(cli) -> None:
+    """Re-serialise the file with icalendar, dropping the X-SYNCD-* properties as some apps do."""
     calendar = icalendar.Calendar.from_ical(holds_file(cli).read_bytes())
     for event in calendar.walk("VEVENT"):
-        for name in [name for name in event if not keep(name)]:
+        for name in [name for name in event if name.startswith("X-SYNCD-")]:
             del event[name]
     holds_file(cli).write_bytes(calendar.to_ical())
 
