@@ -18,7 +18,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from syncd.config_accounts import account_tables
+from syncd.config_accounts import account_tables, google_account_tables
 from syncd.config_spec import REPEATED_SECTIONS, SPEC, TIERS, TITLE_FIELDS, Key
 from syncd.errors import ConfigError
 from syncd.timeutil import format_duration, local_timezone, parse_duration, parse_hhmm, parse_timezone
@@ -54,6 +54,7 @@ class Config:
     tz: tzinfo
     sections: dict[str, SimpleNamespace] = field(default_factory=dict)
     repeated: dict[str, list[SimpleNamespace]] = field(default_factory=dict)  # `[[sources.imap]]`: one per account
+    google_accounts: list[SimpleNamespace] = field(default_factory=list)  # `[[sources.google]]`, when an array
 
     def __getattr__(self, name: str) -> Any:
         repeated = self.__dict__.get("repeated", {})
@@ -213,6 +214,10 @@ def parse_config(text: str, path: Path | None) -> Config:
     base = path.parent if path else None
     known = {(key.section, key.name): key for key in SPEC}
     repeated, problems = account_tables(data, label, text, lambda key, value: _convert(key, value, base), _did_you_mean)
+    google_accounts, google_problems = google_account_tables(
+        data, label, text, lambda key, value: _convert(key, value, base), _did_you_mean
+    )
+    problems += google_problems
     known_sections = {key.section for key in SPEC if key.section not in REPEATED_SECTIONS}
     values: dict[str, dict[str, Any]] = {section: {} for section in known_sections}
     for section, items in _flatten(data).items():
@@ -253,7 +258,7 @@ def parse_config(text: str, path: Path | None) -> Config:
         raise ConfigError(problems)
     tz = values["user"]["timezone"] or local_timezone()
     sections = {name: SimpleNamespace(**items) for name, items in values.items()}
-    return Config(path=path, tz=tz, sections=sections, repeated=repeated)
+    return Config(path=path, tz=tz, sections=sections, repeated=repeated, google_accounts=google_accounts)
 
 
 def _cross_checks(label: str, text: str, values: dict[str, dict[str, Any]]) -> list[str]:

@@ -37,26 +37,78 @@ def account_tables(
         if not isinstance(entries, list) or not all(isinstance(entry, dict) for entry in entries):
             problems.append(f"{label}: [[{section}]]: expected tables, one per account")
             continue
-        keys = {key.name: key for key in SPEC if key.section == section}
         for number, entry in enumerate(entries, 1):
-            line = _table_line(text, section, number)
-            where = f"{label}:{line}" if line else label
-            values: dict[str, Any] = {}
-            for name, value in entry.items():
-                if name not in keys:
-                    problems.append(f"{where}: unknown key [[{section}]] #{number} {name}{did_you_mean(name, keys)}")
-                    continue
-                try:
-                    values[name] = convert(keys[name], value)
-                except ValueError as error:
-                    problems.append(f"{where}: [[{section}]] #{number} {name}: {error}")
-            for name, key in keys.items():
-                if name not in values:
-                    values[name] = convert(key, key.default) if key.default is not None else None
+            values, where, found = _table_values(section, number, entry, label, text, convert, did_you_mean)
+            problems += found
             problems += [f"{where}: [[{section}]] #{number} {problem}" for problem in _check_account(section, values)]
             tables[section].append(SimpleNamespace(**values))
     names = [f"{section}:{table.name}" for section, items in tables.items() for table in items if table.name]
     problems += [f"{label}: two accounts are both named {name!r}; give each a unique name" for name in _twice(names)]
+    return tables, problems
+
+
+def _table_values(
+    section: str,
+    number: int,
+    entry: dict[str, Any],
+    label: str,
+    text: str,
+    convert: Convert,
+    did_you_mean: Callable[[str, Any], str],
+) -> tuple[dict[str, Any], str, list[str]]:
+    """One table's keys converted like any section's, defaults filled in; (values, where, problems)."""
+    keys = {key.name: key for key in SPEC if key.section == section}
+    line = _table_line(text, section, number)
+    where = f"{label}:{line}" if line else label
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, value in entry.items():
+        if name not in keys:
+            problems.append(f"{where}: unknown key [[{section}]] #{number} {name}{did_you_mean(name, keys)}")
+            continue
+        try:
+            values[name] = convert(keys[name], value)
+        except ValueError as error:
+            problems.append(f"{where}: [[{section}]] #{number} {name}: {error}")
+    for name, key in keys.items():
+        if name not in values:
+            values[name] = convert(key, key.default) if key.default is not None else None
+    return values, where, problems
+
+
+def google_account_tables(
+    data: dict[str, Any], label: str, text: str, convert: Convert, did_you_mean: Callable[[str, Any], str]
+) -> tuple[list[SimpleNamespace], list[str]]:
+    """`[[sources.google]]`: one table per Google account, each checked like `[sources.google]`.
+
+    The array is replaced in `data` by one of its tables (the first enabled one), so the
+    single `[sources.google]` section keeps its meaning for whatever reads it; a single
+    table is left alone and gives no accounts here.
+    """
+    sources = data.get("sources")
+    if not isinstance(sources, dict) or not isinstance(sources.get("google"), list):
+        return [], []
+    raw = sources["google"]
+    if not raw or not all(isinstance(entry, dict) for entry in raw):
+        sources.pop("google")
+        return [], [f"{label}: [[sources.google]]: expected tables, one per Google account"]
+    tables: list[SimpleNamespace] = []
+    problems: list[str] = []
+    for number, entry in enumerate(raw, 1):
+        values, where, found = _table_values("sources.google", number, entry, label, text, convert, did_you_mean)
+        problems += found
+        if len(raw) > 1 and not values.get("account"):
+            problems.append(f"{where}: [[sources.google]] #{number} account is required when there are several")
+        if values.get("enabled") and not values.get("calendars") and not values.get("gmail"):
+            problems.append(
+                f"{where}: [[sources.google]] #{number}: no calendars and gmail = false leaves nothing to read"
+            )
+        tables.append(SimpleNamespace(**values))
+    accounts = [table.account for table in tables if table.account]
+    problems += [f"{label}: two [[sources.google]] tables are both account {name!r}" for name in _twice(accounts)]
+    chosen = next((entry for entry, table in zip(raw, tables, strict=True) if table.enabled), raw[0])
+    known = {key.name for key in SPEC if key.section == "sources.google"}
+    sources["google"] = {name: value for name, value in chosen.items() if name in known}  # reported once, above
     return tables, problems
 
 

@@ -184,8 +184,8 @@ def test_auth_asks_the_narrowest_scopes_and_stores_the_token_in_the_keyring(fake
     assert "token" not in stored and stored["account"] == "me@example.com"
     # The stored token works, through the token_uri it was stored with.
     config = make_config(fake, tmp_path)
-    assert known_account(config) == "me@example.com"
-    google = GoogleSession(load_credentials(config), fake.root)
+    assert known_account(config.google) == "me@example.com"
+    google = GoogleSession(load_credentials(config.google), fake.root)
     assert google.execute(google.gmail().users().getProfile(userId="me"), "gmail")["emailAddress"] == "me@example.com"
     assert not (tmp_path / "google-token.json").exists()
 
@@ -245,14 +245,14 @@ def test_missing_or_bad_client_secrets_is_a_configuration_error(fake, tmp_path, 
 def test_loading_without_any_authorization_is_needs_auth(fake, tmp_path, memory_keyring):
     config = make_config(fake, tmp_path)
     with pytest.raises(NeedsAuth) as caught:
-        load_credentials(config)
+        load_credentials(config.google)
     assert "syncd auth" in str(caught.value)
-    assert known_account(config) is None
+    assert known_account(config.google) is None
 
 
 def test_loading_with_no_keyring_is_needs_auth_pointing_at_token_file(fake, tmp_path, no_keyring):
     with pytest.raises(KeyringUnavailable) as caught:
-        load_credentials(make_config(fake, tmp_path))
+        load_credentials(make_config(fake, tmp_path).google)
     assert "token_file" in str(caught.value) and caught.value.state == "needs_auth"
 
 
@@ -261,9 +261,9 @@ def test_locked_keyring_says_locked(fake, tmp_path):
     keyring.set_keyring(LockedKeyring())
     try:
         with pytest.raises(KeyringUnavailable) as caught:
-            load_credentials(make_config(fake, tmp_path))
+            load_credentials(make_config(fake, tmp_path).google)
         assert "locked" in str(caught.value)
-        assert known_account(make_config(fake, tmp_path)) is None  # `status` never breaks
+        assert known_account(make_config(fake, tmp_path).google) is None  # `status` never breaks
     finally:
         keyring.set_keyring(previous)
 
@@ -272,13 +272,13 @@ def test_token_file_problems_are_needs_auth(fake, tmp_path):
     token = tmp_path / "token.json"
     config = make_config(fake, tmp_path, extra=f'token_file = "{token}"\n')
     with pytest.raises(NeedsAuth, match="no Google token"):
-        load_credentials(config)
+        load_credentials(config.google)
     token.write_text("{not json")
     with pytest.raises(NeedsAuth, match="not valid JSON"):
-        load_credentials(config)
+        load_credentials(config.google)
     token.write_text(json.dumps({"refresh_token": "x"}))
     with pytest.raises(NeedsAuth, match="incomplete"):
-        load_credentials(config)
+        load_credentials(config.google)
 
 
 def test_credentials_keep_the_stored_token_uri(fake):
@@ -295,11 +295,11 @@ def test_credentials_keep_the_stored_token_uri(fake):
 def test_several_accounts_default_to_the_last_authorised(fake, tmp_path, memory_keyring):
     config = make_config(fake, tmp_path)
     credentials = fake.credentials()
-    store_credentials(config, credentials, "ada@example.com")
-    store_credentials(config, credentials, "bob@example.com")
-    assert known_account(config) == "bob@example.com"
-    assert known_account(make_config(fake, tmp_path, extra='account = "ada@example.com"\n')) == "ada@example.com"
-    assert load_credentials(make_config(fake, tmp_path, extra='account = "ada@example.com"\n')).refresh_token
+    store_credentials(config.google, credentials, "ada@example.com")
+    store_credentials(config.google, credentials, "bob@example.com")
+    assert known_account(config.google) == "bob@example.com"
+    assert known_account(make_config(fake, tmp_path, extra='account = "ada@example.com"\n').google) == "ada@example.com"
+    assert load_credentials(make_config(fake, tmp_path, extra='account = "ada@example.com"\n').google).refresh_token
 
 
 def test_private_file_replaces_atomically(tmp_path):

@@ -19,6 +19,7 @@ def register(commands: Any) -> None:
     auth.add_argument("source", nargs="?", metavar="SOURCE", help="imap:NAME or caldav:NAME (default: Google)")
     auth.add_argument("--no-browser", action="store_true", help="print the URL instead of opening a browser (headless)")
     auth.add_argument("--port", type=int, default=0, help="local port for the OAuth redirect (for SSH forwarding)")
+    auth.add_argument("--account", metavar="ADDRESS", help="which [[sources.google]] account to authorise")
     auth.set_defaults(run=cmd_auth)
     commands.add_parser("run", help="the daemon, in the foreground (what systemd starts)").set_defaults(run=cmd_run)
     install = commands.add_parser("install-service", help="install the systemd user unit for this syncd")
@@ -54,7 +55,7 @@ def cmd_auth(app: App, args: argparse.Namespace) -> int:
         return auth_password(app.config, args.source)
     from syncd.google.auth import run_auth
 
-    return run_auth(app.config, no_browser=args.no_browser, port=args.port)
+    return run_auth(app.config, no_browser=args.no_browser, port=args.port, account=args.account)
 
 
 def cmd_run(app: App, args: argparse.Namespace) -> int:

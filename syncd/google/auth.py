@@ -12,7 +12,9 @@ only prints the URL: on a headless server, forward the port first
 reaches syncd through the tunnel.
 
 Which account was authorised comes from the Gmail profile (or `[sources.google]
-account` when Gmail is off); it names the keyring entry and the `gmail:` source.
+account` when Gmail is off); it names the keyring entry and the `gmail:` source. With
+several `[[sources.google]]` accounts, `syncd auth --account ADDRESS` picks the table,
+and the account chosen in Google's consent screen must be that one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, TextIO
 
 from syncd.errors import SourceError, first_line
 from syncd.google import SCOPE_PREFIX, SCOPES
+from syncd.google.accounts import account_named, configured_accounts
 from syncd.google.client import GoogleSession
 from syncd.google.credentials import KeyringUnavailable, store_credentials
 from syncd.google.retry import RetryPolicy
@@ -46,28 +49,56 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def required_scopes(config: Any) -> set[str]:
+def required_scopes(google: Any) -> set[str]:
+    """What one account table needs: Calendar always, Gmail's metadata scope when `gmail = true`."""
     needed = {SCOPE_PREFIX + "calendar.events", SCOPE_PREFIX + "calendar.freebusy"}
-    if config.google.gmail:
+    if google.gmail:
         needed.add(SCOPE_PREFIX + "gmail.metadata")
     return needed
 
 
-def _account_of(config: Any, credentials: Any) -> str | None:
-    if config.google.gmail:
-        session = GoogleSession(credentials, config.google.api_endpoint, retry=RetryPolicy(attempts=3, base_delay=0.5))
+def _account_of(google: Any, credentials: Any) -> str | None:
+    if google.gmail:
+        session = GoogleSession(credentials, google.api_endpoint, retry=RetryPolicy(attempts=3, base_delay=0.5))
         profile = session.execute(session.gmail().users().getProfile(userId="me"), "gmail", "profile")
         return profile.get("emailAddress") or None
-    return config.google.account
+    return google.account
+
+
+def _pick_account(config: Any, account: str | None) -> tuple[Any | None, str]:
+    """The account table `syncd auth` works on, or None and why not (a configuration problem)."""
+    tables = configured_accounts(config)
+    if account:
+        table = account_named(config, account)
+        if table is None and len(tables) == 1 and not tables[0].account:
+            table = tables[0]  # one table without `account`: the address comes from Google
+        if table is None:
+            known = ", ".join(t.account for t in tables if t.account) or "none"
+            return None, f"syncd auth: no [sources.google] account {account!r} in the config (accounts: {known})"
+        return table, ""
+    if len(tables) > 1:
+        known = ", ".join(t.account for t in tables)
+        return None, f"syncd auth: several Google accounts are configured; pick one with --account ({known})"
+    return tables[0], ""
 
 
 def run_auth(
-    config: Any, no_browser: bool = False, port: int = 0, *, out: TextIO | None = None, err: TextIO | None = None
+    config: Any,
+    no_browser: bool = False,
+    port: int = 0,
+    *,
+    account: str | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
 ) -> int:
     """Authorise syncd for one Google account; 0 on success, 1 on failure, 2 on configuration."""
     out = out or sys.stdout
     err = err or sys.stderr
-    secrets_path: Path | None = config.google.client_secrets
+    google, problem = _pick_account(config, account)
+    if google is None:
+        print(problem, file=err)
+        return 2
+    secrets_path: Path | None = google.client_secrets
     if secrets_path is None:
         print(
             "syncd auth: set [sources.google] client_secrets to the OAuth client JSON you downloaded from "
@@ -142,7 +173,7 @@ def run_auth(
         )
         return 1
     granted = set(getattr(credentials, "granted_scopes", None) or credentials.scopes or SCOPES)
-    missing = sorted(scope.removeprefix(SCOPE_PREFIX) for scope in required_scopes(config) - granted)
+    missing = sorted(scope.removeprefix(SCOPE_PREFIX) for scope in required_scopes(google) - granted)
     if missing:
         print(
             f"syncd auth: Google granted syncd no access to {', '.join(missing)}; "
@@ -151,17 +182,24 @@ def run_auth(
         )
         return 1
     try:
-        account = _account_of(config, credentials)
+        authorised = _account_of(google, credentials) or account
     except SourceError as error:
         print(f"syncd auth: authorised, but cannot read the Gmail profile: {error}", file=err)
         return 1
+    if google.account and authorised and authorised.lower() != google.account.lower():
+        print(
+            f"syncd auth: Google authorised {authorised}, not {google.account}; run "
+            f"`syncd auth --account {google.account}` again and choose that account",
+            file=err,
+        )
+        return 1
     try:
-        where = store_credentials(config, credentials, account)
+        where = store_credentials(google, credentials, authorised)
     except KeyringUnavailable as error:
         print(f"syncd auth: {error}", file=err)
         return 1
     except OSError as error:
         print(f"syncd auth: cannot write the token: {error.strerror or error}", file=err)
         return 1
-    print(f"Authorised {account or 'your Google account'}; the token is in {where}.", file=out)
+    print(f"Authorised {authorised or 'your Google account'}; the token is in {where}.", file=out)
     return 0

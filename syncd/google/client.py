@@ -260,8 +260,8 @@ def _worst(hints: list[Transient]) -> Transient:
     )
 
 
-def session_for(config: Any, retry: RetryPolicy | None = None) -> GoogleSession:
-    """The session for `[sources.google]`: credentials loaded lazily from the store.
+def session_for(config: Any, retry: RetryPolicy | None = None, google: Any = None) -> GoogleSession:
+    """The session for one Google account (`google`, default `[sources.google]`): credentials loaded lazily.
 
     One call never waits between its tries for longer than a quarter of `sync_every` in
     all (5 s at least): past that, the daemon's own per-source backoff takes over, and
@@ -275,4 +275,5 @@ def session_for(config: Any, retry: RetryPolicy | None = None) -> GoogleSession:
             max_delay=min(RetryPolicy.max_delay, max(1.0, quarter)),
             max_total=min(RetryPolicy.max_total, max(5.0, quarter)),
         )
-    return GoogleSession(lambda: load_credentials(config), config.google.api_endpoint, retry=retry)
+    account = google if google is not None else config.google
+    return GoogleSession(lambda: load_credentials(account), account.api_endpoint, retry=retry)

@@ -2,11 +2,11 @@
 
 The token is the JSON `google.oauth2.credentials.Credentials.to_json()` writes, plus the
 account's address under `"account"`. It lives in the OS keyring (service `syncd`, user
-name = the account's address). Only where no usable keyring exists (a headless server,
-a locked collection) does it go to `[sources.google] token_file`, which is then the one
-and only place: written atomically and 0600. syncd never falls back from one to the other
-by itself (a token silently landing in a file is a surprise nobody wants), and never
-pickles.
+name = the account's address, so each `[[sources.google]]` account has its own entry).
+Only where no usable keyring exists (a headless server, a locked collection) does it go
+to the account's `token_file`, which is then the one and only place: written atomically
+and 0600. syncd never falls back from one to the other by itself (a token silently
+landing in a file is a surprise nobody wants), and never pickles.
 
 Credentials are rebuilt with `Credentials(...)` from the stored fields rather than
 `Credentials.from_authorized_user_info`, which replaces a stored `token_uri` with
@@ -42,8 +42,8 @@ class KeyringUnavailable(NeedsAuth):
     """No usable OS keyring: the user must configure `token_file` (never a silent fallback)."""
 
 
-def _token_file(config: Any) -> Path | None:
-    return getattr(config.google, "token_file", None)
+def _token_file(google: Any) -> Path | None:
+    return getattr(google, "token_file", None)
 
 
 def _no_keyring(error: Exception) -> KeyringUnavailable:
@@ -172,8 +172,8 @@ def _keyring_accounts() -> list[str]:
     return [item for item in accounts if isinstance(item, str) and item]
 
 
-def _keyring_account(config: Any) -> str | None:
-    configured = getattr(config.google, "account", None)
+def _keyring_account(google: Any) -> str | None:
+    configured = getattr(google, "account", None)
     if configured:
         return configured
     accounts = _keyring_accounts()
@@ -183,19 +183,21 @@ def _keyring_account(config: Any) -> str | None:
 # --- public ------------------------------------------------------------------------
 
 
-def load_info(config: Any) -> dict[str, Any]:
-    """The stored authorized-user info for the configured account; NeedsAuth when absent."""
-    path = _token_file(config)
+def load_info(google: Any) -> dict[str, Any]:
+    """The stored authorized-user info of one `[sources.google]` table's account; NeedsAuth when absent."""
+    path = _token_file(google)
     if path is not None:
         return _read_token_file(path)
     import keyring
 
-    account = _keyring_account(config)
+    account = _keyring_account(google)
     if account is None:
         raise NeedsAuth("no Google authorization found in the OS keyring; run `syncd auth`")
     raw = _keyring_call(keyring.get_password, KEYRING_SERVICE, account)
     if not raw:
-        raise NeedsAuth("no Google authorization for the configured account in the OS keyring; run `syncd auth`")
+        raise NeedsAuth(
+            f"no Google authorization for {account} in the OS keyring; run `syncd auth --account {account}`"
+        )
     try:
         info = json.loads(raw)
     except ValueError:
@@ -204,18 +206,18 @@ def load_info(config: Any) -> dict[str, Any]:
     return info
 
 
-def load_credentials(config: Any) -> Any:
+def load_credentials(google: Any) -> Any:
     """google.oauth2 Credentials, not yet refreshed (the first API call refreshes them)."""
-    return credentials_from_info(load_info(config))
+    return credentials_from_info(load_info(google))
 
 
-def known_account(config: Any) -> str | None:
+def known_account(google: Any) -> str | None:
     """The account's address without any network call, or None (never raises)."""
-    configured = getattr(config.google, "account", None)
+    configured = getattr(google, "account", None)
     if configured:
         return configured
     try:
-        return load_info(config).get("account") or None
+        return load_info(google).get("account") or None
     except NeedsAuth:
         return None
     except Exception:  # a broken keyring backend must not break `status`
@@ -223,11 +225,11 @@ def known_account(config: Any) -> str | None:
         return None
 
 
-def store_credentials(config: Any, credentials: Any, account: str | None) -> str:
-    """Store the token where the config says; returns where, for the user (no secrets)."""
+def store_credentials(google: Any, credentials: Any, account: str | None) -> str:
+    """Store the token where the account's table says; returns where, for the user (no secrets)."""
     info = credentials_to_info(credentials, account)
     text = json.dumps(info, indent=1, sort_keys=True)
-    path = _token_file(config)
+    path = _token_file(google)
     if path is not None:
         write_private_file(path, text + "\n")
         return display_path(path)

@@ -45,7 +45,7 @@ from syncd.google.event_time import event_time, parse_instant, rfc3339
 from syncd.google.failures import GoogleApiError
 from syncd.intervals import merge_intervals
 from syncd.planner import Interval, NewHold
-from syncd.sinks.base import HoldGone, SinkError, SinkHold
+from syncd.sinks.base import HoldGone, SinkError, SinkHold, SinkSpecError
 
 __all__ = ["GoogleHoldSink", "MARKER_KEY", "MARKER_VALUE", "CONTACT_KEY", "MAX_RANGE", "MAX_CALENDARS"]
 
@@ -76,15 +76,17 @@ class GoogleHoldSink:
         page_size: int = PAGE_SIZE,
         max_range: timedelta = MAX_RANGE,
         list_lookback: timedelta = LIST_LOOKBACK,
+        account: str | None = None,
     ) -> None:
         """``busy_calendars``: the synced calendars whose free/busy counts (the hold calendar
-        is always added); ``tz`` names the zone holds are written in; ``clock`` is "now"."""
+        is always added); ``tz`` names the zone holds are written in; ``clock`` is "now";
+        ``account`` is named in the sink's name when several Google accounts are configured."""
         if not calendar_id:
             raise SinkError("google: no calendar id")
         self.calendar_id = calendar_id
-        self.name = f"google:{calendar_id}"
-        # Messages name the sink, but never by an address (a calendar id may be one).
-        self._where = self.name if "@" not in calendar_id else "google: the hold calendar"
+        self.name = f"google:{account}/{calendar_id}" if account else f"google:{calendar_id}"
+        # Messages name the sink, but never by an address (a calendar id or an account may be one).
+        self._where = self.name if "@" not in self.name else "google: the hold calendar"
         self._session = session
         self._busy_calendars = list(dict.fromkeys([*busy_calendars, calendar_id]))
         self._tz = tz
@@ -97,16 +99,24 @@ class GoogleHoldSink:
     def from_config(
         cls, calendar_id: str, config: Any, *, tz: tzinfo | None = None, clock: Callable[[], datetime] | None = None
     ) -> GoogleHoldSink:
-        """The sink for ``[holds] sink = "google:ID"``: credentials and endpoint of ``[sources.google]``."""
+        """The sink for ``[holds] sink = "google:ID"`` (or ``"google:ACCOUNT/ID"`` with several
+        accounts): that account's credentials, endpoint and calendars."""
+        from syncd.google.accounts import several_accounts, split_calendar
         from syncd.google.client import session_for
 
-        google = config.google
+        google, calendar = split_calendar(config, calendar_id)
+        if google is None:
+            raise SinkSpecError(
+                f"hold sink 'google:{calendar_id}': several Google accounts are configured; "
+                "name the account of the hold calendar: google:ACCOUNT/CALENDAR_ID"
+            )
         return cls(
-            calendar_id,
-            session_for(config),
+            calendar,
+            session_for(config, google=google),
             busy_calendars=list(google.calendars or []),
             tz=tz or getattr(config, "tz", None),
             clock=clock,
+            account=google.account if several_accounts(config) else None,
         )
 
     # ------------------------------------------------------------------ reading

@@ -100,11 +100,11 @@ def own_addresses_of(event: dict[str, Any]) -> set[str]:
 class GoogleCalendarSource:
     kind = "google_calendar"
 
-    def __init__(self, session: GoogleSession, calendar_id: str, *, page_size: int = PAGE_SIZE):
+    def __init__(self, session: GoogleSession, calendar_id: str, *, page_size: int = PAGE_SIZE, name: str = ""):
         self.session = session
         self.calendar_id = calendar_id
         self.page_size = page_size
-        self.name = f"google_calendar:{calendar_id}"
+        self.name = name or f"google_calendar:{calendar_id}"
 
     def sync(self, cursor: dict[str, Any] | None, context: SyncContext) -> Iterator[Batch]:
         cursor = cursor or {}
