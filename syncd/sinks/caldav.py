@@ -19,10 +19,11 @@ import icalendar
 
 from syncd.planner import Interval, NewHold
 from syncd.sinks.base import CONTACT_PROP, MARKER, SinkError, SinkHold, SinkSpecError
-from syncd.sinks.ics_file import inert, is_hold_uid
+from syncd.sinks.ics_file import is_hold_uid
 from syncd.sources.caldav import find_calendar
 from syncd.sources.caldav_dav import CaldavAccount, DavError, DavObject, DavSession
 from syncd.sources.ics import parse_calendar
+from syncd.textsafe import inert, inert_lines
 
 __all__ = ["CaldavHoldSink"]
 
@@ -191,7 +192,7 @@ class CaldavHoldSink:
         event.add("DTSTART", hold.start.astimezone(UTC))
         event.add("DTEND", hold.end.astimezone(UTC))
         event.add("SUMMARY", inert(title))
-        event.add("DESCRIPTION", inert(description, newlines=True))
+        event.add("DESCRIPTION", inert_lines(description.replace("\r\n", "\n")))
         event.add("CLASS", "PRIVATE")
         event.add("TRANSP", "OPAQUE")
         event.add(CONTACT_PROP, hold.contact_id)

@@ -107,8 +107,11 @@ class Radicale:
                 self.process.wait()
 
 
-def start_radicale(folder: Path, port: int | None = None) -> Radicale:
-    """Start Radicale and wait until it answers; fails (never skips) if it cannot start."""
+def start_radicale(folder: Path, port: int | None = None, hook: str | None = None) -> Radicale:
+    """Start Radicale and wait until it answers; fails (never skips) if it cannot start.
+
+    `hook` is a shell command Radicale runs after every write, before it answers (its
+    storage hook): the crash tests use it to kill the client right after a write landed."""
     folder.mkdir(parents=True, exist_ok=True)
     users = folder / "users"
     users.write_text(f"{USER}:{PASSWORD}\n", encoding="utf-8")
@@ -128,6 +131,7 @@ def start_radicale(folder: Path, port: int | None = None) -> Radicale:
                 "type = owner_only",
                 "[storage]",
                 f"filesystem_folder = {folder / 'collections'}",
+                *([f"hook = {hook}"] if hook else []),
                 "[logging]",
                 "level = info",
                 "mask_passwords = True",
