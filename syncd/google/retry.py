@@ -87,7 +87,7 @@ class GaveUp(SourceError):
     @classmethod
     def recently(cls, what: str, description: str) -> GaveUp:
         """Google was unreachable moments ago: say so without trying again."""
-        return cls(f"{what}: {description} moments ago, not retried in this sync; {CHECK}", True, description)
+        return cls(f"{what}: {description} moments ago, not tried again yet; {CHECK}", True, description)
 
 
 def call_with_retry(
