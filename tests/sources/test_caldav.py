@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -266,8 +267,9 @@ def test_wrong_password_needs_auth_and_never_shows_the_password(radicale, store,
     assert state.state == "needs_auth"
     assert "syncd auth caldav:home" in outcome.error and "\n" not in outcome.error
     store.close()
+    as_basic = base64.b64encode(f"{USER}:{wrong}".encode()).decode()  # how it travels in a header
     for text in (outcome.error, caplog.text, (store.path).read_bytes().decode("latin-1")):
-        assert wrong not in text and PASSWORD not in text
+        assert wrong not in text and PASSWORD not in text and as_basic not in text
 
 
 def test_a_refused_connection_fails_fast(store, config):
