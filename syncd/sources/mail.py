@@ -13,7 +13,7 @@ import stat
 import uuid
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from syncd.records import Message
 from syncd.sources.base import SourceError, SyncContext, display_path, file_signature, log
@@ -87,6 +87,13 @@ def folder_labels(path: Path) -> tuple[str, ...]:
     return ()
 
 
+def _listing(folder: Path) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
+
+
 _JUNK_FOLDERS = frozenset({"junk", "spam", "junk e-mail", "junk email", "bulk mail"})
 _TRASH_FOLDERS = frozenset({"trash", "bin", "deleted", "deleted items", "deleted messages", "papierkorb"})
 
@@ -155,7 +162,8 @@ class MaildirSource:
         if not (self.path / "cur").is_dir() or not (self.path / "new").is_dir():
             raise SourceError(f"{display_path(self.path)}: not a Maildir (expected cur/ and new/ folders)")
         cursor = dict(cursor or {})
-        folders = [file_signature(self.path / "cur"), file_signature(self.path / "new")]
+        watched = self._withdrawing_folders()
+        folders = [file_signature(folder / sub) for folder in [self.path, *watched] for sub in ("cur", "new")]
         since = int(context.since.timestamp())
         if cursor.get("folders") == folders and cursor.get("since", since) <= since:
             return
@@ -176,6 +184,7 @@ class MaildirSource:
         to_read = sorted(
             key for key in keys if (key not in item_of_key and key not in passed_over) or key in flag_changed
         )
+        binned = {folder: set(cursor.get("binned", {}).get(str(folder), [])) for folder in watched}
         batch: list[Message] = []
 
         def make_cursor(final: bool) -> dict[str, Any]:
@@ -186,6 +195,7 @@ class MaildirSource:
                 "passed_over": sorted(passed_over),
                 "trashed": sorted(trashed & set(item_of_key)),
                 "unreadable": sorted(unreadable),
+                "binned": {str(folder): sorted(keys) for folder, keys in binned.items()},
             }
 
         for key in to_read:
@@ -200,6 +210,7 @@ class MaildirSource:
             if len(batch) >= BATCH_SIZE:
                 yield Batch(upserts=batch, cursor=make_cursor(False))
                 batch = []
+        batch += self._withdrawn(binned, lambda: context.known_ids(None) | set(item_of_key.values()))
         yield Batch(
             upserts=batch,
             deletes=sorted(gone_items),
@@ -208,7 +219,41 @@ class MaildirSource:
             skipped=len(unreadable),
         )
 
-    def _read(self, key: str, path: Path, flags: str) -> Message | None:
+    def _withdrawing_folders(self) -> list[Path]:
+        """The Junk and Trash folders beside this one: Maildir++ subfolders (`.Junk`) of an
+        INBOX, or sibling folders (`Trash`) when each folder is its own Maildir."""
+        if self.labels:
+            return []
+        candidates = [self.path / name for name in _listing(self.path) if name.startswith(".")]
+        candidates += [self.path.parent / name for name in _listing(self.path.parent) if name != self.path.name]
+        return sorted(
+            folder
+            for folder in candidates
+            if folder_labels(folder) and (folder / "cur").is_dir() and (folder / "new").is_dir()
+        )
+
+    def _withdrawn(self, binned: dict[Path, set[str]], known_ids: Callable[[], set[str]]) -> list[Message]:
+        """Messages of this folder that the user moved to Junk or Trash, re-written with that
+        label: a move there is the one way a message's touch is withdrawn. New keys only."""
+        records = []
+        known: set[str] | None = None
+        for folder, seen in binned.items():
+            labels = folder_labels(folder)
+            try:
+                entries = maildir_entries(folder)
+            except OSError as error:
+                log.debug("%s: cannot list %s: %s", self.name, folder, error.strerror)
+                continue
+            for key in sorted(set(entries) - seen):
+                record = self._read(key, entries[key][0], "", labels)
+                known = known_ids() if known is None else known
+                if record is not None and record.item_id in known:
+                    records.append(record)
+            seen.clear()
+            seen.update(entries)  # keys that left the folder may come back as new ones
+        return records
+
+    def _read(self, key: str, path: Path, flags: str, labels: tuple[str, ...] = ()) -> Message | None:
         """Opened without blocking and read only if still a regular file: something swapped in
         for a message after the listing (a FIFO) must not hang the sync."""
         try:
@@ -221,5 +266,5 @@ class MaildirSource:
         except OSError as error:
             log.debug("%s: skipping message %s: %s", self.name, key, error.strerror)
             return None
-        labels = set(self.labels) | ({"TRASH"} if "T" in flags else set())
-        return _record(headers, b"", tuple(sorted(labels)), self.name, key, cut)
+        found = set(labels or self.labels) | ({"TRASH"} if "T" in flags else set())
+        return _record(headers, b"", tuple(sorted(found)), self.name, key, cut)
