@@ -13,7 +13,7 @@ import pytest
 from googleapiclient.http import BatchHttpRequest
 
 from tests.fakegoogle import FakeGoogle
-from tests.fakegoogle.schema import problems, response_schema
+from tests.fakegoogle.schema import problems, request_problems, response_schema
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 SYNCD_METHODS = {
@@ -95,6 +95,20 @@ def test_maps_are_checked_through_additional_properties():
     bad = {"calendars": {"primary": {"busy": [{"start": "2026-11-20T09:00:00Z", "until": "soon"}]}}}
     assert problems("calendar.freebusy.query", bad) == [
         "calendar.freebusy.query.calendars['primary'].busy[0].until: no such field in the discovery document"
+    ]
+
+
+def test_request_bodies_are_checked_too():
+    hold = {"summary": "Coffee", "start": {"dateTime": "2026-11-20T09:00:00Z"}, "transparency": "opaque"}
+    assert request_problems("calendar.events.insert", hold) == []
+    assert request_problems("calendar.events.insert", {**hold, "busy": True}) == [
+        "calendar.events.insert request.busy: no such field in the discovery document"
+    ]
+    assert request_problems("calendar.freebusy.query", {"items": [{"id": 1}]}) == [
+        "calendar.freebusy.query request.items[0].id: expected a string, got 1"
+    ]
+    assert request_problems("calendar.events.delete", {}) == [
+        "calendar.events.delete: sent a body, but the method takes none"
     ]
 
 

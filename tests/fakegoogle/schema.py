@@ -6,7 +6,8 @@ schema and every field's type. `problems(method, body)` walks a JSON answer and 
 each field the schema does not know or whose type is wrong: strings, 64-bit integers
 as decimal strings (`format: int64`/`uint64`), 32-bit integers as numbers, booleans,
 RFC 3339 `date-time`s, arrays and nested `$ref`s. The fake runs it on every JSON
-answer it sends (batch parts included) and fails the test at `stop()` when one drifted.
+answer it sends and every JSON body it receives (batch parts included) and fails the
+test at `stop()` when one drifted.
 """
 
 from __future__ import annotations
@@ -66,6 +67,22 @@ def problems(method_id: str, body: Any) -> list[str]:
         return [f"{method_id}: answered with a body, but the method has no response schema"]
     found: list[str] = []
     _check(document(api)["schemas"], schema, body, method_id, found)
+    return found
+
+
+def request_problems(method_id: str, body: Any) -> list[str]:
+    """What in a request body the client sent (an event to insert, a free/busy query) the schema does not allow.
+
+    The client builds bodies from whatever syncd passes it, unchecked: a misspelt field
+    would be dropped by Google without a word, and syncd would never know.
+    """
+    api = method_id.split(".", 1)[0]
+    method = methods(api).get(method_id) or {}
+    schema = method.get("request")
+    if schema is None:
+        return [f"{method_id}: sent a body, but the method takes none"]
+    found: list[str] = []
+    _check(document(api)["schemas"], schema, body, f"{method_id} request", found)
     return found
 
 

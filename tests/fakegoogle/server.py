@@ -322,19 +322,21 @@ class FakeGoogle:
             with self.lock:
                 self.count_429 += 1
         if self.check_schema and resp is not RESET:
-            self._check_schema(entry["api"], resp)
+            self._check_schema(entry["api"], resp, body)
         for hook in list(self.after_dispatch):
             hook(entry)
         return resp
 
-    def _check_schema(self, name: str | None, resp: Response) -> None:
+    def _check_schema(self, name: str | None, resp: Response, request_body: bytes) -> None:
+        """The request the client sent and the answer given, against the method's schemas."""
         if name in (None, "batch", "oauth.token") or not 200 <= resp.status < 300:
             return
+        found = schema.request_problems(name, json.loads(request_body)) if request_body else []
         if resp.body is None:
             expected = schema.response_schema(name)
-            found = [f"{name}: answered without a body, but its schema is {expected}"] if expected else []
+            found += [f"{name}: answered without a body, but its schema is {expected}"] if expected else []
         else:
-            found = schema.problems(name, json.loads(resp.payload()))
+            found += schema.problems(name, json.loads(resp.payload()))
         with self.lock:
             self.schema_checked[name] += 1
             self.schema_problems.extend(found)
