@@ -128,8 +128,10 @@ def login(client: imaplib.IMAP4, endpoint: Endpoint, username: str, password: st
         raise NeedsAuth(f"{endpoint.label}: login as {username} refused ({_first_line(error)}); {auth_hint}") from None
     except OSError as error:
         raise SourceError(f"{endpoint.label}: {describe(error)}") from None
-    answer = command(client, endpoint, "CAPABILITY", client.capability)
-    capabilities = answer[0].decode("ascii", "replace").upper().split() if answer else []
+    _, answer = client.response("CAPABILITY")  # most servers name them in the LOGIN answer
+    if not answer or answer[-1] is None:
+        answer = command(client, endpoint, "CAPABILITY", client.capability)
+    capabilities = answer[-1].decode("ascii", "replace").upper().split() if answer else []
     client.capabilities = tuple(capabilities)  # imaplib keeps the pre-login list otherwise
     return set(capabilities)
 

@@ -17,6 +17,7 @@ from syncd.engine import sync_source, touch_rules
 from syncd.sources.imap import ImapAccount, ImapSource
 from syncd.store import Store
 from tests.servers.dovecot import Dovecot, dovecot, free_port  # noqa: F401 (the fixture)
+from tests.servers.proxy import Proxy
 from tests.sources.contract import ME, NOW, SourceContract
 
 pytestmark = pytest.mark.slow
@@ -360,3 +361,43 @@ def test_sync_without_a_password_needs_auth(world, cli, memory_keyring):
     status = cli("status", "--json", now=NOW.isoformat())
     (source,) = [item for item in status.json()["sources"] if item["name"] == "imap:work"]
     assert source["state"] == "needs_auth"
+
+
+@pytest.fixture
+def relay(world):
+    """A factory for a recording relay in front of the world's Dovecot (plain IMAP, on loopback)."""
+    proxies: list[Proxy] = []
+
+    def make(**options) -> Proxy:
+        proxy = Proxy(world.server.port, **options)
+        proxies.append(proxy)
+        world.account.update(security="plain", port=proxy.port)
+        return proxy
+
+    yield make
+    for proxy in proxies:
+        proxy.close()
+
+
+def test_no_change_sync_is_one_status_per_folder_and_no_fetch(world, store, config, relay):
+    world.add("a", "ada@example.com", NOW - timedelta(days=2))
+    proxy = relay()
+    assert run(world.source(), store, config).ok
+    assert "FETCH" in proxy.commands()
+    proxy.sent.clear()
+    outcome = run(world.source(), store, config, LATER)
+    assert outcome.ok and outcome.items == 0
+    assert proxy.commands() == ["CAPABILITY", "LOGIN", "ENABLE", "LIST"] + ["STATUS"] * 4 + ["LOGOUT"]
+
+
+def test_connection_dropped_mid_fetch_fails_the_source_and_keeps_what_was_synced(world, store, config, relay):
+    world.add("a", "ada@example.com", NOW - timedelta(days=2))
+    assert run(world.source(), store, config).ok
+    world.add("b", "bob@example.com", NOW - timedelta(days=1))
+    relay(cut_on=b"UID FETCH")
+    outcome = run(world.source(), store, config, LATER)
+    assert not outcome.ok and "connection lost" in outcome.error and "\n" not in outcome.error
+    assert touched(store) == {"ada@example.com": NOW - timedelta(days=2)}
+    relay()
+    assert run(world.source(), store, config, LATER).ok
+    assert set(touched(store)) == {"ada@example.com", "bob@example.com"}
