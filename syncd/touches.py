@@ -42,10 +42,11 @@ class TouchRules:
 def touched_addresses(record: Record, rules: TouchRules) -> list[str]:
     """The addresses this record counts as a touch for (never the user's own)."""
     addresses = _meeting_touches(record, rules) if isinstance(record, Meeting) else _message_touches(record, rules)
-    return [address for address in addresses if _may_be_touched(address, rules)]
+    return [address for address in addresses if may_be_touched(address, rules)]
 
 
-def _may_be_touched(address: str, rules: TouchRules) -> bool:
+def may_be_touched(address: str, rules: TouchRules) -> bool:
+    """Never the user's own, a role or no-reply mailbox, or a blocklisted address (also used by suggestions)."""
     return (
         address not in rules.own_addresses
         and not is_role_address(address)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from syncd import __version__
 from syncd.app import App
-from syncd.cli import contacts, setup, sync, views
+from syncd.cli import contacts, report, setup, sync, views
 from syncd.cli.common import Parser
 from syncd.config import default_config_path, load_config
 from syncd.errors import SyncdError
@@ -27,7 +27,7 @@ from syncd.store_errors import store_error
 from syncd.textsafe import InertStream, inert_lines
 from syncd.timeutil import resolve_now
 
-COMMAND_MODULES = (setup, contacts, sync, views)
+COMMAND_MODULES = (setup, contacts, sync, views, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from syncd.app import App
+from syncd.cli import suggest
 from syncd.contact_files import entry_from_fields, read_contact_files
 from syncd.contacts import add_contact, add_manual_touch, import_entries, resolve, set_snooze
 from syncd.errors import UsageError
@@ -36,6 +37,7 @@ def register(commands: Any) -> None:
     showing = actions.add_parser("show", help="one contact and what set their last touch")
     showing.add_argument("contact")
     showing.add_argument("--json", action="store_true")
+    suggest.register_action(actions)
 
     touch = commands.add_parser("touch", help="log a manual touch (a call, a dinner)")
     touch.add_argument("contact")

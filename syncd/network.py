@@ -1,0 +1,249 @@
+"""The network at a glance, as plain data: warmth per contact, touches per ISO week, tiers and the rhythm kept.
+
+Pure functions of contact statuses, touch times (epoch seconds) and `now`; the terminal,
+the HTML page and `report --json` all draw from one :class:`NetworkReport`, so they can
+never disagree. Weeks are ISO weeks (Monday to Sunday) in the user's time zone.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from syncd.cold import SECONDS_PER_DAY, ContactStatus
+
+RHYTHM_WEEKS = 12
+MESSAGE_KIND = "email"  # every other touch kind (meeting, manual) counts as a meeting
+
+
+@dataclass(frozen=True)
+class WeekTouches:
+    week: str
+    meetings: int
+    messages: int
+
+    @property
+    def total(self) -> int:
+        return self.meetings + self.messages
+
+
+@dataclass(frozen=True)
+class ContactWarmth:
+    status: ContactStatus
+    tier: str
+    days_since_touch: int | None  # whole days; None when never touched
+    cold_at: datetime | None  # when the cadence ran out, for a contact touched once and now cold
+    hold_start: datetime | None  # the upcoming hold, if one is booked
+    weeks: tuple[WeekTouches, ...]  # only the weeks with touches, oldest first
+
+    @property
+    def warm(self) -> bool:
+        return not self.status.cold
+
+
+@dataclass(frozen=True)
+class RhythmWeek:
+    week: str
+    coffees: int
+    target: int
+
+    @property
+    def kept(self) -> bool:
+        return self.coffees >= self.target
+
+
+@dataclass(frozen=True)
+class TierSummary:
+    tier: str
+    count: int
+    warm: int
+
+
+@dataclass(frozen=True)
+class UpcomingHold:
+    contact_id: str
+    name: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class NetworkReport:
+    generated_at: datetime
+    tz: tzinfo
+    weeks: tuple[str, ...]  # the chart's columns over the look-back, oldest first
+    chart_start: datetime  # local Monday 00:00 of the first column
+    contacts: tuple[ContactWarmth, ...]  # non-ignored, grouped by tier, by name within a tier
+    tiers: tuple[TierSummary, ...]
+    rhythm: tuple[RhythmWeek, ...]  # the last RHYTHM_WEEKS weeks, this one last
+    holds: tuple[UpcomingHold, ...]
+
+    @property
+    def cold(self) -> list[ContactWarmth]:
+        """Cold contacts, never-touched first, then most overdue against their cadence."""
+        cold = [row for row in self.contacts if row.status.cold]
+        return sorted(cold, key=lambda row: (row.status.last_touch is not None, -row.status.overdue_ratio))
+
+
+def iso_week(moment: datetime, tz: tzinfo) -> str:
+    year, week, _ = moment.astimezone(tz).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_starts(now: datetime, tz: tzinfo, count: int) -> list[datetime]:
+    """Local Mondays 00:00 of the last `count` ISO weeks, this week's last."""
+    monday = now.astimezone(tz).date() - timedelta(days=now.astimezone(tz).weekday())
+    return [_midnight(monday - timedelta(weeks=back), tz) for back in range(count - 1, -1, -1)]
+
+
+def weeks_since(start: datetime, now: datetime, tz: tzinfo) -> int:
+    """How many ISO weeks, this one included, reach back to the week of `start`."""
+    first = start.astimezone(tz).date()
+    last = now.astimezone(tz).date()
+    return (last - timedelta(days=last.weekday()) - (first - timedelta(days=first.weekday()))).days // 7 + 1
+
+
+def touches_by_week(
+    touches: Iterable[tuple[str, int, str]], starts: Sequence[datetime], tz: tzinfo
+) -> dict[str, tuple[WeekTouches, ...]]:
+    """(contact id, epoch seconds, kind) bucketed into the weeks beginning at `starts`.
+
+    Integer comparisons against the weeks' epoch bounds: a daylight-saving change moves
+    a week's start, never which week a touch falls in.
+    """
+    bounds = [int(start.timestamp()) for start in starts]
+    labels = [iso_week(start, tz) for start in starts]
+    counts: dict[str, dict[int, list[int]]] = {}
+    for contact_id, at, kind in touches:
+        index = bisect_right(bounds, at) - 1
+        if index < 0:
+            continue
+        cell = counts.setdefault(contact_id, {}).setdefault(index, [0, 0])
+        cell[kind == MESSAGE_KIND] += 1
+    return {
+        contact_id: tuple(WeekTouches(labels[index], cell[0], cell[1]) for index, cell in sorted(cells.items()))
+        for contact_id, cells in counts.items()
+    }
+
+
+def rhythm(
+    meetings: Iterable[tuple[str, str, int]],
+    holds_gone_by: Iterable[tuple[str, int]],
+    starts: Sequence[datetime],
+    tz: tzinfo,
+    per_week: int,
+) -> tuple[RhythmWeek, ...]:
+    """Coffees per week: meetings with contacts, and holds that stayed in the calendar until they ended.
+
+    A hold and a meeting with the same contact on the same day are one coffee (the hold
+    turned into an invitation), and a meeting with three contacts is one coffee too.
+    """
+    bounds = [int(start.timestamp()) for start in starts]
+    coffees: list[set[str]] = [set() for _ in starts]
+    met_on: set[tuple[str, date]] = set()
+    for key, contact_id, at in meetings:
+        met_on.add((contact_id, _local_date(at, tz)))
+        index = bisect_right(bounds, at) - 1
+        if index >= 0:
+            coffees[index].add(key)
+    for contact_id, start in holds_gone_by:
+        index = bisect_right(bounds, start) - 1
+        if index >= 0 and (contact_id, _local_date(start, tz)) not in met_on:
+            coffees[index].add(f"hold\x00{contact_id}\x00{start}")
+    return tuple(
+        RhythmWeek(iso_week(week_start, tz), len(keys), per_week)
+        for week_start, keys in zip(starts, coffees, strict=True)
+    )
+
+
+def tier_summaries(rows: Sequence[ContactWarmth], tier_order: Sequence[str]) -> tuple[TierSummary, ...]:
+    """Every known tier with its count and how many are warm; a tier nobody is in shows 0."""
+    order = list(tier_order) + sorted({row.tier for row in rows} - set(tier_order))
+    return tuple(
+        TierSummary(
+            tier, sum(1 for row in rows if row.tier == tier), sum(1 for row in rows if row.tier == tier and row.warm)
+        )
+        for tier in order
+    )
+
+
+def build_report(
+    statuses: Iterable[ContactStatus],
+    tier_of: Callable[[ContactStatus], str],
+    tier_order: Sequence[str],
+    weekly: dict[str, tuple[WeekTouches, ...]],
+    chart_weeks: Sequence[datetime],
+    rhythm_weeks: tuple[RhythmWeek, ...],
+    holds: Sequence[UpcomingHold],
+    now: datetime,
+    tz: tzinfo,
+) -> NetworkReport:
+    hold_start = {}
+    for hold in sorted(holds, key=lambda item: item.start, reverse=True):
+        hold_start[hold.contact_id] = hold.start  # the earliest wins
+    rank = {tier: position for position, tier in enumerate(tier_order)}
+    rows = [
+        _warmth(status, tier_of(status), weekly.get(status.contact.id, ()), hold_start.get(status.contact.id), now)
+        for status in statuses
+        if not status.contact.ignore
+    ]
+    rows.sort(key=lambda row: (rank.get(row.tier, len(rank)), row.tier, row.status.contact.name.casefold()))
+    return NetworkReport(
+        generated_at=now,
+        tz=tz,
+        weeks=tuple(iso_week(start, tz) for start in chart_weeks),
+        chart_start=chart_weeks[0],
+        contacts=tuple(rows),
+        tiers=tier_summaries(rows, tier_order),
+        rhythm=rhythm_weeks,
+        holds=tuple(sorted(holds, key=lambda item: (item.start, item.name))),
+    )
+
+
+def _warmth(
+    status: ContactStatus, tier: str, weeks: tuple[WeekTouches, ...], hold: datetime | None, now: datetime
+) -> ContactWarmth:
+    touch = status.last_touch
+    days = None if touch is None else int((now - touch.at).total_seconds() // SECONDS_PER_DAY)
+    cold_at = touch.at + timedelta(days=status.cadence_days) if touch is not None and status.cold else None
+    return ContactWarmth(status, tier, days, cold_at, hold, weeks)
+
+
+def report_json(report: NetworkReport) -> dict[str, Any]:
+    """The `report --json` shape (DESIGN.md): weeks without touches are left out of touches_by_week."""
+    tz = report.tz
+    return {
+        "contacts": [
+            {
+                "id": row.status.contact.id,
+                "name": row.status.contact.name,
+                "tier": row.tier,
+                "cadence_days": row.status.cadence_days,
+                "last_touch_at": _iso(row.status.last_touch.at if row.status.last_touch else None, tz),
+                "days_since_touch": row.days_since_touch,
+                "cold": row.status.cold,
+                "hold_start": _iso(row.hold_start, tz),
+                "touches_by_week": [
+                    {"week": week.week, "meetings": week.meetings, "messages": week.messages} for week in row.weeks
+                ],
+            }
+            for row in report.contacts
+        ],
+        "rhythm": [{"week": week.week, "coffees": week.coffees, "target": week.target} for week in report.rhythm],
+        "generated_at": _iso(report.generated_at, tz),
+    }
+
+
+def _iso(moment: datetime | None, tz: tzinfo) -> str | None:
+    return None if moment is None else moment.astimezone(tz).isoformat()
+
+
+def _midnight(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+def _local_date(epoch: int, tz: tzinfo) -> date:
+    return datetime.fromtimestamp(epoch, tz).date()

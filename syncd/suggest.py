@@ -1,0 +1,99 @@
+"""`contacts suggest`: people you keep meeting or writing to directly who are not contacts yet.
+
+Pure: per-address touch counts (already judged by the touch rules when they were stored:
+direct, not bulk, not role, not blocklisted, not the user) and `now`. The rules' address
+check runs again here, so an address blocklisted or added to `[user] emails` since the
+last sync is left out before the touches are re-derived.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+from syncd.touches import TouchRules, may_be_touched
+
+DEFAULT_MIN_TOUCHES = 3
+NEW_PEOPLE_DAYS = 14
+
+
+@dataclass(frozen=True)
+class AddressTouches:
+    """What the touch rules counted with one address that belongs to no contact (epoch seconds)."""
+
+    address: str
+    meetings: int
+    messages: int
+    first_at: int
+    last_at: int
+    first_meeting_at: int | None
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    email: str
+    name: str
+    meetings: int
+    messages: int
+    first_at: datetime
+    last_at: datetime
+
+    @property
+    def touches(self) -> int:
+        return self.meetings + self.messages
+
+
+def suggestions(rows: list[AddressTouches], rules: TouchRules, min_touches: int) -> list[Suggestion]:
+    """People with at least `min_touches` direct touches, most first (then the latest first)."""
+    found = [
+        _suggestion(row)
+        for row in rows
+        if row.meetings + row.messages >= min_touches and may_be_touched(row.address, rules)
+    ]
+    return sorted(found, key=lambda item: (-item.touches, -item.last_at.timestamp(), item.email))
+
+
+def new_people(rows: list[AddressTouches], rules: TouchRules, now: datetime) -> list[Suggestion]:
+    """People first met in the last NEW_PEOPLE_DAYS with no touch before in the look-back: the follow-up to make."""
+    since = int((now - timedelta(days=NEW_PEOPLE_DAYS)).timestamp())
+    found = [
+        _suggestion(row)
+        for row in rows
+        if row.first_meeting_at is not None and row.first_at >= since and may_be_touched(row.address, rules)
+    ]
+    return sorted(found, key=lambda item: (-item.first_at.timestamp(), item.email))
+
+
+def name_from_address(address: str) -> str:
+    """A readable name from the mailbox: `ada.lovelace@…` → `Ada Lovelace`.
+
+    Records keep addresses only (metadata, no display names), so this is the best
+    name syncd can offer until the user renames the contact.
+    """
+    local = address.partition("@")[0].split("+", 1)[0]
+    words = [word for word in re.split(r"[._\-]+", local) if word and not word.isdigit()]
+    return " ".join(word[:1].upper() + word[1:] for word in words) or local or address
+
+
+def suggestion_json(item: Suggestion, tz: tzinfo) -> dict[str, Any]:
+    return {
+        "email": item.email,
+        "name": item.name,
+        "meetings": item.meetings,
+        "messages": item.messages,
+        "first_at": item.first_at.astimezone(tz).isoformat(),
+        "last_at": item.last_at.astimezone(tz).isoformat(),
+    }
+
+
+def _suggestion(row: AddressTouches) -> Suggestion:
+    return Suggestion(
+        email=row.address,
+        name=name_from_address(row.address),
+        meetings=row.meetings,
+        messages=row.messages,
+        first_at=datetime.fromtimestamp(row.first_at, UTC),
+        last_at=datetime.fromtimestamp(row.last_at, UTC),
+    )
