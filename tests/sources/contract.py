@@ -155,6 +155,17 @@ class SourceContract:
         self.sync(world, store, config)
         assert self.touches_of(store, "ada@example.com") == [NOW - timedelta(days=30)]
 
+    def test_one_unreadable_item_costs_only_itself(self, world: World, store: Store, config):
+        """An item the libraries cannot handle (a date in year 9999…) is skipped and counted."""
+        if not hasattr(world, "add_unreadable"):
+            pytest.skip("this world cannot hold an item its provider would refuse to store")
+        world.add("a", "ada@example.com", NOW - timedelta(days=3))
+        world.add_unreadable("bad")
+        outcome, source = self.sync(world, store, config)
+        assert outcome.ok, outcome.error
+        assert self.touches_of(store, "ada@example.com") == [NOW - timedelta(days=3)]
+        assert store.source_state(source.name).state == "ok" and store.skipped(source.name) == 1
+
     def test_failure_keeps_what_was_synced(self, world: World, store: Store, config):
         world.add("a", "ada@example.com", NOW - timedelta(days=3))
         self.sync(world, store, config)

@@ -28,6 +28,7 @@ class IcsWorld:
         if vdir:
             self.root.mkdir()
         self.events: dict[str, tuple[str, datetime]] = {}
+        self.unreadable: list[str] = []
         self.write()
 
     def write(self) -> None:
@@ -37,14 +38,25 @@ class IcsWorld:
                 f"{key}@test", _ics_time(when), _ics_time(when.replace(minute=30)), [ME, address], organizer=ME
             )
 
+        def unreadable(key: str) -> str:  # expanding it overflows the year 9999
+            return f"BEGIN:VEVENT\r\nUID:{key}@test\r\nDTSTART;VALUE=DATE:99991231\r\nRRULE:FREQ=DAILY\r\nEND:VEVENT"
+
         if self.vdir:
             existing = {path.stem for path in self.root.glob("*.ics")}
-            for key in existing - set(self.events):
+            for key in existing - set(self.events) - set(self.unreadable):
                 (self.root / f"{key}.ics").unlink()
             for key in self.events:
                 (self.root / f"{key}.ics").write_text(ics_calendar(event(key)))
+            for key in self.unreadable:
+                (self.root / f"{key}.ics").write_text(ics_calendar(event(next(iter(self.events))), unreadable(key)))
         else:
-            self.root.write_text(ics_calendar(*(event(key) for key in self.events)))
+            self.root.write_text(
+                ics_calendar(*(event(key) for key in self.events), *(unreadable(key) for key in self.unreadable))
+            )
+
+    def add_unreadable(self, key):
+        self.unreadable.append(key)
+        self.write()
 
     def add(self, key, address, when):
         self.events[key] = (address, when)
@@ -66,10 +78,16 @@ class IcsWorld:
         return IcsSource(self.root)
 
 
+UNREADABLE_MESSAGE = (
+    "From someone sometime\nFrom: eve@example.com\nTo: me@example.com\nDate: 2 Mar 10000 10:00\n\nbody\n"
+)
+
+
 class MboxWorld:
     def __init__(self, folder: Path):
         self.path = folder / "mail.mbox"
         self.messages: dict[str, tuple[str, datetime]] = {}
+        self.unreadable = 0
         self.write()
 
     def write(self):
@@ -77,7 +95,11 @@ class MboxWorld:
             mbox_message(f"{key}@test", address, [ME], format_datetime(when))
             for key, (address, when) in self.messages.items()
         )
-        self.path.write_text(text)
+        self.path.write_text(text + UNREADABLE_MESSAGE * self.unreadable)
+
+    def add_unreadable(self, key):
+        self.unreadable += 1
+        self.write()
 
     def add(self, key, address, when):
         self.messages[key] = (address, when)
@@ -118,6 +140,9 @@ class MaildirWorld:
 
     def remove(self, key):
         self.box.remove(self.keys.pop(key))
+
+    def add_unreadable(self, key):
+        self.keys[key] = self.box.add(UNREADABLE_MESSAGE.split("\n", 1)[1])
 
     def break_it(self):
         for sub in ("cur", "new", "tmp"):
