@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -22,6 +23,12 @@ from syncd.records import Batch, Meeting
 from syncd.sources.base import SyncContext, log
 from syncd.sources.caldav_dav import CaldavAccount, CalendarInfo, DavError, DavObject, DavSession
 from syncd.sources.ics import REEXPAND_EVERY, parse_calendar
+
+
+# (account, URL, user) → (the cycle's `now`, the message) of a refused login. A server that locks an
+# account after a few failed logins must see at most one attempt per sync cycle, however
+# many of the account's calendars are configured as sources.
+_REFUSED: dict[tuple[str, str, str], tuple[datetime, str]] = {}
 
 
 @dataclass
@@ -44,11 +51,17 @@ class CaldavSource:
         self.name = f"caldav:{account.name}/{calendar}" if calendar else f"caldav:{account.name}"
 
     def sync(self, cursor: dict[str, Any] | None, context: SyncContext) -> Iterator[Batch]:
+        login = (self.account.source_id, self.account.url, self.account.username)
+        refused = _REFUSED.get(login)
+        if refused is not None and refused[0] == context.now:
+            raise NeedsAuth(refused[1])  # the account's other calendars: no second login this cycle
         session = DavSession(self.account)
         try:
             yield from self._sync(session, cursor or {}, context)
+            _REFUSED.pop(login, None)
         except DavError as error:
             if error.needs_auth:
+                _REFUSED[login] = (context.now, str(error))
                 raise NeedsAuth(str(error)) from None
             if error.token_invalid:
                 raise CursorInvalid(str(error)) from None

@@ -289,3 +289,17 @@ def test_syncd_auth_tries_the_password_once_before_storing_it(radicale):
     with pytest.raises(NeedsAuth) as refused:
         check_login(without_command, "typo-" + PASSWORD)
     assert "refused user 'ada'" in str(refused.value) and PASSWORD not in str(refused.value)
+
+
+def test_a_refused_password_is_tried_once_per_cycle_for_all_the_accounts_calendars(radicale, store, config):
+    CaldavWorld(radicale)
+    radicale.make_calendar("private", "Private")
+    sources = caldav_sources([account(radicale, password="Wr0ng-pw", calendars=("Work", "Private"))])
+    before = len(radicale.requests())
+    outcomes = [run(source, store, config) for source in sources]
+    assert [store.source_state(source.name).state for source in sources] == ["needs_auth", "needs_auth"]
+    assert outcomes[0].error == outcomes[1].error
+    assert len(radicale.requests()) - before == 1
+    later = [run(source, store, config, NOW + timedelta(minutes=15)) for source in sources]
+    assert not any(outcome.ok for outcome in later)
+    assert len(radicale.requests()) - before == 2  # the next cycle tries again, once
