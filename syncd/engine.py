@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from syncd.config import Config
 from syncd.contact_files import read_contact_files
 from syncd.contacts import import_entries
-from syncd.addresses import normalize
 from syncd.errors import SyncdError
 from syncd.sources.base import CursorInvalid, Source, SourceError, SyncContext
+from syncd.rules import touch_rules
 from syncd.store import Store
 from syncd.touches import TouchRules
 
@@ -46,17 +46,6 @@ class CycleResult:
     @property
     def changed(self) -> bool:
         return any(outcome.items for outcome in self.outcomes)
-
-
-def touch_rules(config: Config, store: Store) -> TouchRules:
-    own = {address for address in (normalize(item) for item in config.user.emails) if address}
-    own |= store.own_addresses()
-    return TouchRules(
-        own_addresses=frozenset(own),
-        max_meeting_size=config.rules.max_meeting_size,
-        max_recipients=config.rules.max_recipients,
-        blocklist=tuple(config.rules.blocklist),
-    )
 
 
 def import_contact_files(config: Config, store: Store, now: datetime) -> str | None:

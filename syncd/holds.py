@@ -16,7 +16,6 @@ from syncd import holds_store
 from syncd.cold import ContactStatus, cold_list
 from syncd.config import Config
 from syncd.contacts_store import set_snooze, upcoming_meeting_contacts
-from syncd.engine import touch_rules
 from syncd.lifecycle import (
     ALL_STATES,
     BOOKED,
@@ -41,6 +40,7 @@ from syncd.lifecycle import (
 )
 from syncd.hold_outcome import HoldOutcome, hold_text
 from syncd.intervals import Interval
+from syncd.rules import touch_rules
 from syncd.planner import HoldRules, NewHold, Plan, Removal, plan
 from syncd.sinks import make_sink
 from syncd.sinks.base import HoldGone, HoldSink, SinkError
