@@ -46,7 +46,8 @@ def test_each_listed_calendar_is_a_source_and_an_unlisted_account_one():
 
 def test_the_hold_sink_names_an_account_and_a_calendar():
     config = parse_config(TWO_ACCOUNTS, None)
-    sink = make_sink(config.hold_sink, config=config)
+    sink = make_sink("caldav:home/Coffee", config=config)
+    assert config.hold_sink == "caldav:home/Coffee"
     assert isinstance(sink, CaldavHoldSink) and sink.name == "caldav:home/Coffee"
     with pytest.raises(SinkSpecError, match="no \\[\\[sources.caldav\\]\\] table named 'private'"):
         make_sink("caldav:private/Coffee", config=config)
