@@ -12,7 +12,6 @@ from datetime import datetime
 from collections.abc import Sequence
 from typing import Any
 
-from syncd.timeutil import from_iso
 
 
 @dataclass(frozen=True)
@@ -97,10 +96,14 @@ def from_json(data: dict[str, Any]) -> Record:
     kind = data.pop("kind")
     if kind == "meeting":
         attendees = tuple(Attendee(**item) for item in data.pop("attendees"))
-        return Meeting(attendees=attendees, start=from_iso(data.pop("start")), end=from_iso(data.pop("end")), **data)
+        return Meeting(attendees=attendees, start=_when(data.pop("start")), end=_when(data.pop("end")), **data)
     for name in ("sender", "to", "cc", "labels"):
         data[name] = tuple(data[name])
-    return Message(date=from_iso(data.pop("date")), **data)
+    return Message(date=_when(data.pop("date")), **data)
+
+
+def _when(text: str) -> datetime:
+    return datetime.fromisoformat(text)
 
 
 @dataclass

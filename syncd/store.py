@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from syncd.errors import SourceError, StoreError
 from syncd.migrations import migrate
@@ -225,14 +225,14 @@ class Store:
         self,
         connection: sqlite3.Connection,
         source: str,
-        records: list[Record],
+        records: Sequence[Record],
         scope: str,
         generation: str,
         rules: TouchRules,
     ) -> None:
         records = list({record.item_id: record for record in records}.values())  # last version wins
         rows = []
-        touch_rows = []
+        touch_rows: list[tuple[str, int | None, str, str, str]] = []
         for record in records:
             at = ts(record_time(record))
             end_at = ts(record.end) if isinstance(record, Meeting) else at
@@ -254,7 +254,7 @@ class Store:
             connection.execute("DELETE FROM touches")
             cursor = connection.execute("SELECT source, item_id, kind, at, payload FROM interactions")
             while chunk := cursor.fetchmany(5000):
-                touch_rows = []
+                touch_rows: list[tuple[str, int, str, str, str]] = []
                 for source, item_id, kind, at, payload in chunk:
                     record = from_json(json.loads(payload))
                     touch_rows.extend(

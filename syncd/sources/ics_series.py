@@ -48,7 +48,7 @@ def drop_runaway_series(
         else:
             total += occurrences
     if runaway:
-        stack = [calendar]
+        stack: list[icalendar.cal.Component] = [calendar]
         while stack:
             parent = stack.pop()
             parent.subcomponents[:] = [
@@ -60,7 +60,7 @@ def drop_runaway_series(
     return total, removed
 
 
-def _expansion_estimate(event: icalendar.Event, since: datetime, until: datetime, tz: tzinfo) -> tuple[float, float]:
+def _expansion_estimate(event: Any, since: datetime, until: datetime, tz: tzinfo) -> tuple[float, float]:
     """(occurrences inside [since, until], rule periods iterated from DTSTART): generous
     upper bounds, exact enough to tell a weekly meeting from a rule that fires every minute."""
     rules = as_list(event.get("RRULE"))

@@ -12,7 +12,7 @@ import os
 import stat
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 from collections.abc import Callable, Iterator
 
 from syncd.records import Message
@@ -27,7 +27,7 @@ def _read(box: mailbox.mbox, key: str, label: str) -> Message | None:
     try:
         handle = box.get_file(key, from_=True)
         try:
-            from_line, headers, cut = read_header_block(handle)
+            from_line, headers, cut = read_header_block(cast(BinaryIO, handle))
         finally:
             handle.close()
     except OSError as error:
