@@ -15,6 +15,36 @@ from syncd.addresses import is_blocked, is_role_address
 from syncd.records import Meeting, Message, Record
 
 BULK_LABELS = frozenset({"SPAM", "TRASH"})
+
+# Why an interaction did not count for someone: the words `why` prints and `why --json` gives.
+DECLINED = "declined"
+CANCELLED = "cancelled"
+ALL_DAY = "all_day"
+MARKED_FREE = "marked_free"
+TOO_MANY_PEOPLE = "too_many_people"
+TOO_MANY_RECIPIENTS = "too_many_recipients"
+BULK = "bulk"
+ROLE_ADDRESS = "role_address"
+BLOCKLISTED = "blocklisted"
+NOT_DIRECT = "not_direct"
+SPAM_OR_TRASH = "spam_or_trash"
+AUTO_SUBMITTED = "auto_submitted"
+FUTURE = "future"  # decided by the caller, which knows `now`
+REASONS = (
+    DECLINED,
+    CANCELLED,
+    ALL_DAY,
+    MARKED_FREE,
+    TOO_MANY_PEOPLE,
+    TOO_MANY_RECIPIENTS,
+    BULK,
+    ROLE_ADDRESS,
+    BLOCKLISTED,
+    NOT_DIRECT,
+    SPAM_OR_TRASH,
+    AUTO_SUBMITTED,
+    FUTURE,
+)
 # Bump when the rules below change meaning, so stores re-derive their touches on upgrade.
 RULES_VERSION = 1
 
@@ -41,17 +71,31 @@ class TouchRules:
 
 def touched_addresses(record: Record, rules: TouchRules) -> list[str]:
     """The addresses this record counts as a touch for (never the user's own)."""
-    addresses = _meeting_touches(record, rules) if isinstance(record, Meeting) else _message_touches(record, rules)
-    return [address for address in addresses if may_be_touched(address, rules)]
+    return [address for address, reason in judge(record, rules).items() if reason is None]
 
 
-def may_be_touched(address: str, rules: TouchRules) -> bool:
-    """Never the user's own, a role or no-reply mailbox, or a blocklisted address (also used by suggestions)."""
-    return (
-        address not in rules.own_addresses
-        and not is_role_address(address)
-        and not is_blocked(address, list(rules.blocklist))
-    )
+def judge(record: Record, rules: TouchRules) -> dict[str, str | None]:
+    """Every other person's address in the record, mapped to None when it counts as a touch
+    for them, else to the reason it does not (one of :data:`REASONS`).
+
+    The one place the rules are applied: the store derives touches from it and `why`
+    re-judges stored interactions with it, so an explanation is what was counted, not a guess.
+    Whether the record lies in the future is left to the caller, who knows `now`.
+    """
+    verdicts = _meeting_verdicts(record, rules) if isinstance(record, Meeting) else _message_verdicts(record, rules)
+    return {
+        address: _address_reason(address, rules) or reason
+        for address, reason in verdicts.items()
+        if address not in rules.own_addresses
+    }
+
+
+def _address_reason(address: str, rules: TouchRules) -> str | None:
+    if is_role_address(address):
+        return ROLE_ADDRESS
+    if is_blocked(address, list(rules.blocklist)):
+        return BLOCKLISTED
+    return None
 
 
 def meeting_size(meeting: Meeting) -> int:
@@ -68,41 +112,63 @@ def user_declined(meeting: Meeting, own_addresses: frozenset[str]) -> bool:
 
 def counts_as_meeting(meeting: Meeting, rules: TouchRules) -> bool:
     """The event-level conditions, shared with the planner's "already meeting them" check."""
-    return not (
-        meeting.cancelled
-        or meeting.all_day
-        or meeting.transparent
-        or user_declined(meeting, rules.own_addresses)
-        or meeting_size(meeting) > rules.max_meeting_size
-    )
+    return _meeting_reason(meeting, rules) is None
 
 
-def _meeting_touches(meeting: Meeting, rules: TouchRules) -> list[str]:
-    if not counts_as_meeting(meeting, rules):
-        return []
-    people: list[str] = []
+def _meeting_reason(meeting: Meeting, rules: TouchRules) -> str | None:
+    if meeting.cancelled:
+        return CANCELLED
+    if user_declined(meeting, rules.own_addresses):
+        return DECLINED
+    if meeting.all_day:
+        return ALL_DAY
+    if meeting.transparent:
+        return MARKED_FREE
+    if meeting_size(meeting) > rules.max_meeting_size:
+        return TOO_MANY_PEOPLE
+    return None
+
+
+def _meeting_verdicts(meeting: Meeting, rules: TouchRules) -> dict[str, str | None]:
+    """Attendees (not rooms, not the user) and an organiser not among them; one who declined never counts."""
+    event_reason = _meeting_reason(meeting, rules)
+    verdicts: dict[str, str | None] = {}
     for attendee in meeting.attendees:
-        if not attendee.is_resource and attendee.response != "declined" and not attendee.is_self:
-            people.append(attendee.address)
+        if attendee.is_resource or attendee.is_self:
+            continue
+        reason = event_reason or (DECLINED if attendee.response == "declined" else None)
+        if verdicts.get(attendee.address, reason) is None:
+            reason = None  # listed twice: one acceptance is enough
+        verdicts[attendee.address] = reason
     if meeting.organizer and meeting.organizer not in {a.address for a in meeting.attendees}:
-        people.append(meeting.organizer)
-    return _unique(people)
+        verdicts[meeting.organizer] = event_reason
+    return verdicts
 
 
-def _message_touches(message: Message, rules: TouchRules) -> list[str]:
-    if message.bulk or message.headers_cut or BULK_LABELS.intersection(message.labels):
-        return []  # a cut header block may hide thousands of recipients: never judged direct
-    if message.auto_submitted and message.auto_submitted.strip().lower() != "no":
-        return []
+def _message_verdicts(message: Message, rules: TouchRules) -> dict[str, str | None]:
+    """Mail between the user and a person directly (To/Cc), neither bulk, automatic nor to a crowd."""
     recipients = _unique([*message.to, *message.cc])
-    if len(recipients) > rules.max_recipients:
-        return []
     from_user = any(address in rules.own_addresses for address in message.sender) or "SENT" in message.labels
+    people = recipients if from_user else _unique([*message.sender, *recipients])
+    reason = _message_reason(message, recipients, rules)
+    if reason is not None:
+        return dict.fromkeys(people, reason)
     if from_user:
-        return recipients
-    if any(address in rules.own_addresses for address in recipients):
-        return _unique(message.sender)
-    return []
+        return dict.fromkeys(recipients, None)
+    user_addressed = any(address in rules.own_addresses for address in recipients)
+    return {address: None if user_addressed and address in message.sender else NOT_DIRECT for address in people}
+
+
+def _message_reason(message: Message, recipients: list[str], rules: TouchRules) -> str | None:
+    if BULK_LABELS.intersection(message.labels):
+        return SPAM_OR_TRASH
+    if message.bulk:
+        return BULK
+    if message.auto_submitted and message.auto_submitted.strip().lower() != "no":
+        return AUTO_SUBMITTED
+    if message.headers_cut or len(recipients) > rules.max_recipients:
+        return TOO_MANY_RECIPIENTS  # a cut header block may hide thousands of recipients
+    return None
 
 
 def _unique(addresses: Iterable[str]) -> list[str]:
