@@ -38,10 +38,14 @@ def contact_touch_times(store: Store, since: datetime, until: datetime) -> list[
 
 
 def contact_meetings(store: Store, since: datetime, until: datetime) -> list[tuple[str, str, int]]:
-    """(meeting key, contact id, epoch seconds) of meetings with contacts that started in (since, until]."""
+    """(meeting key, contact id, epoch seconds) of meetings with contacts that started in (since, until].
+
+    Ignored contacts are left out: a weekly meeting with them is no coffee kept.
+    """
     rows = store.connection.execute(
         """SELECT DISTINCT t.source, t.item_id, e.contact_id, t.at
            FROM touches t JOIN contact_emails e ON e.address = t.address
+           JOIN contacts c ON c.id = e.contact_id AND c.ignore = 0
            WHERE t.kind = ? AND t.at > ? AND t.at <= ?""",
         (MEETING_KIND, ts(since), ts(until)),
     )

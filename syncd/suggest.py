@@ -1,9 +1,10 @@
 """`contacts suggest`: people you keep meeting or writing to directly who are not contacts yet.
 
-Pure: per-address touch counts (already judged by the touch rules when they were stored:
-direct, not bulk, not role, not blocklisted, not the user) and `now`. The rules' address
-check runs again here, so an address blocklisted or added to `[user] emails` since the
-last sync is left out before the touches are re-derived.
+Pure: per-address touch counts and `now`. The counts come from the stored touches, which
+:func:`syncd.touches.judge` derived (direct, not bulk, not role, not blocklisted, not the
+user), so a suggestion is judged exactly as a last touch is. The address rules are checked
+again here, so an address blocklisted or added to `[user] emails` since the last sync is
+left out even before the next sync re-derives the touches.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from syncd.touches import TouchRules, may_be_touched
+from syncd.addresses import is_blocked, is_role_address
+from syncd.touches import TouchRules
 
 DEFAULT_MIN_TOUCHES = 3
 NEW_PEOPLE_DAYS = 14
@@ -50,7 +52,7 @@ def suggestions(rows: list[AddressTouches], rules: TouchRules, min_touches: int)
     found = [
         _suggestion(row)
         for row in rows
-        if row.meetings + row.messages >= min_touches and may_be_touched(row.address, rules)
+        if row.meetings + row.messages >= min_touches and _may_suggest(row.address, rules)
     ]
     return sorted(found, key=lambda item: (-item.touches, -item.last_at.timestamp(), item.email))
 
@@ -61,7 +63,7 @@ def new_people(rows: list[AddressTouches], rules: TouchRules, now: datetime) -> 
     found = [
         _suggestion(row)
         for row in rows
-        if row.first_meeting_at is not None and row.first_at >= since and may_be_touched(row.address, rules)
+        if row.first_meeting_at is not None and row.first_at >= since and _may_suggest(row.address, rules)
     ]
     return sorted(found, key=lambda item: (-item.first_at.timestamp(), item.email))
 
@@ -86,6 +88,12 @@ def suggestion_json(item: Suggestion, tz: tzinfo) -> dict[str, Any]:
         "first_at": item.first_at.astimezone(tz).isoformat(),
         "last_at": item.last_at.astimezone(tz).isoformat(),
     }
+
+
+def _may_suggest(address: str, rules: TouchRules) -> bool:
+    return not (
+        address in rules.own_addresses or is_role_address(address) or is_blocked(address, list(rules.blocklist))
+    )
 
 
 def _suggestion(row: AddressTouches) -> Suggestion:

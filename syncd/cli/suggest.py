@@ -11,10 +11,10 @@ from syncd.app import App
 from syncd.config_spec import TIERS
 from syncd.contact_files import entry_from_fields
 from syncd.contacts import add_contact
-from syncd.engine import touch_rules
 from syncd.errors import UsageError
 from syncd.network_queries import non_contact_touches
 from syncd.report import contact_label, table
+from syncd.rules import touch_rules
 from syncd.suggest import DEFAULT_MIN_TOUCHES, NEW_PEOPLE_DAYS, Suggestion, new_people, suggestion_json, suggestions
 
 
