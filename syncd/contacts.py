@@ -9,9 +9,11 @@ message) and never drifts.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from syncd import contacts_store
@@ -21,14 +23,19 @@ from syncd.errors import UsageError
 from syncd.models import Contact, ContactEntry, LastTouch
 from syncd.store import Store, ts
 
+log = logging.getLogger("syncd.contacts")
+
 __all__ = [
     "Contact",
     "LastTouch",
     "add_contact",
     "add_manual_touch",
+    "edit_contact",
     "import_entries",
+    "import_file_entries",
     "last_touches",
     "list_contacts",
+    "remove_contact",
     "resolve",
     "set_snooze",
     "slugify",
@@ -49,32 +56,83 @@ def import_entries(store: Store, entries: Iterable[ContactEntry], now: datetime)
     gives replace the old ones); an address claimed by two contacts is an error that
     names both, because silently picking one would misattribute every touch.
     """
+    with store.transaction():
+        created, updated, _ = _merge(store, list(entries), now)
+    return created, updated
+
+
+def import_file_entries(store: Store, entries: Iterable[ContactEntry], now: datetime) -> list[str]:
+    """The configured `[contacts] files`: merge them, and archive the contacts they no longer give.
+
+    Returns the ids archived now.  Only contacts a configured file gave are archived (one
+    added by hand stays), and a read that gives nobody archives nobody: an emptied file is
+    far more often a mistake than a network that vanished overnight.
+    """
     entries = list(entries)
+    with store.transaction():
+        _, _, present = _merge(store, entries, now)
+        contacts_store.mark_from_files(store, present)
+        archived = contacts_store.archive_missing(store, present, now) if entries else []
+    for contact_id in archived:
+        log.info("archived %s: no configured contacts file lists them any more", _name_of(store, contact_id))
+    return archived
+
+
+def _merge(store: Store, entries: list[ContactEntry], now: datetime) -> tuple[int, int, set[str]]:
+    """Within the caller's transaction: (created, updated, ids of every contact the entries gave)."""
     problems = _conflicts_within(entries)
     created = updated = 0
-    with store.transaction():
-        for entry in entries:
-            owners = contacts_store.address_owners(store, entry.emails)
-            if len(owners) > 1:
-                names = " and ".join(sorted(_name_of(store, owner) for owner in owners))
-                problems.append(
-                    f"{entry.origin}: its addresses belong to two contacts, {names}; give each address to one of them"
-                )
+    present: set[str] = set()
+    for entry in entries:
+        owners = contacts_store.address_owners(store, entry.emails)
+        if len(owners) > 1:
+            names = " and ".join(sorted(_name_of(store, owner) for owner in owners))
+            problems.append(
+                f"{entry.origin}: its addresses belong to two contacts, {names}; give each address to one of them"
+            )
+            continue
+        contact_id = owners.pop() if owners else None
+        if contact_id is not None and entry.name is not None:
+            contact_id = _named_owner(store, entry, contact_id)
+        if contact_id is None:
+            if entry.name is None:
+                problems.append(f"{entry.origin}: name: a new contact needs a name")
                 continue
-            contact_id = owners.pop() if owners else None
-            if contact_id is None:
-                if entry.name is None:
-                    problems.append(f"{entry.origin}: name: a new contact needs a name")
-                    continue
-                contact_id = _new_id(store, entry.name)
-                contacts_store.insert_contact(store, contact_id, entry.name, now)
-                created += 1
-            else:
-                updated += 1
-            _apply_entry(store, contact_id, entry, now)
-        if problems:
-            raise _ImportFailed(problems)
-    return created, updated
+            contact_id = _new_id(store, entry.name)
+            contacts_store.insert_contact(store, contact_id, entry.name, now)
+            created += 1
+        else:
+            updated += 1
+        _apply_entry(store, contact_id, entry, now)
+        present.add(contact_id)
+    if problems:
+        raise _ImportFailed(problems)
+    return created, updated, present
+
+
+def _named_owner(store: Store, entry: ContactEntry, owner: str) -> str:
+    """The contact an entry updates when its name is not its addresses' owner's.
+
+    When the name is another contact's, the addresses move to that contact; otherwise the
+    owner is renamed.  Either way the user is told, naming both: an address that changes
+    hands silently would hand every past touch to someone else.
+    """
+    assert entry.name is not None
+    if entry.name.casefold() == (contacts_store.contact_name(store, owner) or "").casefold():
+        return owner
+    named = [contact_id for contact_id in contacts_store.ids_named(store, entry.name) if contact_id != owner]
+    if len(named) == 1:
+        log.warning(
+            "%s: moves %s from %s to %s",
+            entry.origin,
+            "an address" if len(entry.emails) == 1 else "addresses",
+            _name_of(store, owner),
+            _name_of(store, named[0]),
+        )
+        contacts_store.remove_addresses(store, entry.emails)
+        return named[0]
+    log.warning("%s: renames %s to %s (it gives their address)", entry.origin, _name_of(store, owner), entry.name)
+    return owner
 
 
 def _conflicts_within(entries: list[ContactEntry]) -> list[str]:
@@ -129,8 +187,11 @@ def _apply_entry(store: Store, contact_id: str, entry: ContactEntry, now: dateti
 
 
 def resolve(store: Store, query: str) -> Contact:
-    """An id, any address, or a case-insensitive name; ambiguity is a usage error."""
-    contacts = list_contacts(store)
+    """An id, any address, or a case-insensitive name; ambiguity is a usage error.
+
+    Archived contacts are found too (`why`, `contacts show` and `contacts remove` work on them).
+    """
+    contacts = list_contacts(store, include_archived=True)
     text = query.strip()
     by_id = [contact for contact in contacts if contact.id == text]
     if by_id:
@@ -159,3 +220,61 @@ def add_contact(store: Store, entry: ContactEntry, now: datetime) -> Contact:
             raise UsageError(f"{address} already belongs to {_name_of(store, owners.pop())}")
     import_entries(store, [entry], now)
     return resolve(store, entry.emails[0])
+
+
+@dataclass(frozen=True)
+class ContactEdit:
+    """`contacts edit`: what to change; None leaves a field as it is."""
+
+    name: str | None = None
+    tier: str | None = None
+    cadence_days: int | None = None
+    notes: str | None = None
+    tags: list[str] | None = None
+    ignore: bool | None = None
+    add_emails: list[str] = field(default_factory=list)
+    remove_emails: list[str] = field(default_factory=list)
+
+
+def edit_contact(store: Store, contact: Contact, edit: ContactEdit, now: datetime) -> Contact:
+    """Change one contact in one transaction; an address of someone else, or the last one, is refused."""
+    added = [_address(item) for item in edit.add_emails]
+    removed = {_address(item) for item in edit.remove_emails}
+    for address in added:
+        owners = contacts_store.address_owners(store, [address]) - {contact.id}
+        if owners:
+            raise UsageError(f"--add-email {address}: already belongs to {_name_of(store, owners.pop())}")
+    unknown = removed - set(contact.emails)
+    if unknown:
+        raise UsageError(f"--remove-email {', '.join(sorted(unknown))}: not an address of {contact.name}")
+    written = contacts_store.written_emails(store, contact.id)
+    written.update({_address(item): item.strip() for item in edit.add_emails})
+    emails = [address for address in [*contact.emails, *added] if address not in removed]
+    emails = list(dict.fromkeys(emails))
+    if not emails:
+        raise UsageError(f"--remove-email: {contact.name} needs at least one address (use `contacts remove`)")
+    updates: dict[str, object] = {"updated_at": ts(now)}
+    for name in ("name", "tier", "cadence_days", "notes"):
+        if getattr(edit, name) is not None:
+            updates[name] = getattr(edit, name)
+    if edit.tags is not None:
+        updates["tags"] = json.dumps([tag for tag in edit.tags if tag])
+    if edit.ignore is not None:
+        updates["ignore"] = int(edit.ignore)
+    with store.transaction():
+        contacts_store.update_contact(store, contact.id, updates)
+        contacts_store.replace_emails(store, contact.id, [(address, written[address]) for address in emails])
+    return resolve(store, contact.id)
+
+
+def remove_contact(store: Store, contact: Contact) -> None:
+    """Forget the contact (its addresses and manual touches); the caller removes its holds first."""
+    with store.transaction():
+        contacts_store.delete_contact(store, contact.id)
+
+
+def _address(text: str) -> str:
+    address = normalize(text)
+    if not address:
+        raise UsageError(f"{text!r}: not an email address")
+    return address

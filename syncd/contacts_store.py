@@ -8,32 +8,41 @@ caller opens the transaction when several must land together.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 
 from syncd.models import Contact, LastTouch
+from syncd.records import Record, from_json
 from syncd.store import Store, dt, ts
 
 __all__ = [
     "add_manual_touch",
     "address_owners",
+    "archive_missing",
     "contact_name",
+    "delete_contact",
     "id_taken",
+    "ids_named",
+    "interactions_with",
     "insert_contact",
     "last_touches",
     "list_contacts",
+    "mark_from_files",
+    "remove_addresses",
     "replace_emails",
     "set_snooze",
     "update_contact",
+    "written_emails",
     "upcoming_meeting_contacts",
 ]
 
 
-def list_contacts(store: Store) -> list[Contact]:
-    """Every contact with its addresses in the order they were given, by name."""
+def list_contacts(store: Store, include_archived: bool = False) -> list[Contact]:
+    """Every contact (archived ones only when asked) with its addresses in the order given, by name."""
+    where = "" if include_archived else " WHERE archived_at IS NULL"
     rows = store.connection.execute(
-        "SELECT id, name, tier, cadence_days, notes, tags, ignore, snoozed_until FROM contacts"
-        " ORDER BY name COLLATE NOCASE, id"
+        "SELECT id, name, tier, cadence_days, notes, tags, ignore, snoozed_until, archived_at, from_files"
+        f" FROM contacts{where} ORDER BY name COLLATE NOCASE, id"
     ).fetchall()
     emails: dict[str, list[str]] = {}
     for address, contact_id in store.connection.execute(
@@ -51,6 +60,8 @@ def list_contacts(store: Store) -> list[Contact]:
             tags=json.loads(row[5]),
             ignore=bool(row[6]),
             snoozed_until=dt(row[7]),
+            archived_at=dt(row[8]),
+            from_files=bool(row[9]),
         )
         for row in rows
     ]
@@ -68,6 +79,12 @@ def address_owners(store: Store, addresses: Iterable[str]) -> set[str]:
 def contact_name(store: Store, contact_id: str) -> str | None:
     row = store.connection.execute("SELECT name FROM contacts WHERE id = ?", (contact_id,)).fetchone()
     return row[0] if row else None
+
+
+def ids_named(store: Store, name: str) -> list[str]:
+    """Contacts (archived ones too) with exactly this name, ignoring case."""
+    rows = store.connection.execute("SELECT id, name FROM contacts ORDER BY id").fetchall()
+    return [row[0] for row in rows if row[1].casefold() == name.casefold()]
 
 
 def id_taken(store: Store, contact_id: str) -> bool:
@@ -100,6 +117,37 @@ def replace_emails(store: Store, contact_id: str, emails: Iterable[tuple[str, st
         "INSERT INTO contact_emails(address, contact_id, position, written) VALUES (?, ?, ?, ?)",
         [(address, contact_id, position, written) for position, (address, written) in enumerate(emails)],
     )
+
+
+def written_emails(store: Store, contact_id: str) -> dict[str, str]:
+    """The contact's addresses, each as the user wrote it."""
+    rows = store.connection.execute("SELECT address, written FROM contact_emails WHERE contact_id = ?", (contact_id,))
+    return dict(rows.fetchall())
+
+
+def remove_addresses(store: Store, addresses: Iterable[str]) -> None:
+    """Take these addresses from whoever has them (before another contact claims them)."""
+    store.connection.executemany("DELETE FROM contact_emails WHERE address = ?", [(item,) for item in addresses])
+
+
+def delete_contact(store: Store, contact_id: str) -> None:
+    """The contact, its addresses and its manual touches (the interactions stay: they are the sources')."""
+    store.connection.execute("DELETE FROM contacts WHERE id = ?", (contact_id,))
+
+
+def mark_from_files(store: Store, contact_ids: Iterable[str]) -> None:
+    """These contacts are in the configured files now: kept by them, and no longer archived."""
+    store.connection.executemany(
+        "UPDATE contacts SET from_files = 1, archived_at = NULL WHERE id = ?", [(item,) for item in contact_ids]
+    )
+
+
+def archive_missing(store: Store, present: Collection[str], now: datetime) -> list[str]:
+    """Archive the contacts the files gave before but not now; returns their ids."""
+    rows = store.connection.execute("SELECT id FROM contacts WHERE from_files = 1 AND archived_at IS NULL")
+    gone = [row[0] for row in rows if row[0] not in present]
+    store.connection.executemany("UPDATE contacts SET archived_at = ? WHERE id = ?", [(ts(now), item) for item in gone])
+    return gone
 
 
 def set_snooze(store: Store, contact_id: str, until: datetime | None) -> None:
@@ -142,6 +190,23 @@ def upcoming_meeting_contacts(store: Store, now: datetime, until: datetime) -> s
         (ts(now), ts(until)),
     )
     return {row[0] for row in rows}
+
+
+def interactions_with(store: Store, addresses: Iterable[str]) -> list[tuple[str, Record]]:
+    """Every stored interaction that names any of these addresses, with its source, oldest first.
+
+    The payload is JSON with each address a quoted string, so LIKE finds the candidates
+    (``_`` in an address matches any character: a superset); the caller judges each record.
+    """
+    found: dict[tuple[str, str], tuple[int, str, Record]] = {}
+    for address in addresses:
+        pattern = "%" + json.dumps(address) + "%"
+        for source, item_id, at, payload in store.connection.execute(
+            "SELECT source, item_id, at, payload FROM interactions WHERE payload LIKE ?", (pattern,)
+        ):
+            if (source, item_id) not in found:
+                found[(source, item_id)] = (at, source, from_json(json.loads(payload)))
+    return [(source, record) for _, source, record in sorted(found.values(), key=lambda item: (item[0], item[1]))]
 
 
 def _at(value: int) -> datetime:

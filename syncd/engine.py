@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from syncd.config import Config
 from syncd.contact_files import read_contact_files
-from syncd.contacts import import_entries
+from syncd.contacts import import_file_entries
 from syncd.errors import SyncdError
 from syncd.sources.base import CursorInvalid, Source, SourceError, SyncContext
 from syncd.rules import touch_rules
@@ -49,12 +49,12 @@ class CycleResult:
 
 
 def import_contact_files(config: Config, store: Store, now: datetime) -> str | None:
-    """Import the `[contacts] files`; a failure is returned and kept for `status`, not raised:
-    the contacts already imported stay valid, so the sources must still sync."""
+    """Import the `[contacts] files` (archiving who left them); a failure is returned and kept for
+    `status`, not raised: the contacts already imported stay valid, so the sources must still sync."""
     error = None
     if config.contacts.files:
         try:
-            import_entries(store, read_contact_files(config.contacts.files), now)
+            import_file_entries(store, read_contact_files(config.contacts.files), now)
         except SyncdError as failure:
             lines = str(failure).splitlines() or [type(failure).__name__]
             more = len([line for line in lines[1:] if line != "nothing was imported"])

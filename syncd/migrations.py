@@ -88,6 +88,12 @@ STEPS: list[str] = [
     CREATE INDEX touches_address_at_kind ON touches(address, at, kind);
     DROP INDEX touches_address;
     """,
+    # 3: contacts that vanish from the configured contacts files are archived, not deleted;
+    # only contacts those files gave are (existing rows start as not from the files).
+    """
+    ALTER TABLE contacts ADD COLUMN archived_at INTEGER;
+    ALTER TABLE contacts ADD COLUMN from_files INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

@@ -17,6 +17,8 @@ class Contact:
     tags: list[str] = field(default_factory=list)
     ignore: bool = False
     snoozed_until: datetime | None = None
+    archived_at: datetime | None = None  # vanished from the configured contacts files
+    from_files: bool = False  # given by a configured contacts file (so archived when it leaves them)
 
     @property
     def email(self) -> str:
