@@ -22,7 +22,7 @@ Public API (details in server.py):
              gmail_metadata_only=True, minimal_cancelled=True, freebusy_max_days=62,
              batch_limits={"gmail/v1": 100, "calendar/v3": 1000}, scopes=DEFAULT_SCOPES,
              now=callable, monotonic=callable)
-  .root .port .start() .stop() context manager
+  .root .port .start() .stop() context manager (seeding methods: seeding.py)
   schema:   every JSON answer is checked against the discovery documents shipped in
             google-api-python-client (schema.py); .schema_problems, .schema_checked;
             .stop() raises AssertionError when an answer drifted (check_schema=False: off)

@@ -9,7 +9,6 @@ alone or as a part of a batch, so a batch part can fail on its own as at Google.
 
 from __future__ import annotations
 
-import copy
 import json
 import random
 import threading
@@ -30,10 +29,11 @@ from .gmail import GmailState
 from .limits import FAULT_KINDS, DEFAULT_FAULT_PATHS, FaultRule, Faults, Quota, units_for
 from .query import Query
 from .routes import parse_json, route
+from .seeding import Seeding
 from .timeutil import UTC
 
 
-class FakeGoogle:
+class FakeGoogle(Seeding):
     """See tests/fakegoogle/__init__.py for the public API summary."""
 
     def __init__(
@@ -187,71 +187,6 @@ class FakeGoogle:
 
     def expire_access_tokens(self) -> None:
         self.auth.expire_access_tokens()
-
-    # ----- calendar seeding -----------------------------------------------------
-    def add_calendar(self, calendar_id: str, **kw):
-        return self.calendar.add_calendar(calendar_id, **kw)
-
-    def calendar_add_event(self, event: dict, calendar_id: str = "primary") -> dict:
-        return self.calendar.insert(calendar_id, event, seeded=True)
-
-    def calendar_update_event(self, event_id: str, changes: dict, calendar_id: str = "primary") -> dict:
-        return self.calendar.patch(calendar_id, event_id, changes)
-
-    def calendar_delete_event(self, event_id: str, calendar_id: str = "primary") -> None:
-        self.calendar.delete(calendar_id, event_id)
-
-    def calendar_add_exception(
-        self,
-        master_id: str,
-        original_start,
-        changes: dict | None = None,
-        cancelled: bool = False,
-        calendar_id: str = "primary",
-    ) -> dict:
-        return self.calendar.add_exception(calendar_id, master_id, original_start, changes, cancelled)
-
-    def calendar_get_event(self, event_id: str, calendar_id: str = "primary") -> dict:
-        return self.calendar.get(calendar_id, event_id)
-
-    def calendar_events(self, calendar_id: str = "primary", include_cancelled: bool = True) -> list:
-        evs = self.calendar.stored(calendar_id)
-        return [e for e in evs if include_cancelled or e.get("status") != "cancelled"]
-
-    def calendar_snapshot(self):
-        """A copy of all calendar state (events, change sequence, token generation)."""
-        with self.lock:
-            state = self.calendar
-            return copy.deepcopy((state.calendars, state.change_seq, state.generation))
-
-    def calendar_restore(self, snapshot) -> None:
-        """Put back a `calendar_snapshot()`, also one taken from another FakeGoogle with the
-        same email: sync and page tokens issued against it stay valid."""
-        calendars, seq, generation = copy.deepcopy(snapshot)
-        with self.lock:
-            state = self.calendar
-            state.calendars, state.change_seq, state.generation = calendars, seq, generation
-
-    def invalidate_sync_tokens(self) -> None:
-        with self.lock:
-            self.calendar.generation += 1
-
-    # ----- gmail seeding -----------------------------------------------------------
-    def gmail_add_message(self, headers, internal_date, labels=("INBOX",), thread_id=None, size=None) -> str:
-        return self.gmail.add_message(headers, internal_date, labels, thread_id, size)
-
-    def gmail_delete_message(self, message_id: str) -> None:
-        self.gmail.delete_message(message_id)
-
-    def gmail_modify_labels(self, message_id: str, add=(), remove=()) -> None:
-        self.gmail.modify_labels(message_id, add, remove)
-
-    def expire_history(self, upto: int | None = None) -> None:
-        self.gmail.expire_history(upto)
-
-    @property
-    def gmail_history_id(self) -> int:
-        return self.gmail.history_id
 
     # ----- quota and faults ------------------------------------------------------
     def set_quota(self, units_per_second: float | None, api: str | None = None) -> None:
