@@ -39,6 +39,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_gmail.py
+	$(BIN)/python benchmarks/bench_imap.py
 
 clean:
 	rm -rf $(VENV) demo-out build *.egg-info .pytest_cache .hypothesis

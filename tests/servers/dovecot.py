@@ -23,6 +23,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,19 +31,17 @@ import pytest
 
 DOVECOT_CANDIDATES = ("dovecot", "/usr/sbin/dovecot")
 START_TIMEOUT_SECONDS = 15
+MISSING = "dovecot is not installed (apt-get install dovecot-imapd, or run .ci/install-servers.sh)"
 USERS = 1000
 PASSWORD = "Sesame-0pen!"
 
 
-def dovecot_binary() -> str:
+def dovecot_binary() -> str | None:
     for candidate in DOVECOT_CANDIDATES:
         found = shutil.which(candidate)
         if found:
             return found
-    message = "dovecot is not installed (apt-get install dovecot-imapd, or run .ci/install-servers.sh)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+    return None
 
 
 def free_port() -> int:
@@ -190,9 +189,12 @@ def _wait_until_listening(server: Dovecot) -> None:
     raise RuntimeError(f"dovecot did not listen within {START_TIMEOUT_SECONDS}s: {server.log()[-2000:]}")
 
 
-@pytest.fixture(scope="session")
-def dovecot() -> Iterator[Dovecot]:
+@contextmanager
+def running_dovecot() -> Iterator[Dovecot]:
+    """A Dovecot for as long as the block runs (the benchmarks use it without pytest)."""
     binary = dovecot_binary()
+    if binary is None:
+        raise RuntimeError(MISSING)
     # Not pytest's tmp_path: under root its parents are 0700, closed to Dovecot's service user.
     root = Path(tempfile.mkdtemp(prefix="syncd-dovecot-"))
     user, group = _service_account()
@@ -208,7 +210,8 @@ def dovecot() -> Iterator[Dovecot]:
     config.write_text(
         CONFIG.format(root=root, user=user, group=group, cert=cert, key=key, port=port, tls_port=tls_port)
     )
-    process = subprocess.Popen([binary, "-F", "-c", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    with open(root / "console.log", "wb") as console:
+        process = subprocess.Popen([binary, "-F", "-c", str(config)], stdout=console, stderr=subprocess.STDOUT)
     server = Dovecot(root=root, port=port, tls_port=tls_port, ca_file=ca_file, process=process)
     try:
         _wait_until_listening(server)
@@ -222,3 +225,13 @@ def dovecot() -> Iterator[Dovecot]:
             process.wait()
         if not os.environ.get("SYNCD_KEEP_DOVECOT"):
             shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    if dovecot_binary() is None:
+        if os.environ.get("CI"):
+            pytest.fail(MISSING)
+        pytest.skip(MISSING)
+    with running_dovecot() as server:
+        yield server

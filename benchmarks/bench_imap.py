@@ -1,0 +1,143 @@
+"""IMAP first sync against a local Dovecot, next to a bare imaplib script doing the same FETCHes.
+
+Seeds N messages into a fresh Dovecot user's INBOX (Maildir files, indexed by Dovecot
+before any timing), then alternates, `--rounds` times:
+
+  * bare: imaplib over TLS, LOGIN, EXAMINE INBOX, `UID FETCH a:b (UID FLAGS INTERNALDATE
+    BODY.PEEK[HEADER.FIELDS (…)])` in the same UID ranges syncd uses, keeping the answers;
+  * syncd: the real IMAP source through the real engine into a fresh store (headers parsed
+    into records, touches derived, rows written).
+
+and prints the medians and their ratio (target ≤ 2×), then a no-change sync's time (its
+commands, one STATUS per folder and no FETCH, are checked in tests/sources/test_imap.py).
+
+    .venv/bin/python benchmarks/bench_imap.py [--messages 20000] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import imaplib
+import os
+import shutil
+import ssl
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, UTC
+from email.utils import format_datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from syncd.config import parse_config  # noqa: E402
+from syncd.engine import sync_source, touch_rules  # noqa: E402
+from syncd.sources.imap import HEADER_ITEMS, UID_RANGE, ImapAccount, ImapSource  # noqa: E402
+from syncd.sources.imap_protocol import uid_ranges  # noqa: E402
+from syncd.store import Store  # noqa: E402
+from tests.servers.dovecot import Dovecot, running_dovecot  # noqa: E402
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+ME = "me@example.com"
+
+
+def seed(server: Dovecot, username: str, count: int) -> None:
+    """Maildir files straight into the user's INBOX: seeding 20,000 by APPEND would take
+    longer than the benchmark; Dovecot indexes them on the first STATUS."""
+    inbox = server.root / "mail" / username
+    for sub in ("cur", "new", "tmp"):
+        (inbox / sub).mkdir(parents=True, exist_ok=True)
+    for number in range(count):
+        when = NOW - timedelta(minutes=15 * number + 1)
+        peer = f"peer{number % 500}@example.org"
+        sender, to = (ME, peer) if number % 3 == 0 else (peer, ME)
+        text = (
+            f"Return-Path: <{sender}>\r\nReceived: from mx.example.org by mail.example.com; "
+            f"{format_datetime(when)}\r\nFrom: Peer {number} <{sender}>\r\nTo: {to}\r\n"
+            f"Cc: team{number % 7}@example.org\r\nDate: {format_datetime(when)}\r\n"
+            f"Message-ID: <bench-{number}@example.org>\r\nSubject: Re: coffee next week? #{number}\r\n"
+            f"DKIM-Signature: v=1; a=rsa-sha256; d=example.org; b={'x' * 300}\r\n"
+            f"\r\n{'body line ' * 40}\r\n"
+        )
+        path = inbox / "new" / f"{int(when.timestamp())}.{number}.bench"
+        path.write_text(text)
+        os.utime(path, (when.timestamp(), when.timestamp()))
+    if os.geteuid() == 0:
+        owner = server.root.stat()
+        for folder, _, files in os.walk(server.root / "mail"):
+            os.chown(folder, owner.st_uid, owner.st_gid)
+            for name in files:
+                os.chown(os.path.join(folder, name), owner.st_uid, owner.st_gid)
+
+
+def bare_fetch(server: Dovecot, username: str, password: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    context = ssl.create_default_context(cafile=str(server.ca_file))
+    client = imaplib.IMAP4_SSL(server.host, server.tls_port, ssl_context=context)
+    client.login(username, password)
+    _, data = client.select("INBOX", readonly=True)
+    _, uidnext = client.status("INBOX", "(UIDNEXT)")
+    last = int(uidnext[0].split()[-1].strip(b")")) - 1
+    messages = 0
+    for uids in uid_ranges(1, last, UID_RANGE):
+        _, fetched = client.uid("FETCH", uids, HEADER_ITEMS)
+        messages += sum(isinstance(item, tuple) for item in fetched)
+    client.logout()
+    return time.perf_counter() - started, messages
+
+
+def syncd_fetch(account: ImapAccount, config, folder: Path) -> tuple[float, int, Store]:
+    store = Store.open(folder / "syncd.db")
+    source = ImapSource(account)
+    started = time.perf_counter()
+    outcome = sync_source(source, store, config, touch_rules(config, store), NOW)
+    elapsed = time.perf_counter() - started
+    if not outcome.ok:
+        raise SystemExit(f"syncd failed: {outcome.error}")
+    return elapsed, outcome.items, store
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=20000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    config = parse_config(f'[user]\nemails = ["{ME}"]\ntimezone = "UTC"\n[sources]\nlookback = "3650d"\n', None)
+    with running_dovecot() as server:
+        username, password = server.new_user()
+        seed(server, username, args.messages)
+        work = Path(tempfile.mkdtemp(prefix="syncd-bench-imap-"))
+        secret = work / "password"
+        secret.write_text(password + "\n")
+        account = ImapAccount(
+            host=server.host,
+            port=server.tls_port,
+            username=username,
+            password_command=("cat", str(secret)),
+            ca_file=server.ca_file,
+        )
+        warm_seconds, warm_count = bare_fetch(server, username, password)  # Dovecot indexes the Maildir here
+        print(f"seeded {args.messages} messages; Dovecot indexed {warm_count} in {warm_seconds:.2f} s (not timed)")
+        bare, ours = [], []
+        for round_number in range(args.rounds):
+            seconds, count = bare_fetch(server, username, password)
+            bare.append(seconds)
+            folder = work / f"round{round_number}"
+            folder.mkdir()
+            seconds, items, store = syncd_fetch(account, config, folder)
+            ours.append(seconds)
+            print(f"round {round_number + 1}: bare imaplib {bare[-1]:.2f} s ({count} messages), syncd {seconds:.2f} s")
+            if round_number < args.rounds - 1:
+                store.close()
+        print(f"median: bare {statistics.median(bare):.2f} s, syncd {statistics.median(ours):.2f} s")
+        print(f"ratio syncd ÷ bare: {statistics.median(ours) / statistics.median(bare):.2f}× (target ≤ 2×)")
+        started = time.perf_counter()
+        outcome = sync_source(ImapSource(account), store, config, touch_rules(config, store), NOW)
+        print(f"no-change sync: {time.perf_counter() - started:.3f} s, {outcome.items} rows written")
+        store.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
