@@ -10,11 +10,13 @@ removed hold.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from syncd import holds_store
 from syncd.cold import ContactStatus, cold_list
 from syncd.config import Config
+from syncd.errors import UsageError
 from syncd.contacts_store import set_snooze, upcoming_meeting_contacts
 from syncd.lifecycle import (
     ALL_STATES,
@@ -41,12 +43,22 @@ from syncd.lifecycle import (
 from syncd.hold_outcome import HoldOutcome, hold_text
 from syncd.intervals import Interval
 from syncd.rules import touch_rules
-from syncd.planner import HoldRules, NewHold, Plan, Removal, plan
+from syncd.planner import ExistingHold, HoldRules, NewHold, Plan, Removal, plan
 from syncd.sinks import make_sink
 from syncd.sinks.base import HoldGone, HoldSink, SinkError
 from syncd.store import Store
 
-__all__ = ["HoldOutcome", "StoredHold", "hold_rules", "plan_holds", "reconcile", "upcoming_holds"]
+__all__ = [
+    "HoldOutcome",
+    "StoredHold",
+    "Withdrawal",
+    "cancel",
+    "hold_rules",
+    "plan_holds",
+    "reconcile",
+    "upcoming_holds",
+    "withdraw",
+]
 
 
 def hold_rules(config: Config) -> HoldRules:
@@ -156,6 +168,7 @@ def plan_holds(
         outcome.sink_failed = True
         return outcome
     by_id = {status.contact.id: status for status in statuses}
+    unwanted = _unwanted_holds(holds_store.stored_holds(store, target.name), by_id, now)
     cold = cold_list(statuses)
     attempts = {
         status.contact.id: holds_store.closed_count(store, status.contact.id, last_touch_at(status)) for status in cold
@@ -167,9 +180,11 @@ def plan_holds(
         return plan(wanted, busy, blocked, existing, rules, config.tz, now)
 
     outcome.plan = replan(busy, blocked)
+    gone = {removal.hold.event_id for removal in unwanted}
+    removals = unwanted + [removal for removal in outcome.plan.remove if removal.hold.event_id not in gone]
     if dry_run:
+        outcome.plan.remove = removals
         return outcome
-    removals = outcome.plan.remove
     if removals:
         # Remove first, then plan the new holds on fresh busy time: the slot of a removed
         # hold is free again, as it would be for a run after a crash right after removing.
@@ -186,6 +201,76 @@ def plan_holds(
         _book(store, target, config, hold, outcome, by_id, now)
     outcome.plan.remove = removals + outcome.plan.remove
     return outcome
+
+
+def _unwanted_holds(booked: list[StoredHold], by_id: Mapping[str, ContactStatus], now: datetime) -> list[Removal]:
+    """Future holds of contacts who want none any more: archived, removed or ignored.
+
+    `contacts remove`, `--ignore` and `snooze` take their hold out at once; this catches
+    what changed through a contacts file, or a calendar that could not be reached then.
+    """
+    removals = []
+    for hold in booked:
+        status = by_id.get(hold.contact_id)
+        if hold.end <= now or (status is not None and not status.contact.ignore):
+            continue
+        reason = "ignored" if status is not None else "no longer a contact (archived or removed)"
+        existing = ExistingHold(hold.contact_id, hold.event_id, hold.start, hold.end, hold.cycle, None)
+        removals.append(Removal(existing, reason))
+    return removals
+
+
+@dataclass
+class Withdrawal:
+    """The holds taken out for one contact, and what the calendar said if it failed."""
+
+    holds: list[StoredHold] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def withdraw(
+    config: Config, store: Store, contact_id: str, reason: str, now: datetime, sink: HoldSink | None = None
+) -> Withdrawal:
+    """Take the contact's upcoming holds out of the calendar now (snooze, ignore, remove, cancel).
+
+    Recorded as removed by syncd before the calendar is asked, so the hold never counts as
+    one the user deleted, and a calendar that fails now is asked again on the next run.
+    """
+    result = Withdrawal(
+        [
+            hold
+            for hold in holds_store.stored_holds(store, None, (BOOKED, PENDING))
+            if hold.contact_id == contact_id and hold.end > now
+        ]
+    )
+    if not result.holds:
+        return result
+    with store.transaction():
+        for hold in result.holds:
+            holds_store.set_state(store, hold.event_id, REMOVED, now, reason)
+    try:
+        target = sink if sink is not None else make_sink(config.hold_sink or "", config=config, clock=lambda: now)
+        for hold in result.holds:
+            if hold.sink == target.name:
+                target.remove(hold.event_id)
+    except SinkError as error:
+        result.errors.append(f"could not remove the hold from the calendar now (the next sync retries): {error}")
+    return result
+
+
+def cancel(
+    config: Config, store: Store, status: ContactStatus, now: datetime, sink: HoldSink | None = None
+) -> Withdrawal:
+    """`holds cancel`: as deleting the hold in the calendar does, the contact rests for a cadence."""
+    result = withdraw(config, store, status.contact.id, "cancelled by you", now, sink)
+    if not result.holds:
+        raise UsageError(f"{status.contact.name} has no upcoming hold (to rest them anyway: `syncd snooze`)")
+    rest_until = now + timedelta(days=status.cadence_days)
+    current = status.contact.snoozed_until
+    if current is None or current < rest_until:
+        with store.transaction():
+            set_snooze(store, status.contact.id, rest_until)
+    return result
 
 
 def _remove(store: Store, sink: HoldSink, removals: list[Removal], outcome: HoldOutcome, now: datetime) -> None:
