@@ -71,11 +71,13 @@ def source_status(cli, name: str) -> tuple[int, dict, list[str]]:
 
 
 def refused(cli, name: str) -> str:
-    """A sync that refuses an empty read: exit 1, one stderr line naming the source and the way out."""
+    """A sync that refuses an empty read: exit 1, one stderr line naming the source and the way
+    out, and no hold planned from the incomplete picture (Bob, never touched, is cold)."""
     result = cli("sync", now=NOW)
     assert result.code == 1 and "Traceback" not in result.err
     (line,) = [line for line in result.err.splitlines() if line.startswith(f"syncd: {name}: ")]
     assert "empty" in line and f"syncd sync --accept-empty {name}" in line, line
+    assert not (cli.home / "holds.ics").exists() or "BEGIN:VEVENT" not in (cli.home / "holds.ics").read_text()
     return line
 
 
@@ -87,17 +89,18 @@ def test_an_emptied_mbox_is_refused_keeps_every_touch_and_pauses_holds(world):
     code, source, problems = source_status(world, "mbox:~/sent.mbox")
     assert code == 1 and source["state"] == "error" and "empty" in source["error"]
     assert any("mbox:~/sent.mbox" in problem and "empty" in problem for problem in problems)
-    assert not (world.home / "holds.ics").exists(), "no hold is booked while a source is refused"
 
 
 def test_accept_empty_accepts_once_and_mail_history_stays(world):
     (world.home / "sent.mbox").write_text("")
     refused(world, "mbox:~/sent.mbox")
-    result = world("sync", "--no-holds", "--accept-empty", "mbox:~/sent.mbox", now=NOW)
+    result = world("sync", "--accept-empty", "mbox:~/sent.mbox", now=NOW)
     assert result.code == 0, result.err
     assert last_touch(world, "Ada Lovelace") == ADA_MAIL  # you did write it
     code, source, _ = source_status(world, "mbox:~/sent.mbox")
     assert code == 0 and source["state"] == "ok"
+    assert "booked 1 hold" in result.out, "healthy again: Bob, never touched, gets the hold the refusal held back"
+    assert world("sync", now=NOW).code == 0  # accepted once; the mailbox is simply empty now
 
 
 def test_accept_empty_of_an_unknown_source_is_a_usage_error(world):
