@@ -82,7 +82,7 @@ SPEC: tuple[Key, ...] = (
         "account",
         "str",
         None,
-        "Which Google account's token to use from the keyring (default: the only one).",
+        "The Google account (its keyring entry); required with several [[sources.google]] tables.",
         "me@gmail.com",
     ),
     Key("sources.google", "calendars", "strings", ["primary"], "Calendar ids to read."),
