@@ -1,4 +1,4 @@
-"""The Google Calendar hold sink (``google:CALENDAR_ID``): holds as events in the user's calendar.
+"""The Google Calendar hold sink (``google:CALENDAR_ID``, ``google:ACCOUNT/CALENDAR_ID``): holds as calendar events.
 
 What Google does, and so what this sink relies on (DESIGN.md "Holds", "Google specifics"):
 
