@@ -214,6 +214,14 @@ SPEC: tuple[Key, ...] = (
     Key("holds", "remove_when_touched", "bool", True, "Remove a future hold when its contact got touched first."),
     Key("daemon", "sync_every", "duration", "15m", "How often `syncd run` syncs.", minimum=1),
     Key("daemon", "plan_at", "hhmm", "07:00", "When `syncd run` plans holds each day (local time)."),
+    Key(
+        "report",
+        "html",
+        "path",
+        None,
+        "Write the `syncd report --html` page here after each planning run of `syncd run`.",
+        "~/syncd-report.html",
+    ),
 )
 
 TIERS = ("meaningful", "intimate", "familiar", "unfamiliar")

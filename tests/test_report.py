@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import pty
 import re
@@ -302,3 +303,29 @@ def test_report_on_a_terminal_is_coloured_unless_no_color(world):
     assert b"\x1b[31m" in coloured and b"Carol Never" in coloured
     plain = _run_on_a_terminal(world, NO_COLOR="1")
     assert b"\x1b[" not in plain and b"Carol Never" in plain
+
+
+# --- the daemon keeps the page fresh -------------------------------------------------------------
+
+
+def test_the_daemon_writes_the_page_after_planning_and_survives_a_place_it_cannot_write(tmp_path, caplog):
+    from tests.daemon_helpers import NOW as DAEMON_NOW
+    from tests.daemon_helpers import FakeClock, make_world, run_in_process
+
+    caplog.set_level(logging.INFO, logger="syncd.daemon")
+    world = make_world(tmp_path / "w", sync_every="15m", cold=True)
+    page = tmp_path / "pages" / "network.html"
+    base_config = world.config.read_text()
+    world.config.write_text(base_config + f'\n[report]\nhtml = "{page}"\n')
+    run_in_process(world.config, FakeClock(DAEMON_NOW), lambda daemon: page.exists())
+    text = page.read_text(encoding="utf-8")
+    assert "Ada Lovelace" in text and '<section id="cold">' in text
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    world = make_world(tmp_path / "w2", sync_every="15m", cold=True)  # fresh data: its first sync plans
+    world.config.write_text(world.config.read_text() + f'\n[report]\nhtml = "{blocker / "network.html"}"\n')
+    clock = FakeClock(DAEMON_NOW)
+    run_in_process(world.config, clock, lambda daemon: len(clock.naps) >= 3)
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert any(message.startswith(f"report page {blocker / 'network.html'}:") for message in warnings), warnings

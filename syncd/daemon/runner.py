@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from syncd.app import App
 from syncd.config import Config, load_config
@@ -44,6 +46,7 @@ from syncd.daemon.watch import ConfigFingerprint, FileIdentity
 from syncd.errors import SyncdError, first_line
 from syncd.lock import StoreLocked, daemon_lock, store_lock
 from syncd.logs import redact
+from syncd.network_report import write_page
 from syncd.sdnotify import Notifier
 from syncd.store import Store
 from syncd.timeutil import format_duration
@@ -327,6 +330,15 @@ class Daemon:
         else:
             (log.info if outcome.changed else log.debug)("hold planning (%s): %s", action.reason, headline)
         log.debug("%s", summary)
+        if self.config.report.html is not None:
+            self._write_report_page(app, self.config.report.html)
+
+    def _write_report_page(self, app: App, path: Path) -> None:
+        """`[report] html`: the page follows each planning run; failing to write it never stops the daemon."""
+        try:
+            write_page(app, path)
+        except (OSError, sqlite3.Error, SyncdError) as error:
+            log.warning("report page %s: %s", path, redact(first_line(error)))
 
     # --- signals' view of the daemon --------------------------------------------------------
 
