@@ -2,7 +2,9 @@
 
 Each file is re-read only when its size or mtime changed, and a re-read replaces
 everything that file contributed (a batch scoped to the file, pruned by generation),
-so edited, moved and deleted events follow the file exactly.
+so edited, moved and deleted events follow the file exactly. An event the libraries
+cannot handle (year 9999, DURATION:P9999999W) is skipped and counted, never the file;
+a file that suddenly holds no event at all is refused by the store until accepted.
 """
 
 from __future__ import annotations
