@@ -146,15 +146,7 @@ class ImapSource:
             state["watched"] = dict(cursor.get("watched", {}))
             if "full_read_found" in cursor:
                 state["full_read_found"] = cursor["full_read_found"]
-        known: set[str] | None = None
-
-        def known_ids() -> set[str]:
-            nonlocal known
-            if known is None:
-                known = context.known_ids(None)
-            return known
-
-        run = _Run(client, endpoint, capabilities, state, context.since, known_ids)
+        run = _Run(client, endpoint, capabilities, state, context.since, lambda: context.known_ids(None))
         if run.condstore:
             run.call("ENABLE CONDSTORE", client.enable, "CONDSTORE")
         return run
@@ -263,18 +255,20 @@ class ImapSource:
         if old and old["uidvalidity"] == status.uidvalidity and old["uidnext"] == status.uidnext:
             return
         run.cursor["watched"][folder.name] = {"uidvalidity": status.uidvalidity, "uidnext": status.uidnext}
-        first = old["uidnext"] if old and old["uidvalidity"] == status.uidvalidity else 1
-        if first >= status.uidnext or not run.known_ids():
+        known = run.known_ids()  # read now: the folders read above have just been stored
+        if not known:
             yield Batch(upserts=[], cursor=_copy(run.cursor))
             return
-        label = next(WITHDRAWING_FLAGS[flag] for flag in WITHDRAWING_FLAGS if flag in folder.flags)
         run.call(f"EXAMINE {folder.name}", run.client.select, quote(folder.name), True)
+        same = old and old["uidvalidity"] == status.uidvalidity
+        first = old["uidnext"] if old and same else self._first_uid_since(run, folder)
         matches: list[int] = []
         for uids in uid_ranges(first, status.uidnext - 1, UID_RANGE):
             ids = parse_fetch(run.call(f"FETCH {folder.name}", run.client.uid, "FETCH", uids, MESSAGE_ID_ITEMS))
-            matches += [item.uid for item in ids if _message_id(item.headers) in run.known_ids()]
+            matches += [item.uid for item in ids if _message_id(item.headers) in known]
         records: list[Message] = []
         if matches:
+            label = next(WITHDRAWING_FLAGS[flag] for flag in WITHDRAWING_FLAGS if flag in folder.flags)
             fetched = parse_fetch(
                 run.call(f"FETCH {folder.name}", run.client.uid, "FETCH", ",".join(map(str, matches)), HEADER_ITEMS)
             )
