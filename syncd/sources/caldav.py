@@ -22,7 +22,7 @@ from syncd.errors import CursorInvalid, NeedsAuth, SourceError
 from syncd.records import Batch, Meeting
 from syncd.sources.base import SyncContext, log
 from syncd.sources.caldav_dav import CaldavAccount, CalendarInfo, DavError, DavObject, DavSession
-from syncd.sources.ics import REEXPAND_EVERY, parse_calendar
+from syncd.sources.ics import REEXPAND_EVERY, read_calendar
 
 
 # (account, URL, user) → (the cycle's `now`, the message) of a refused login. A server that locks an
@@ -33,11 +33,11 @@ _REFUSED: dict[tuple[str, str, str], tuple[datetime, str]] = {}
 
 @dataclass
 class _Read:
-    """What a set of objects gave: rows, and per href its ETag and the UIDs of its rows."""
+    """What a set of objects gave: rows, per href its ETag, the UIDs of its rows and its skipped events."""
 
     meetings: list[Meeting]
     objects: dict[str, list[Any]]
-    skipped: int
+    events: int  # readable events: 0 means the calendar reads empty
 
 
 class CaldavSource:
@@ -82,22 +82,22 @@ class CaldavSource:
                     continue
                 known[path] = dict(batch.cursor or {})
                 batch.cursor = {"url": url, "expanded_at": expanded_at, "calendars": dict(known)}
+                batch.skipped = _skipped(known)
                 yield batch
             return
         calendars = self._chosen(session.calendars())
         expanded_at = now
         current = {info.path for info in calendars}
-        gone = [path for path in known if path not in current]
         known = {path: state for path, state in known.items() if path in current}
         for info in calendars:
             batch = self._full(session, info, context)
             known[info.path] = dict(batch.cursor or {})
             batch.cursor = {"url": url, "expanded_at": expanded_at, "calendars": dict(known)}
+            batch.skipped = _skipped(known)
             yield batch
-        if gone:
-            yield Batch(
-                upserts=[], cursor={"url": url, "expanded_at": expanded_at, "calendars": known}, drop_scopes=gone
-            )
+        # Rows of a calendar that is gone, or no longer chosen, go with it.
+        cursor_now = {"url": url, "expanded_at": expanded_at, "calendars": known}
+        yield Batch(upserts=[], cursor=cursor_now, scopes=sorted(current), skipped=_skipped(known))
 
     def _chosen(self, calendars: list[CalendarInfo]) -> list[CalendarInfo]:
         if self.wanted is None:
@@ -132,8 +132,7 @@ class CaldavSource:
             scope=info.path,
             generation=uuid.uuid4().hex,
             prune=True,
-            found=len(read.objects),
-            skipped=read.skipped,
+            found=read.events,
         )
 
     def _incremental(self, session: DavSession, path: str, state: dict[str, Any], context: SyncContext) -> Batch | None:
@@ -169,26 +168,34 @@ class CaldavSource:
             if item_id.rpartition("#")[0] in touched_uids and item_id not in kept
         ]
         new_state["objects"] = objects
-        return Batch(upserts=read.meetings, cursor=new_state, deletes=deletes, scope=path, skipped=read.skipped)
+        return Batch(upserts=read.meetings, cursor=new_state, deletes=deletes, scope=path)
 
 
 def _read(objects: list[DavObject], context: SyncContext) -> _Read:
-    """Parse each object with the ICS source's parser; an unreadable one is skipped (and logged)."""
+    """Parse each object with the ICS source's reader: a bad event costs that event, an
+    unreadable object that object (logged); the cursor keeps per object its ETag, the UIDs
+    of its rows and how many events were skipped (for `status`)."""
     meetings: list[Meeting] = []
     kept: dict[str, list[Any]] = {}
-    skipped = 0
+    events = 0
     for obj in objects:
         if obj.data is None:
             continue
         try:
-            found = parse_calendar(obj.data.encode("utf-8"), context.since, context.until, context.tz)
+            read = read_calendar(obj.data.encode("utf-8"), context.since, context.until, context.tz)
+            found, skipped = read.meetings, read.skipped
+            events += read.events
         except ValueError as error:
             log.warning("%s: skipping an object that is not valid iCalendar: %s", obj.href, error)
-            skipped += 1
-            found = []
+            found, skipped = [], 1
         meetings.extend(found)
-        kept[obj.href] = [obj.etag, sorted({meeting.item_id.rpartition("#")[0] for meeting in found})]
-    return _Read(meetings, kept, skipped)
+        kept[obj.href] = [obj.etag, sorted({meeting.item_id.rpartition("#")[0] for meeting in found}), skipped]
+    return _Read(meetings, kept, events)
+
+
+def _skipped(calendars: dict[str, dict[str, Any]]) -> int:
+    """Events skipped as unreadable across the source's calendars, as of the cursor."""
+    return sum(entry[2] for state in calendars.values() for entry in state["objects"].values() if len(entry) > 2)
 
 
 def find_calendar(calendars: list[CalendarInfo], wanted: str) -> CalendarInfo | None:

@@ -63,6 +63,13 @@ class CaldavWorld:
         del self.events[key]
         self.server.delete(f"{self.calendar}{key}.ics")
 
+    def add_unreadable(self, key: str) -> None:
+        """Radicale stores it; expanding it overflows the year 9999."""
+        unreadable = event_ics(key, "20261101T090000Z", "20261101T100000Z").replace(
+            "DTSTART:20261101T090000Z\r\nDTEND:20261101T100000Z", "DTSTART;VALUE=DATE:99991231\r\nRRULE:FREQ=DAILY"
+        )
+        self.server.put(f"{self.calendar}{key}.ics", unreadable)
+
     def break_it(self) -> None:
         self.server.stop()
 
