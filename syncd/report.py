@@ -1,4 +1,4 @@
-"""What the read-only commands show: the stable JSON shapes and the terminal tables.
+"""What the read-only commands show: the stable JSON shapes and the words of the terminal tables.
 
 JSON field names are a contract (DESIGN.md, README); add fields, never rename.
 """
@@ -10,7 +10,7 @@ from typing import Any
 
 from syncd.cold import ContactStatus
 from syncd.contacts import Contact
-from syncd.textsafe import display_width, inert
+from syncd.terminal import table
 
 
 def local_iso(value: datetime | None, tz: tzinfo) -> str | None:
@@ -44,16 +44,6 @@ def contact_json(status: ContactStatus, tz: tzinfo, tier: str, cold: bool) -> di
     return data
 
 
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    """Aligned columns; every cell made inert first, so an escape cannot break the layout or the terminal."""
-    cells = [[inert(str(cell)) for cell in row] for row in [headers, *rows]]
-    widths = [max(display_width(cell) for cell in column) for column in zip(*cells, strict=False)]
-    return "\n".join(
-        "  ".join(cell + " " * (width - display_width(cell)) for cell, width in zip(row, widths, strict=False)).rstrip()
-        for row in cells
-    )
-
-
 def ago(then: datetime | None, now: datetime) -> str:
     if then is None:
         return "never"
@@ -75,3 +65,6 @@ def describe_touch(status: ContactStatus, now: datetime, tz: tzinfo) -> str:
 
 def contact_label(contact: Contact) -> str:
     return f"{contact.name} <{contact.email}>" if contact.email else contact.name
+
+
+__all__ = ["ago", "contact_json", "contact_label", "describe_touch", "local_iso", "table"]

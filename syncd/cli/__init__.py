@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import sqlite3
 import sys
 from pathlib import Path
 
 from syncd import __version__
 from syncd.app import App
-from syncd.cli import contacts, report, setup, sync, views
+from syncd.cli import completion, contacts, doctor, report, setup, sync, views
 from syncd.cli.common import Parser
+from syncd.cli.conventions import finish, verbosity
 from syncd.config import default_config_path, load_config
 from syncd.errors import SyncdError
 from syncd.logs import setup_logging
@@ -27,19 +29,40 @@ from syncd.store_errors import store_error
 from syncd.textsafe import InertStream, inert_lines
 from syncd.timeutil import resolve_now
 
-COMMAND_MODULES = (setup, contacts, sync, views, report)
+COMMAND_MODULES = (setup, contacts, sync, views, report, doctor, completion)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="syncd", description="Keep your professional network warm.")
-    parser.add_argument("--config", type=Path, help=f"config file (default: {default_config_path()})")
-    parser.add_argument("--now", help="fix the clock (ISO-8601), also env SYNCD_NOW")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    parser.add_argument("--version", action="version", version=f"syncd {__version__}")
+    parser = Parser(
+        prog="syncd",
+        description="Keep your professional network warm: syncd reads your calendars and mail, finds the "
+        "contacts you have not met or written to for longer than their cadence, and books coffee holds for them. "
+        "`syncd COMMAND --help` explains each command, with examples.",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help=f"the config file to use (default: {default_config_path()}); e.g. --config ./test.toml",
+    )
+    parser.add_argument(
+        "--now",
+        metavar="WHEN",
+        help="fix the clock for everything (ISO-8601, also env SYNCD_NOW); e.g. --now 2026-11-20T09:00:00+01:00",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more log output on stderr, -vv for debug; e.g. syncd -v sync",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="only errors on stderr; e.g. syncd -q sync")
+    parser.add_argument("--version", action="version", version=f"syncd {__version__}", help="print the version")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    commands.required = True
     for module in COMMAND_MODULES:
         module.register(commands)
+    finish(parser)
     return parser
 
 
@@ -51,8 +74,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str] | None) -> int:
     try:
-        args = build_parser().parse_args(argv)
-        setup_logging(args.verbose)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:  # bare `syncd`: what it can do, not an error
+            parser.print_help()
+            return 0
+        level = verbosity(args)
+        setup_logging(max(level, 0))
+        if level < 0:
+            logging.getLogger().setLevel(logging.ERROR)
         if not getattr(args, "needs_app", True):
             return int(args.run(args))
         config = load_config(args.config, explicit=args.config is not None)

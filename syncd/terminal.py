@@ -1,0 +1,90 @@
+"""What a terminal can take: colour only where it shows (never under NO_COLOR or TERM=dumb), and
+tables that fit the window, counting wide (CJK, emoji) characters as two columns."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from typing import TextIO
+
+from syncd.textsafe import display_width, inert
+
+ELLIPSIS = "…"
+GAP = "  "
+STYLES = {"ok": "32", "warn": "33", "fail": "31", "bold": "1", "dim": "2"}
+
+
+def colour_enabled(stream: TextIO | None = None) -> bool:
+    """Colour on a terminal only, and never when the user said no (https://no-color.org) or the terminal is dumb."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    stream = stream or sys.stdout
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # a closed or wrapped stream
+        return False
+
+
+def paint(text: str, style: str, enabled: bool) -> str:
+    """`text` in one of :data:`STYLES` when `enabled`; the escape codes are syncd's own, never the text's."""
+    return f"\x1b[{STYLES[style]}m{text}\x1b[0m" if enabled else text
+
+
+def terminal_width() -> int | None:
+    """Columns to fit: `COLUMNS` when set, the terminal's when stdout is one, else None —
+    output into a pipe or a file is never cut (`syncd cold | grep` sees whole names)."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    try:
+        on_terminal = sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        on_terminal = False
+    return shutil.get_terminal_size((80, 24)).columns if on_terminal else None
+
+
+def truncate(text: str, width: int) -> str:
+    """`text` cut to at most `width` columns, ending in `…` when something was cut."""
+    if display_width(text) <= width:
+        return text
+    kept, used = [], 0
+    for char in text:
+        size = display_width(char)
+        if used + size > width - 1:
+            break
+        kept.append(char)
+        used += size
+    return "".join(kept) + ELLIPSIS if width > 0 else ""
+
+
+def fit_widths(widths: list[int], limit: int, minimum: int = 8) -> list[int]:
+    """Column widths whose sum plus gaps fits `limit`: the widest column gives way first, one
+    column at a time, never below `minimum` (or its own width), so short columns stay whole."""
+    widths = list(widths)
+    budget = limit - len(GAP) * (len(widths) - 1)
+    while sum(widths) > budget:
+        widest = max(range(len(widths)), key=lambda index: widths[index])
+        others = sum(widths) - widths[widest]
+        second = max((width for index, width in enumerate(widths) if index != widest), default=0)
+        target = max(budget - others, second, minimum)
+        if target >= widths[widest]:
+            break  # every column is at its floor: let the terminal wrap
+        widths[widest] = target
+    return widths
+
+
+def table(headers: list[str], rows: list[list[str]], width: int | None = None) -> str:
+    """Aligned columns that fit `width` (default: the terminal's); every cell made inert first,
+    so an escape cannot break the layout or the terminal, and wide characters count two."""
+    cells = [[inert(str(cell)) for cell in row] for row in [headers, *rows]]
+    natural = [max(display_width(cell) for cell in column) for column in zip(*cells, strict=False)]
+    limit = width if width is not None else terminal_width()
+    widths = natural if limit is None else fit_widths(natural, limit)
+    lines = []
+    for row in cells:
+        parts = []
+        for cell, size in zip(row, widths, strict=False):
+            shown = truncate(cell, size)
+            parts.append(shown + " " * (size - display_width(shown)))
+        lines.append(GAP.join(parts).rstrip())
+    return "\n".join(lines)
