@@ -19,7 +19,7 @@ from pathlib import Path
 
 from syncd import __version__
 from syncd.app import App
-from syncd.cli import completion, contacts, doctor, report, setup, sync, views
+from syncd.cli import completion, contacts, doctor, holds_cmd, report, setup, sync, views, why
 from syncd.cli.common import Parser
 from syncd.cli.conventions import finish, verbosity
 from syncd.config import default_config_path, load_config
@@ -29,7 +29,7 @@ from syncd.store_errors import store_error
 from syncd.textsafe import InertStream, inert_lines
 from syncd.timeutil import resolve_now
 
-COMMAND_MODULES = (setup, contacts, sync, views, report, doctor, completion)
+COMMAND_MODULES = (setup, contacts, sync, views, holds_cmd, why, report, doctor, completion)
 
 
 def build_parser() -> argparse.ArgumentParser:

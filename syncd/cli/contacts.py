@@ -9,10 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from syncd.app import App
-from syncd.cli import suggest
+from syncd.cold import ContactStatus
+from syncd.cli import contacts_edit, suggest
+from syncd.cli.holds_cmd import report_withdrawal
 from syncd.contact_files import entry_from_fields, read_contact_files
 from syncd.contacts import add_contact, add_manual_touch, import_entries, resolve, set_snooze
 from syncd.errors import UsageError
+from syncd.explain import all_statuses, status_of
+from syncd.holds import withdraw
 from syncd.report import ago, contact_json, contact_label, describe_touch, local_iso, table
 from syncd.timeutil import parse_instant
 
@@ -26,6 +30,7 @@ def register(commands: Any) -> None:
     importing.add_argument("files", nargs="+", type=Path)
     listing = actions.add_parser("list", help="list contacts with their last touch")
     listing.add_argument("--json", action="store_true")
+    listing.add_argument("--all", action="store_true", help="archived contacts too (gone from your contacts files)")
     adding = actions.add_parser("add", help="add one contact")
     adding.add_argument("name")
     adding.add_argument("emails", nargs="+", metavar="EMAIL")
@@ -38,6 +43,7 @@ def register(commands: Any) -> None:
     showing.add_argument("contact")
     showing.add_argument("--json", action="store_true")
     suggest.register_action(actions)
+    contacts_edit.register_actions(actions)
 
     touch = commands.add_parser("touch", help="log a manual touch (a call, a dinner)")
     touch.add_argument("contact")
@@ -70,14 +76,13 @@ def cmd_contacts(app: App, args: argparse.Namespace) -> int:
         print(f"added {contact.id}: {contact_label(contact)}")
         return 0
     if action == "list":
-        rows = app.statuses()
+        rows = all_statuses(app) if args.all else app.statuses()
         if args.json:
-            print(
-                json.dumps(
-                    [contact_json(status, app.config.tz, app.tier_of(status.contact), cold=False) for status in rows],
-                    indent=2,
-                )
-            )
+            items = [contact_json(status, app.config.tz, app.tier_of(status.contact), cold=False) for status in rows]
+            if args.all:
+                for item, status in zip(items, rows, strict=True):
+                    item["archived"] = status.contact.archived_at is not None
+            print(json.dumps(items, indent=2))
             return 0
         print(
             table(
@@ -90,7 +95,7 @@ def cmd_contacts(app: App, args: argparse.Namespace) -> int:
                         app.tier_of(s.contact),
                         f"{s.cadence_days}d",
                         describe_touch(s, app.now, app.config.tz),
-                        "ignored" if s.contact.ignore else "cold" if s.cold else "",
+                        _state(s),
                     ]
                     for s in rows
                 ],
@@ -100,9 +105,15 @@ def cmd_contacts(app: App, args: argparse.Namespace) -> int:
     return cmd_contact_show(app, args)
 
 
+def _state(status: ContactStatus) -> str:
+    if status.contact.archived_at is not None:
+        return "archived"
+    return "ignored" if status.contact.ignore else "cold" if status.cold else ""
+
+
 def cmd_contact_show(app: App, args: argparse.Namespace) -> int:
     contact = resolve(app.store, args.contact)
-    status = next(status for status in app.statuses() if status.contact.id == contact.id)
+    status = status_of(app, contact)
     data = contact_json(status, app.config.tz, app.tier_of(contact), cold=status.cold)
     touch = status.last_touch
     explanation = None
@@ -163,6 +174,8 @@ def cmd_snooze(app: App, args: argparse.Namespace) -> int:
     set_snooze(app.store, contact.id, until)
     if until is None:
         print(f"{contact_label(contact)} is no longer snoozed")
-    else:
-        print(f"{contact_label(contact)} snoozed until {until.astimezone(app.config.tz):%Y-%m-%d}")
-    return 0
+        return 0
+    print(f"{contact_label(contact)} snoozed until {until.astimezone(app.config.tz):%Y-%m-%d}")
+    result = withdraw(app.config, app.store, contact.id, "snoozed", app.now)
+    report_withdrawal(app, result)
+    return 1 if result.errors else 0
