@@ -315,17 +315,21 @@ def starter_config() -> str:
     ]
     section = None
     for key in SPEC:
+        # An account table exists only with its header: its keys are uncommented together with it.
+        repeated = key.section in REPEATED_SECTIONS
+        commented = "#   " if repeated else "# "
         if key.section != section:
             section = key.section
-            lines += ["", f"# [[{section}]]" if section in REPEATED_SECTIONS else f"[{section}]"]
+            header = f"# [[{section}]]   # one table per account" if repeated else f"[{section}]"
+            lines += ["", header]
         lines.append(f"# {key.doc}")
         if (key.section, key.name) == ("holds", "sink"):
             # Holds go only where the user chose; the starter names a place they can see and change.
             lines.append(f"sink = {_toml_value(starter_sink())}")
         elif key.default not in (None, []):
-            lines.append(f"# {key.name} = {_toml_value(key.default)}")
+            lines.append(f"{commented}{key.name} = {_toml_value(key.default)}")
         elif key.example is not None:
-            lines.append(f"# {key.name} = {_toml_value(key.example)}   # an example; default: none")
+            lines.append(f"{commented}{key.name} = {_toml_value(key.example)}   # an example; default: none")
     return "\n".join(lines) + "\n"
 
 

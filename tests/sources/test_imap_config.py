@@ -123,7 +123,7 @@ def test_two_accounts_may_not_share_a_name():
 
 def test_the_starter_config_documents_imap_and_still_loads():
     template = starter_config()
-    assert "# [[sources.imap]]" in template and "# password_command = " in template
+    assert "# [[sources.imap]]" in template and "\n#   password_command = " in template
     assert load(template).imap == []
 
 
