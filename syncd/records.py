@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 
-
 @dataclass(frozen=True)
 class Attendee:
     address: str  # normalised

@@ -91,6 +91,7 @@ class IcsSource:
 
         def next_cursor() -> dict[str, Any]:
             return {"files": dict(files_seen), "expanded_at": expanded_at, "skipped": dict(skipped)}
+
         broken: list[str] = []
         current = self._files()
         for path in current:
