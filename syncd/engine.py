@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from syncd.config import Config
 from syncd.contact_files import read_contact_files
 from syncd.contacts import import_file_entries
-from syncd.errors import SyncdError
+from syncd.errors import UsageError
 from syncd.sources.base import CursorInvalid, Source, SourceError, SyncContext
 from syncd.rules import touch_rules
 from syncd.store import Store
@@ -55,7 +55,7 @@ def import_contact_files(config: Config, store: Store, now: datetime) -> str | N
     if config.contacts.files:
         try:
             import_file_entries(store, read_contact_files(config.contacts.files), now)
-        except SyncdError as failure:
+        except UsageError as failure:  # the file, not the store: a StoreError still stops the cycle
             lines = str(failure).splitlines() or [type(failure).__name__]
             more = len([line for line in lines[1:] if line != "nothing was imported"])
             error = lines[0] + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
