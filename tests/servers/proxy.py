@@ -1,5 +1,6 @@
 """A TCP relay on 127.0.0.1 in front of a real server: it records what clients send, and can
-drop the connection in the middle of an answer (a server or network failing mid-FETCH)."""
+drop the connection in the middle of an answer (a server or network failing mid-FETCH), or
+hide words from the server's answers (a server without an extension)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ class Proxy:
 
     `sent` holds every line a client sent, in order. With `cut_on`, once a client line
     contains it, only `cut_after` more bytes of the server's answer are relayed and then
-    both sides are closed.
+    both sides are closed. Every word in `hide` is removed from what the server sends.
     """
 
-    def __init__(self, target: int, cut_on: bytes | None = None, cut_after: int = 40):
+    def __init__(self, target: int, cut_on: bytes | None = None, cut_after: int = 40, hide: tuple[bytes, ...] = ()):
         self.target = target
         self.cut_on = cut_on
         self.cut_after = cut_after
+        self.hide = hide
         self.sent: list[bytes] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self._listener.getsockname()[1])
@@ -61,6 +63,8 @@ class Proxy:
                 if cut.is_set():
                     client.sendall(data[:budget])
                     break
+                for word in self.hide:
+                    data = data.replace(b" " + word, b"")
                 client.sendall(data)
         _close(client, server)
 

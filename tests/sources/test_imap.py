@@ -326,3 +326,27 @@ def test_connection_dropped_mid_fetch_fails_the_source_and_keeps_what_was_synced
     relay()
     assert run(world.source(), store, config, LATER).ok
     assert set(touched(store)) == {"ada@example.com", "bob@example.com"}
+
+
+def test_server_without_condstore_syncs_by_uidnext(world, store, config, relay):
+    """A server that offers no CONDSTORE (the relay hides it): new mail still arrives, and a
+    no-change sync is still one STATUS per folder."""
+    world.add("a", "ada@example.com", NOW - timedelta(days=2))
+    proxy = relay(hide=(b"CONDSTORE", b"QRESYNC"))
+    assert run(world.source(), store, config).ok
+    world.add("b", "bob@example.com", NOW - timedelta(days=1))
+    outcome = run(world.source(), store, config, LATER)
+    assert outcome.ok and outcome.items == 1
+    assert set(touched(store)) == {"ada@example.com", "bob@example.com"}
+    proxy.sent.clear()
+    assert run(world.source(), store, config, LATER).items == 0
+    assert "ENABLE" not in proxy.commands() and proxy.commands().count("STATUS") == 4
+    assert not any(b"HIGHESTMODSEQ" in line for line in proxy.sent)
+
+
+def test_wrong_password_is_one_login_attempt_per_sync(world, store, config, relay):
+    proxy = relay()
+    world.break_it()
+    outcome = run(world.source(), store, config)
+    assert not outcome.ok and store.source_state(world.source().name).state == "needs_auth"
+    assert proxy.commands().count("LOGIN") == 1
