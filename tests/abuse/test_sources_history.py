@@ -99,7 +99,8 @@ def test_accept_empty_accepts_once_and_mail_history_stays(world):
     assert last_touch(world, "Ada Lovelace") == ADA_MAIL  # you did write it
     code, source, _ = source_status(world, "mbox:~/sent.mbox")
     assert code == 0 and source["state"] == "ok"
-    assert "booked 1 hold" in result.out, "healthy again: Bob, never touched, gets the hold the refusal held back"
+    holds = (world.home / "holds.ics").read_text()
+    assert holds.count("BEGIN:VEVENT") == 1 and "Bob Babbage" in holds, "healthy again: Bob gets the held-back hold"
     assert world("sync", now=NOW).code == 0  # accepted once; the mailbox is simply empty now
 
 
