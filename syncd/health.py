@@ -7,7 +7,7 @@ the same question `status` answers, and both give the same reasons.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from syncd.config import Config
 from syncd.sources.base import Source
@@ -24,6 +24,7 @@ class SourceHealth:
     stale: bool
     record: SourceState | None
     skipped: int = 0  # unreadable items its last read skipped (the rest synced)
+    tz: tzinfo = UTC  # the user's zone: every time shown is in it
 
     @property
     def problem(self) -> str | None:
@@ -36,7 +37,8 @@ class SourceHealth:
             return f"{self.name} is failing: {self.record.error if self.record else 'unknown error'}"
         if self.stale:
             return (
-                f"{self.name} has not synced successfully since {self.record.last_success_at:%Y-%m-%d %H:%M} UTC"
+                f"{self.name} has not synced successfully since "
+                f"{self.record.last_success_at.astimezone(self.tz):%Y-%m-%d %H:%M %Z}"
                 if self.record and self.record.last_success_at
                 else f"{self.name} is stale"
             )
@@ -51,7 +53,9 @@ def source_health(config: Config, store: Store, sources: list[Source], now: date
         record = states.get(source.name)
         state = record.state if record else "never"
         stale = bool(record and record.last_success_at and now - record.last_success_at > limit)
-        result.append(SourceHealth(source.name, source.kind, state, stale, record, store.skipped(source.name)))
+        result.append(
+            SourceHealth(source.name, source.kind, state, stale, record, store.skipped(source.name), config.tz)
+        )
     return result
 
 

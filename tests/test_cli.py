@@ -219,3 +219,32 @@ def test_logs_never_show_addresses_at_info(world):
     result = world("-v", "sync", now=NOW)
     assert result.code == 1
     assert "@" not in "\n".join(line for line in result.err.splitlines() if " INFO " in line or " WARNING " in line)
+
+
+def test_sync_ends_with_one_summary_line_even_when_nothing_changed(world):
+    first = world("sync", now=NOW)
+    again = world("sync", now=NOW)
+    for result in (first, again):
+        assert result.code == 0, result.err
+        assert result.out.splitlines()[-1] == (
+            "sync: 2 sources ok; "
+            + ("3" if result is first else "0")
+            + " items; holds paused: holds are disabled ([holds] enabled = false)"
+        )
+    assert world("sync", "--no-holds", now=NOW).out.splitlines()[-1].endswith("; holds not planned (--no-holds)")
+
+
+def test_a_failing_source_is_printed_once_and_named_in_the_summary(world):
+    (world.home / "cal.ics").write_text("not a calendar")
+    result = world("sync", now=NOW)
+    assert result.code == 1
+    failures = [line for line in result.err.splitlines() if "cal.ics" in line]
+    assert len(failures) == 1 and failures[0].startswith("syncd: ics:~/cal.ics: ")
+    assert result.out.splitlines()[-1].startswith("sync: 1 source ok, 1 failed (ics:~/cal.ics); ")
+
+
+def test_a_stale_source_in_status_problems_is_in_the_users_zone(world):
+    world("sync", now=NOW)
+    status = world("status", "--json", now="2026-11-25T09:00:00+01:00").json()
+    stale = [problem for problem in status["problems"] if "has not synced successfully" in problem]
+    assert stale and all(problem.endswith("since 2026-11-20 09:00 CET") for problem in stale)
