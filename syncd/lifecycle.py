@@ -186,7 +186,7 @@ def busy_from_meetings(
     for meeting in meetings:
         if meeting.cancelled or meeting.transparent or user_declined(meeting, own_addresses):
             continue
-        if meeting.item_id in own_hold_ids:
+        if meeting.item_id.partition("#")[0] in own_hold_ids:  # ICS and CalDAV rows are `UID#start`
             continue
         if meeting.all_day:
             day = meeting.start.astimezone(tz).date()

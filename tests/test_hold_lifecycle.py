@@ -341,3 +341,16 @@ def test_a_failed_booking_is_reported_and_leaves_no_pending_row(world):
     assert outcome.errors[0].startswith("could not book a hold for Bob Stone: memory: event id")
     assert world.booked() == [("ada-lovelace", WEDNESDAY)]
     assert holds_store.stored_holds(world.store, states=(PENDING,)) == []
+
+
+def test_own_holds_synced_back_from_a_calendar_file_are_not_busy_time() -> None:
+    """ICS and CalDAV rows are keyed `UID#start`; a hold read back is still syncd's own hold."""
+    from syncd.lifecycle import busy_from_meetings
+    from syncd.records import Meeting
+
+    start = datetime(2026, 12, 8, 8, 30, tzinfo=UTC)
+    hold = Meeting("0123456789abcdefghijklmnop#20261208T083000Z", start, start + timedelta(minutes=30))
+    other = Meeting("dentist#20261208T100000Z", start + timedelta(hours=1), start + timedelta(hours=2))
+    busy, blocked = busy_from_meetings([hold, other], {"0123456789abcdefghijklmnop"}, frozenset(), UTC)
+    assert [(interval.start, interval.end) for interval in busy] == [(other.start, other.end)]
+    assert blocked == set()
