@@ -21,8 +21,12 @@ def register_actions(actions: Any) -> None:
     editing = actions.add_parser(
         "edit",
         help="change one contact",
-        description="Change the fields given and leave the rest. Example: "
-        "syncd contacts edit ada@example.com --tier intimate --add-email ada@work.example",
+        description="Change the fields given and leave the rest.",
+        epilog="examples:\n"
+        "  syncd contacts edit ada --tier intimate --add-email ada@work.example --remove-email ada@old.example\n"
+        '  syncd contacts edit "Ada Lovelace" --name "Ada King" --notes "met at PyCon"\n'
+        "  syncd contacts edit bob --cadence-days 45 --tag python --tag berlin   the tags become these two\n"
+        "  syncd contacts edit dan --ignore          never cold, never booked; his hold leaves the calendar",
     )
     editing.add_argument("contact", help="an id, an address or a name (as in `contacts list`)")
     editing.add_argument("--name", help="the new name")
@@ -51,7 +55,8 @@ def register_actions(actions: Any) -> None:
         "remove",
         help="remove a contact; their upcoming hold is removed from the calendar",
         description="Forget a contact, their addresses and logged touches; their upcoming hold is removed "
-        "from the calendar. Example: syncd contacts remove ada@example.com",
+        "from the calendar.",
+        epilog="examples:\n  syncd contacts remove ada@example.com   (also delete her from your contacts files)",
     )
     removing.add_argument("contact", help="an id, an address or a name (as in `contacts list`)")
     removing.set_defaults(run=cmd_remove)

@@ -21,7 +21,8 @@ def register(commands: Any) -> None:
         "cancel",
         help="remove a contact's hold and snooze them for a cadence",
         description="Removes the contact's upcoming hold from the calendar and snoozes them for one cadence, "
-        "as deleting the hold in your calendar app does. Example: syncd holds cancel ada@example.com",
+        "as deleting the hold in your calendar app does.",
+        epilog="examples:\n  syncd holds cancel ada           not this week: no hold for Ada for one cadence",
     )
     command.add_argument("contact", help="an id, an address or a name (as in `contacts list`)")
     command.set_defaults(run=cmd_cancel)

@@ -48,8 +48,10 @@ def register(commands: Any) -> None:
         "why",
         help="why a contact is cold or warm, what did not count, and why they have a hold or none",
         description="The touch that set the contact's last-touch date, every interaction with them that did "
-        "not count grouped by reason, and their hold or the reason there is none. "
-        "Example: syncd why ada@example.com",
+        "not count grouped by reason, and their hold or the reason there is none.",
+        epilog="examples:\n"
+        "  syncd why ada                   the touch that set Ada's date, what did not count, her hold\n"
+        "  syncd why ada@example.com --json   the same as JSON (fields in the README)",
     )
     command.add_argument("contact", help="an id, an address or a name (as in `contacts list`)")
     command.add_argument("--json", action="store_true", help="print the explanation as JSON")
