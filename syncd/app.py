@@ -57,9 +57,12 @@ class App:
     def cold(self) -> list[ContactStatus]:
         return cold_list(self.statuses())
 
-    def sync_sources(self, sources: list[Source] | None = None) -> CycleResult:
-        """All configured sources, or the given subset (the daemon retries failed ones alone)."""
-        return run_cycle(self.config, self.store, self.sources if sources is None else sources, self.now)
+    def sync_sources(self, sources: list[Source] | None = None, interactive: bool = False) -> CycleResult:
+        """All configured sources, or the given subset (the daemon retries failed ones alone);
+        `interactive` when a person waits for it (long reads show progress on a terminal)."""
+        return run_cycle(
+            self.config, self.store, self.sources if sources is None else sources, self.now, interactive=interactive
+        )
 
     def health(self) -> list[SourceHealth]:
         return source_health(self.config, self.store, self.sources, self.now)

@@ -64,8 +64,11 @@ def import_contact_files(config: Config, store: Store, now: datetime) -> str | N
     return error
 
 
-def sync_source(source: Source, store: Store, config: Config, rules: TouchRules, now: datetime) -> SourceOutcome:
-    """Run one source to completion, committing batch by batch; never raises SourceError."""
+def sync_source(
+    source: Source, store: Store, config: Config, rules: TouchRules, now: datetime, interactive: bool = False
+) -> SourceOutcome:
+    """Run one source to completion, committing batch by batch; never raises SourceError.
+    `interactive`: a person is waiting (`syncd sync`), so a long read may show its progress."""
     store.record_attempt(source.name, source.kind, now)
     context = SyncContext(
         now=now,
@@ -73,6 +76,7 @@ def sync_source(source: Source, store: Store, config: Config, rules: TouchRules,
         until=now + config.holds.horizon + EXPAND_AHEAD_MARGIN,
         tz=config.tz,
         known_ids=lambda scope: store.known_ids(source.name, scope),
+        interactive=interactive,
     )
     written = 0
     accept_empty = store.take_empty_acceptance(source.name)
@@ -105,11 +109,13 @@ def _failed(store: Store, source: Source, error: SourceError, written: int) -> S
     return SourceOutcome(source.name, source.kind, False, written, message)
 
 
-def run_cycle(config: Config, store: Store, sources: list[Source], now: datetime) -> CycleResult:
+def run_cycle(
+    config: Config, store: Store, sources: list[Source], now: datetime, interactive: bool = False
+) -> CycleResult:
     result = CycleResult(contacts_error=import_contact_files(config, store, now))
     store.ensure_touch_rules(touch_rules(config, store))
     for source in sources:
         rules = touch_rules(config, store)
-        result.outcomes.append(sync_source(source, store, config, rules, now))
+        result.outcomes.append(sync_source(source, store, config, rules, now, interactive))
     store.ensure_touch_rules(touch_rules(config, store))
     return result

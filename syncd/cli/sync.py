@@ -71,7 +71,7 @@ def _sync_locked(app: App, args: argparse.Namespace) -> int:
     printed_here = _PrintedHere()
     engine_log.addFilter(printed_here)
     try:
-        result = app.sync_sources()
+        result = app.sync_sources(interactive=True)
     finally:
         engine_log.removeFilter(printed_here)
     if result.contacts_error:

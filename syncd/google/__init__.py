@@ -4,7 +4,8 @@
 - `client`: Calendar/Gmail services for an `api_endpoint` root, batches, per-thread HTTP.
 - `failures` and `retry`: how a failed call is classified, and the one retry rule
   (backoff with jitter, Retry-After, bounded; fail fast when Google is unreachable).
-- `pacing`, `gmail_fetch`, `gmail_listing`, `progress`: Gmail at the quota ceiling.
+- `pacing`, `gmail_fetch`, `gmail_listing`: Gmail at the quota ceiling (its progress line is
+  `syncd.sources.progress`, shared with the other sources).
 - `event_time`: Calendar's times, read and written in one place.
 - `auth`: `syncd auth`, the installed-app OAuth flow.
 """

@@ -39,6 +39,7 @@ class SyncContext:
     tz: tzinfo
     known_ids: Callable[[str | None], set[str]] = field(default=lambda scope: set())
     progress: Callable[[str], None] = field(default=lambda message: None)
+    interactive: bool = False  # a person started this sync (`syncd sync`): a long read may show a live line
 
 
 class Source(Protocol):

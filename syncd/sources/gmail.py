@@ -48,7 +48,7 @@ from syncd.google.failures import GoogleApiError
 from syncd.google.gmail_fetch import MetadataFetcher
 from syncd.google.gmail_listing import LIST_PAGE, PageLister, paced_execute
 from syncd.google.pacing import AdaptiveRate
-from syncd.google.progress import Progress
+from syncd.sources.progress import Progress
 from syncd.records import Batch, Message
 from syncd.sources.base import SyncContext
 

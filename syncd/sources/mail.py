@@ -1,47 +1,60 @@
-"""mbox files and Maildir folders as message sources (stdlib `mailbox`, headers only).
+"""mbox files and Maildir folders as message sources (headers only).
 
-An mbox is re-read only when its size or mtime changed; a Maildir is read by key, so
-only new messages are opened. A message that vanished keeps its row (mail is history:
-the store never deletes it); an emptied mailbox is refused as an empty read.
+An mbox is re-read only when its size or mtime changed, in one binary scan of its header
+blocks (`mbox_scan`); a Maildir is read by key, so only new messages are opened. A message
+that vanished keeps its row (mail is history: the store never deletes it); an emptied mailbox
+is refused as an empty read.
 """
 
 from __future__ import annotations
 
-import mailbox
+import enum
 import os
 import stat
 import uuid
+from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any
 from collections.abc import Callable, Iterator
 
 from syncd.records import Message
 from syncd.sources.base import SourceError, SyncContext, display_path, file_signature, log
-from syncd.sources.mail_headers import message_from_headers, read_header_block
+from syncd.sources.mail_headers import build_message, header_block_in, message_date, parse_headers, read_header_block
+from syncd.sources.mbox_scan import header_blocks
+from syncd.sources.progress import Progress
 from syncd.records import Batch
 
 BATCH_SIZE = 5000
+_FIRST_READ = 64 * 1024  # holds the header block of nearly every message
 
 
-def _read(box: mailbox.mbox, key: str, label: str) -> Message | None:
-    try:
-        handle = box.get_file(key, from_=True)
-        try:
-            from_line, headers, cut = read_header_block(cast(BinaryIO, handle))
-        finally:
-            handle.close()
-    except OSError as error:
-        log.debug("%s: skipping message %s: %s", label, key, error)
-        return None
-    return _record(headers, from_line, (), label, key, cut)
+class Passed(enum.Enum):
+    """Why a message gave no record: it cannot be read, or it is older than the look-back."""
+
+    UNUSABLE = "unusable"
+    TOO_OLD = "too old"
 
 
 def _record(
-    headers: bytes, from_line: bytes, labels: tuple[str, ...], label: str, key: str, cut: bool
-) -> Message | None:
-    """One message, or None (logged once at debug with its key) so it costs only itself."""
+    headers: bytes,
+    from_line: bytes,
+    labels: tuple[str, ...],
+    label: str,
+    key: str,
+    cut: bool,
+    since: datetime | None = None,
+) -> Message | Passed:
+    """One message; an unusable one is logged once at debug with its key so it costs only itself.
+    The date comes first: a message older than `since` is passed over before its addresses are parsed."""
     try:
-        record = message_from_headers(headers, from_line, labels, headers_cut=cut)
+        parsed = parse_headers(headers)
+        date = message_date(parsed, from_line)
+        if date is None:
+            log.debug("%s: skipping message %s: no usable Date", label, key)
+            return Passed.UNUSABLE
+        if since is not None and date < since:
+            return Passed.TOO_OLD
+        return build_message(parsed, date, from_line, labels, headers_cut=cut)
     except (ValueError, TypeError, LookupError, UnicodeError, OverflowError) as error:
         log.debug(
             "%s: skipping message %s: %s",
@@ -49,10 +62,7 @@ def _record(
             key,
             str(error).splitlines()[0] if str(error) else type(error).__name__,
         )
-        return None
-    if record is None:
-        log.debug("%s: skipping message %s: no usable Date", label, key)
-    return record
+        return Passed.UNUSABLE
 
 
 def maildir_entries(path: Path) -> dict[str, tuple[Path, str]]:
@@ -113,10 +123,9 @@ class MboxSource:
         if cursor and cursor.get("file") == signature and cursor.get("since", since) <= since:
             return
         try:
-            box = mailbox.mbox(self.path, create=False)
-            keys = box.keys()
-        except (OSError, mailbox.Error) as error:
-            raise SourceError(f"{display_path(self.path)}: cannot read: {error}") from None
+            descriptor = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        except OSError as error:
+            raise SourceError(f"{display_path(self.path)}: cannot read: {error.strerror}") from None
         # Batches of BATCH_SIZE keep memory flat however big the mbox; they share one
         # generation and only the last one prunes (and carries the new cursor), so rows of
         # messages that left the file go only once the whole file has been read. Until then
@@ -125,20 +134,27 @@ class MboxSource:
         seen: set[str] = set()  # the first copy of a duplicated Message-ID wins
         batch: list[Message] = []
         found = skipped = 0
+        progress = Progress(self.name, context)
         try:
-            for key in keys:
-                record = _read(box, key, self.name)
-                found += record is not None
-                skipped += record is None
-                if record is None or record.date < context.since or record.item_id in seen:
+            for block in header_blocks(descriptor):
+                record = _record(
+                    block.headers, block.from_line, (), self.name, f"at byte {block.offset}", block.cut, context.since
+                )
+                found += record is not Passed.UNUSABLE
+                skipped += record is Passed.UNUSABLE
+                progress.tick(found + skipped)
+                if isinstance(record, Passed) or record.item_id in seen:
                     continue
                 seen.add(record.item_id)
                 batch.append(record)
                 if len(batch) >= BATCH_SIZE:
                     yield Batch(upserts=batch, cursor=cursor, scope="", generation=generation)
                     batch = []
+        except OSError as error:
+            raise SourceError(f"{display_path(self.path)}: cannot read: {error.strerror}") from None
         finally:
-            box.close()
+            os.close(descriptor)
+        progress.update(found + skipped, final=True)
         yield Batch(
             upserts=batch,
             cursor={"file": signature, "since": since},
@@ -198,11 +214,13 @@ class MaildirSource:
                 "binned": {str(folder): sorted(keys) for folder, keys in binned.items()},
             }
 
-        for key in to_read:
-            record = self._read(key, *entries[key])
-            if record is None:
+        progress = Progress(self.name, context)
+        for done, key in enumerate(to_read, 1):
+            record = self._read(key, *entries[key], since=context.since)
+            progress.tick(done)
+            if record is Passed.UNUSABLE:
                 unreadable.add(key)
-            if record is None or record.date < context.since:
+            if isinstance(record, Passed):
                 passed_over.add(key)
                 continue
             batch.append(record)
@@ -210,6 +228,7 @@ class MaildirSource:
             if len(batch) >= BATCH_SIZE:
                 yield Batch(upserts=batch, cursor=make_cursor(False))
                 batch = []
+        progress.update(len(to_read), final=True)
         batch += self._withdrawn(binned, lambda: context.known_ids(None) | set(item_of_key.values()))
         yield Batch(
             upserts=batch,
@@ -247,24 +266,31 @@ class MaildirSource:
             for key in sorted(set(entries) - seen):
                 record = self._read(key, entries[key][0], "", labels)
                 known = known_ids() if known is None else known
-                if record is not None and record.item_id in known:
+                if isinstance(record, Message) and record.item_id in known:
                     records.append(record)
             seen.clear()
             seen.update(entries)  # keys that left the folder may come back as new ones
         return records
 
-    def _read(self, key: str, path: Path, flags: str, labels: tuple[str, ...] = ()) -> Message | None:
+    def _read(
+        self, key: str, path: Path, flags: str, labels: tuple[str, ...] = (), since: datetime | None = None
+    ) -> Message | Passed:
         """Opened without blocking and read only if still a regular file: something swapped in
-        for a message after the listing (a FIFO) must not hang the sync."""
+        for a message after the listing (a FIFO) must not hang the sync. One read takes the
+        header block of nearly every message; a longer one is read line by line."""
         try:
             descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
             with os.fdopen(descriptor, "rb") as handle:
                 if not stat.S_ISREG(os.fstat(descriptor).st_mode):
                     log.debug("%s: skipping %s: not a regular file", self.name, key)
-                    return None
-                _, headers, cut = read_header_block(handle)
+                    return Passed.UNUSABLE
+                block = header_block_in(handle.read(_FIRST_READ))
+                if block is None:
+                    handle.seek(0)
+                    block = read_header_block(handle)
         except OSError as error:
             log.debug("%s: skipping message %s: %s", self.name, key, error.strerror)
-            return None
+            return Passed.UNUSABLE
+        _, headers, cut = block
         found = set(labels or self.labels) | ({"TRASH"} if "T" in flags else set())
-        return _record(headers, b"", tuple(sorted(found)), self.name, key, cut)
+        return _record(headers, b"", tuple(sorted(found)), self.name, key, cut, since)

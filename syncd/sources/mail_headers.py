@@ -45,6 +45,21 @@ def read_header_block(handle: BinaryIO) -> tuple[bytes, bytes, bool]:
     return from_line, b"".join(lines), cut
 
 
+def header_block_in(start: bytes) -> tuple[bytes, bytes, bool] | None:
+    """What `read_header_block` would read, taken from `start` (the first bytes of a message) when
+    they hold the whole block well within the cap; None when they do not (then read line by line)."""
+    first_end = start.find(b"\n", 0, MAX_HEADER_BYTES + 1)
+    if first_end == -1:
+        return None
+    blank = start.find(b"\n\n", first_end, MAX_HEADER_BYTES + 1)
+    blank_crlf = start.find(b"\n\r\n", first_end, blank + 2 if blank != -1 else MAX_HEADER_BYTES + 1)
+    blank = blank_crlf if blank_crlf != -1 else blank
+    if blank == -1 or blank + 1 > MAX_HEADER_BYTES:
+        return None
+    from_line = start[: first_end + 1] if start.startswith(b"From ") else b""
+    return from_line, start[len(from_line) : blank + 1], False
+
+
 def parse_date(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -78,10 +93,30 @@ def message_from_headers(
 ) -> Message | None:
     """The message's record, or None without a usable date. `headers_cut` (the block was cut
     at the size cap) marks it so it never counts as a touch: its To/Cc are not all known."""
-    headers = _index(_PARSER.parsebytes(raw_headers))
-    date = parse_date(_header(headers, "Date")) or from_line_date(from_line)
-    if date is None:
-        return None
+    headers = parse_headers(raw_headers)
+    date = message_date(headers, from_line)
+    return None if date is None else build_message(headers, date, from_line, extra_labels, headers_cut)
+
+
+def parse_headers(raw_headers: bytes) -> dict[str, list[str]]:
+    """The values of the headers a record is built from, by lower-case name, in order."""
+    return _index(_PARSER.parsebytes(raw_headers))
+
+
+def message_date(headers: dict[str, list[str]], from_line: bytes = b"") -> datetime | None:
+    """The Date header, else the mbox `From ` line's date; None when neither is usable. Checked
+    before the rest of the record is built: a message older than the look-back costs no more."""
+    return parse_date(_header(headers, "Date")) or from_line_date(from_line)
+
+
+def build_message(
+    headers: dict[str, list[str]],
+    date: datetime,
+    from_line: bytes = b"",
+    extra_labels: tuple[str, ...] = (),
+    headers_cut: bool = False,
+) -> Message:
+    """The record of a message whose headers were parsed and whose date is known."""
     message_id = (_header(headers, "Message-ID") or "").strip().strip("<>").strip()
     if not message_id:
         fingerprint = "|".join(_header(headers, name) or "" for name in ("From", "To", "Cc", "Date", "Subject"))

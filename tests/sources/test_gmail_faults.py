@@ -159,16 +159,16 @@ def test_a_hostile_header_costs_that_header_not_the_sync(fake, store, config):
 def test_progress_on_a_terminal_is_one_updating_line():
     from io import StringIO
 
-    from syncd.google.progress import Progress
+    from syncd.sources.progress import Progress
 
     class Terminal(StringIO):
         def isatty(self):
             return True
 
     seen = []
-    context = SyncContext(now=NOW, since=NOW, until=NOW, tz=UTC, progress=seen.append)
+    context = SyncContext(now=NOW, since=NOW, until=NOW, tz=UTC, progress=seen.append, interactive=True)
     stream = Terminal()
-    progress = Progress("gmail:" + ME, context, stream=stream)
+    progress = Progress("gmail:" + ME, context, stream=stream, after=0)
     progress.update(500)
     progress.update(1000, final=True)
     text = stream.getvalue()
