@@ -24,10 +24,11 @@ class ContactStatus:
 
 def contact_status(contact: Contact, cadence_days: int, last_touch: LastTouch | None, now: datetime) -> ContactStatus:
     snoozed = contact.snoozed_until is not None and contact.snoozed_until > now
+    may_go_cold = not contact.ignore and contact.archived_at is None  # ignored and archived: never cold
     if last_touch is None:
-        return ContactStatus(contact, cadence_days, None, None, float("inf"), not contact.ignore, snoozed)
+        return ContactStatus(contact, cadence_days, None, None, float("inf"), may_go_cold, snoozed)
     days_since = (now - last_touch.at).total_seconds() / SECONDS_PER_DAY
-    cold = not contact.ignore and days_since > cadence_days
+    cold = may_go_cold and days_since > cadence_days
     return ContactStatus(
         contact, cadence_days, last_touch, int(days_since // 1) - cadence_days, days_since / cadence_days, cold, snoozed
     )

@@ -17,7 +17,7 @@ from syncd import holds_store
 from syncd.cold import ContactStatus, cold_list
 from syncd.config import Config
 from syncd.errors import UsageError
-from syncd.contacts_store import set_snooze, upcoming_meeting_contacts
+from syncd.contacts_store import contact_name, set_snooze, upcoming_meeting_contacts
 from syncd.lifecycle import (
     ALL_STATES,
     BOOKED,
@@ -169,6 +169,9 @@ def plan_holds(
         return outcome
     by_id = {status.contact.id: status for status in statuses}
     unwanted = _unwanted_holds(holds_store.stored_holds(store, target.name), by_id, now)
+    for removal in unwanted:  # archived contacts are not among the statuses: name them for the summary
+        contact_id = removal.hold.contact_id
+        outcome.names.setdefault(contact_id, contact_name(store, contact_id) or contact_id)
     cold = cold_list(statuses)
     attempts = {
         status.contact.id: holds_store.closed_count(store, status.contact.id, last_touch_at(status)) for status in cold
@@ -214,7 +217,7 @@ def _unwanted_holds(booked: list[StoredHold], by_id: Mapping[str, ContactStatus]
         status = by_id.get(hold.contact_id)
         if hold.end <= now or (status is not None and not status.contact.ignore):
             continue
-        reason = "ignored" if status is not None else "no longer a contact (archived or removed)"
+        reason = "ignored" if status is not None else "archived, or no longer a contact"
         existing = ExistingHold(hold.contact_id, hold.event_id, hold.start, hold.end, hold.cycle, None)
         removals.append(Removal(existing, reason))
     return removals

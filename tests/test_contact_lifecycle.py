@@ -90,7 +90,9 @@ def test_a_contact_gone_from_the_files_is_archived_never_cold_and_loses_its_hold
     )
     result = world("sync", now=NOW)
     assert result.code == 0, result.err
+    assert "Ada Lovelace  (archived, or no longer a contact)" in result.out  # her hold, removed
     assert "ada-lovelace" not in listed(world)
+    assert "archived 2026-11-20" in world("contacts", "show", "Ada", now=NOW).out
     assert "carol-byrne" in listed(world)  # added by hand: the files never archive her
     everyone = listed(world, "--all")
     assert everyone["ada-lovelace"]["archived"] is True and everyone["bob-stone"]["archived"] is False

@@ -146,7 +146,10 @@ def cmd_contact_show(app: App, args: argparse.Namespace) -> int:
         origin = f" (from {touch.source})" if touch.source else ""
         when = f"{touch.at.astimezone(app.config.tz):%Y-%m-%d %H:%M}"
         print(f"  last touch: {when}, {what}{detail}{origin}, {ago(touch.at, app.now)}")
-    if contact.ignore:
+    if contact.archived_at is not None:
+        since = contact.archived_at.astimezone(app.config.tz)
+        print(f"  archived {since:%Y-%m-%d}: no configured contacts file lists them; never cold, never booked")
+    elif contact.ignore:
         print("  ignored: never cold, never booked")
     elif status.snoozed:
         print(f"  snoozed until {contact.snoozed_until.astimezone(app.config.tz):%Y-%m-%d}")
