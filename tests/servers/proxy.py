@@ -57,14 +57,18 @@ class Proxy:
         _close(client, server)
 
     def _server_to_client(self, server: socket.socket, client: socket.socket, cut: threading.Event) -> None:
-        budget = self.cut_after
+        pending = b""  # with `hide`, whole lines only, so a word split across reads is still found
         with suppress(OSError):
             while data := server.recv(65536):
                 if cut.is_set():
-                    client.sendall(data[:budget])
+                    client.sendall(data[: self.cut_after])
                     break
-                for word in self.hide:
-                    data = data.replace(b" " + word, b"")
+                if self.hide:
+                    buffered = pending + data
+                    end = buffered.rfind(b"\n") + 1
+                    data, pending = buffered[:end], buffered[end:]
+                    for word in self.hide:
+                        data = data.replace(b" " + word, b"")
                 client.sendall(data)
         _close(client, server)
 
