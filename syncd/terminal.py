@@ -26,6 +26,12 @@ def colour_enabled(stream: TextIO | None = None) -> bool:
         return False
 
 
+def styled_stream() -> TextIO:
+    """Where coloured lines go: stdout past the CLI's inert filter (which would show the codes as
+    text). Whatever is painted must be made inert first (:func:`syncd.textsafe.inert`)."""
+    return getattr(sys.stdout, "unfiltered", sys.stdout)
+
+
 def paint(text: str, style: str, enabled: bool) -> str:
     """`text` in one of :data:`STYLES` when `enabled`; the escape codes are syncd's own, never the text's."""
     return f"\x1b[{STYLES[style]}m{text}\x1b[0m" if enabled else text
@@ -58,18 +64,18 @@ def truncate(text: str, width: int) -> str:
 
 
 def fit_widths(widths: list[int], limit: int, minimum: int = 8) -> list[int]:
-    """Column widths whose sum plus gaps fits `limit`: the widest column gives way first, one
-    column at a time, never below `minimum` (or its own width), so short columns stay whole."""
+    """Column widths whose sum plus gaps fits `limit`: the widest column gives way, a column at a
+    time, never below `minimum`, so short columns (dates, counts) stay whole. When every column
+    is at its floor the table stays wider than `limit` and the terminal wraps it."""
     widths = list(widths)
     budget = limit - len(GAP) * (len(widths) - 1)
-    while sum(widths) > budget:
+    excess = sum(widths) - budget
+    while excess > 0:
         widest = max(range(len(widths)), key=lambda index: widths[index])
-        others = sum(widths) - widths[widest]
-        second = max((width for index, width in enumerate(widths) if index != widest), default=0)
-        target = max(budget - others, second, minimum)
-        if target >= widths[widest]:
-            break  # every column is at its floor: let the terminal wrap
-        widths[widest] = target
+        if widths[widest] <= minimum:
+            break
+        widths[widest] -= 1
+        excess -= 1
     return widths
 
 

@@ -52,5 +52,10 @@ class InertStream:
         self._stream.write(_UNSAFE_IN_STREAM.sub(_escape, text))
         return len(text)
 
+    @property
+    def unfiltered(self) -> TextIO:
+        """The stream itself, for syncd's own escape codes (colour) around text already made inert."""
+        return self._stream
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)

@@ -70,23 +70,45 @@ def parse_instant(text: str, tz: tzinfo, now: datetime | None = None) -> datetim
     """A date or datetime from the user; naive values are in the user's zone.
 
     A bare date means midday of that day (a touch "on Tuesday"), but never later than
-    `now`, so "today" works in the morning too.
+    `now`, so "today" works in the morning too. Given `now`, the words people type work
+    as well: `today`, `yesterday` (those days), `-3d`, `-2w`, `-5h` (that long before now).
     """
     text = text.strip()
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        day = None
+    relative = _relative(text.lower(), tz, now) if now is not None else None
+    if isinstance(relative, datetime):
+        return _in_range(relative, text)
+    day = relative
+    if day is None:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            day = None
     if day is not None:
         value = _in_range(datetime.combine(day, time(12, 0), tzinfo=tz), text)
         return min(value, now) if now is not None and day == now.astimezone(tz).date() else value
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
+        words = "today, yesterday, -3d, " if now is not None else ""
         raise ValueError(
-            f"expected an ISO-8601 date or datetime like 2026-11-20 or 2026-11-20T09:00:00+01:00, got {text!r}"
+            f"expected {words}an ISO-8601 date or datetime like 2026-11-20 or 2026-11-20T09:00:00+01:00, got {text!r}"
         ) from None
     return _in_range(value if value.tzinfo else value.replace(tzinfo=tz), text)
+
+
+# At most four digits: 9999 weeks back from 1900 is still a datetime, then out of range (below), not an overflow.
+_RELATIVE = re.compile(r"^-([0-9]{1,4})([hdw])$")
+
+
+def _relative(word: str, tz: tzinfo, now: datetime) -> date | datetime | None:
+    """`today`/`yesterday` as the day in the user's zone; `-3d` as the instant that long before now."""
+    today = now.astimezone(tz).date()
+    if word in ("today", "yesterday"):
+        return today - timedelta(days=word == "yesterday")
+    match = _RELATIVE.match(word)
+    if match is None:
+        return None
+    return now - timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
 
 
 def _in_range(value: datetime, text: str) -> datetime:

@@ -27,18 +27,26 @@ def register(commands: Any) -> None:
     actions = contacts.add_subparsers(dest="contacts_command", metavar="ACTION", parser_class=type(contacts))
     actions.required = True
     importing = actions.add_parser("import", help="import TOML, CSV, vCard files or vdir folders")
-    importing.add_argument("files", nargs="+", type=Path)
+    importing.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="TOML, CSV or .vcf files, or vdir folders of .vcf files"
+    )
     listing = actions.add_parser("list", help="list contacts with their last touch")
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--all", action="store_true", help="archived contacts too (gone from your contacts files)")
     adding = actions.add_parser("add", help="add one contact")
-    adding.add_argument("name")
-    adding.add_argument("emails", nargs="+", metavar="EMAIL")
-    adding.add_argument("--tier", choices=("meaningful", "intimate", "familiar", "unfamiliar"))
-    adding.add_argument("--cadence-days", type=int)
-    adding.add_argument("--notes")
-    adding.add_argument("--tag", action="append", dest="tags")
-    adding.add_argument("--ignore", action="store_true", default=None)
+    adding.add_argument("name", help="the name, as it should appear on holds")
+    adding.add_argument("emails", nargs="+", metavar="EMAIL", help="their addresses (the first is the primary)")
+    adding.add_argument(
+        "--tier",
+        choices=("meaningful", "intimate", "familiar", "unfamiliar"),
+        help="how close: the tier gives the default cadence ([tiers] in the config)",
+    )
+    adding.add_argument("--cadence-days", type=int, help="see them every N days (overrides the tier's cadence)")
+    adding.add_argument("--notes", help="free text, shown in the hold's description")
+    adding.add_argument("--tag", action="append", dest="tags", help="a tag; repeat for several")
+    adding.add_argument(
+        "--ignore", action="store_true", default=None, help="known but never cold and never booked (e.g. a colleague)"
+    )
     showing = actions.add_parser("show", help="one contact and what set their last touch")
     showing.add_argument("contact")
     showing.add_argument("--json", action="store_true")
@@ -47,13 +55,13 @@ def register(commands: Any) -> None:
 
     touch = commands.add_parser("touch", help="log a manual touch (a call, a dinner)")
     touch.add_argument("contact")
-    touch.add_argument("--date", help="a date or datetime (default: now)")
-    touch.add_argument("--note", default="")
+    touch.add_argument("--date", help="when: today, yesterday, -3d, a date or a datetime in your zone (default: now)")
+    touch.add_argument("--note", default="", help="what it was (kept with the touch)")
     touch.set_defaults(run=cmd_touch)
 
     snooze = commands.add_parser("snooze", help="do not book holds for a contact for N days")
     snooze.add_argument("contact")
-    snooze.add_argument("--days", type=int, required=True)
+    snooze.add_argument("--days", type=int, required=True, help="how many days from now; 0 ends a snooze")
     snooze.set_defaults(run=cmd_snooze)
 
 

@@ -30,7 +30,15 @@ EXAMPLES: dict[str, str] = {
     "contacts import": "syncd contacts import contacts.toml team.csv   merge by address; a bad file imports nothing\n"
     "syncd contacts import ~/.contacts/             a vdir folder of .vcf files",
     "contacts list": "syncd contacts list             a table: id, name, tier, cadence, last touch\n"
-    "syncd contacts list --json      the stable JSON list (fields in the README)",
+    "syncd contacts list --json      the stable JSON list (fields in the README)\n"
+    "syncd contacts list --all       archived contacts too (gone from your contacts files)",
+    "contacts edit": "syncd contacts edit ada --tier intimate --cadence-days 14\n"
+    'syncd contacts edit ada --name "Ada King" --notes "now at Analytical Engines"\n'
+    "syncd contacts edit ada --add-email ada@work.example --remove-email ada@old.example\n"
+    "syncd contacts edit ada --tag python --tag berlin\n"
+    "syncd contacts edit dan --ignore   (--no-ignore undoes it)",
+    "contacts remove": "syncd contacts remove ada       forget Ada; her upcoming hold leaves the calendar\n"
+    "syncd contacts remove ada@example.com",
     "contacts add": 'syncd contacts add "Ada Lovelace" ada@example.com ada@work.example\n'
     'syncd contacts add "Bob Stone" bob@example.org --tier intimate --cadence-days 10 '
     '--notes "met at PyCon" --tag python --tag berlin\n'
@@ -54,7 +62,13 @@ EXAMPLES: dict[str, str] = {
     "syncd status --json | jq .problems",
     "cold": "syncd cold                      most overdue first\n"
     "syncd --now 2027-01-10 cold --json   who will be cold then",
-    "holds": "syncd holds                     upcoming holds, soonest first\nsyncd holds --json",
+    "holds": "syncd holds                     upcoming holds, soonest first\n"
+    "syncd holds --json\n"
+    "syncd holds cancel ada          not this one: remove the hold, snooze Ada for a cadence",
+    "holds cancel": "syncd holds cancel ada          remove Ada's hold and snooze her for a cadence\n"
+    "syncd holds cancel ada@example.com",
+    "why": "syncd why ada                   the touch that counted, what did not and why, the hold or why none\n"
+    "syncd why ada@example.com --json",
     "report": "syncd report                    days since touch against cadence, by tier\n"
     "syncd report --html ~/network.html   one self-contained page\n"
     "syncd report --json",
@@ -63,6 +77,13 @@ EXAMPLES: dict[str, str] = {
     "syncd --now 2026-11-20T09:00:00+01:00 cold --json\n"
     "syncd --config ./other.toml -v sync\n"
     "syncd doctor",
+}
+
+
+# The same argument explained the same way in every command that takes it (where the module gave no help).
+ARGUMENT_HELP = {
+    "contact": "the contact: an id, any of their addresses, or their name (case ignored); e.g. ada@example.com",
+    "json": "print JSON instead of a table (the fields are in the README); e.g. --json | jq",
 }
 
 
@@ -97,6 +118,9 @@ def finish(parser: argparse.ArgumentParser) -> None:
         if command.epilog is None and key in EXAMPLES:
             command.epilog = "examples:\n" + "\n".join(f"  {line}" for line in EXAMPLES[key].splitlines())
         command.formatter_class = HelpFormatter
+        for action in command._actions:
+            if action.help is None and action.dest in ARGUMENT_HELP:
+                action.help = ARGUMENT_HELP[action.dest]
         if path:
             add_verbosity(command, depth=len(path))
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from syncd.config import load_config
 from syncd.doctor import FAIL, Check, run_checks
 from syncd.errors import ConfigError
-from syncd.terminal import colour_enabled, paint
-from syncd.textsafe import display_width
+from syncd.terminal import colour_enabled, paint, styled_stream
+from syncd.textsafe import display_width, inert
 from syncd.timeutil import resolve_now
 
 EXAMPLES = """\
@@ -49,7 +50,8 @@ def show(checks: list[Check], as_json: bool) -> None:
         print(json.dumps([{"check": c.check, "state": c.state, "detail": c.detail} for c in checks], indent=2))
         return
     colour = colour_enabled()
-    width = max(display_width(check.check) for check in checks)
+    out = styled_stream() if colour else sys.stdout
+    width = max(display_width(inert(check.check)) for check in checks)
     for check in checks:
-        state = paint(f"{check.state:<4}", check.state, colour)
-        print(f"{state}  {check.check}{' ' * (width - display_width(check.check))}  {check.detail}")
+        name, state = inert(check.check), paint(f"{check.state:<4}", check.state, colour)
+        print(f"{state}  {name}{' ' * (width - display_width(name))}  {inert(check.detail)}", file=out)
