@@ -13,7 +13,6 @@ import pytest
 from syncd.cli import build_parser
 from syncd.cli.conventions import commands, verbosity
 from syncd.terminal import fit_widths, table, truncate
-from tests.conftest import REPO
 
 ALWAYS_EXPLAINED = {"-h", "--help", "-v", "--verbose", "-q", "--quiet", "--version"}
 EVERY_COMMAND = [(" ".join(path) or "syncd", parser) for path, parser in commands(build_parser())]
