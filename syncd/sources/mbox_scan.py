@@ -60,7 +60,7 @@ def header_blocks(descriptor: int, window: int = WINDOW) -> Iterator[HeaderBlock
 
 def _next_start(data: bytes, after: int, limit: int) -> int:
     """The next message start past `after` and before `limit`, or -1."""
-    found = data.find(b"\nFrom ", after, limit + 5)
+    found = data.find(b"\nFrom ", after, limit + 4)  # a match at j starts a message at j + 1 < limit
     return found + 1 if found != -1 else -1
 
 
