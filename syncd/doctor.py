@@ -40,7 +40,7 @@ def run_checks(config: Config, now: datetime) -> list[Check]:
     """All checks that apply to `config`, in the order a user would fix them."""
     from syncd.doctor_sources import source_checks
 
-    checks = [Check("config", OK, f"{display_path(config.path)} loaded" if config.path else "no config file; defaults")]
+    checks = [config_check(config)]
     checks.append(store_check(config))
     checks.extend(contacts_checks(config))
     checks.extend(source_checks(config))
@@ -53,6 +53,10 @@ def run_checks(config: Config, now: datetime) -> list[Check]:
     checks.append(unit_check())
     checks.append(timezone_check(config, now))
     return checks
+
+
+def config_check(config: Config) -> Check:
+    return Check("config", OK, f"{display_path(config.path)} loaded" if config.path else "defaults (no config file)")
 
 
 # --- paths -------------------------------------------------------------------------

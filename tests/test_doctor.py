@@ -228,3 +228,9 @@ def test_a_missing_google_token_fails_and_says_what_to_run(world, tmp_path: Path
     write_config(world, sink="~/.local/share/syncd/holds.ics", extra=extra)
     google = checks(world("doctor", "--json", now=NOW))["google"]
     assert google["state"] == "fail" and "syncd auth" in google["detail"]
+
+
+def test_no_config_file_is_the_one_failing_line(cli):
+    result = cli("doctor", config=False, now=NOW)
+    assert result.code == 2
+    assert result.out.startswith("fail  config  ") and "syncd init" in result.out
