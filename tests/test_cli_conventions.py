@@ -182,7 +182,7 @@ def test_bash_completion_offers_commands_actions_options_and_choices(cli):
 def test_zsh_and_fish_scripts_cover_every_command(cli):
     zsh = cli("completion", "zsh", config=False).out
     fish = cli("completion", "fish", config=False).out
-    assert zsh.startswith("#compdef syncd") and "bashcompinit" in zsh
+    assert "autoload -U +X bashcompinit && bashcompinit" in zsh and "complete -o filenames -F _syncd syncd" in zsh
     for path, _ in EVERY_COMMAND:
         if path != "syncd":
             assert path.split()[-1] in fish and f"|{path}|" in zsh
