@@ -12,6 +12,8 @@ import pytest
 from keyring.backends import fail
 
 from tests.conftest import ics_calendar, ics_event, mbox_message
+from tests.servers.dovecot import dovecot  # noqa: F401 (the fixture)
+from tests.servers.radicale import radicale  # noqa: F401 (the fixture)
 
 NOW = "2026-11-20T09:00:00+01:00"
 
@@ -234,3 +236,39 @@ def test_no_config_file_is_the_one_failing_line(cli):
     result = cli("doctor", config=False, now=NOW)
     assert result.code == 2
     assert result.out.startswith("fail  config  ") and "syncd init" in result.out
+
+
+@pytest.mark.slow  # a real Dovecot on 127.0.0.1
+def test_imap_login_is_checked_against_the_server(world, dovecot):  # noqa: F811 (the fixture)
+    username, password = dovecot.new_user()
+    account = (
+        f'[[sources.imap]]\nname = "work"\nhost = "127.0.0.1"\nport = {dovecot.port}\nsecurity = "plain"\n'
+        f'username = "{username}"\n'
+    )
+    write_config(
+        world, "~/.local/share/syncd/holds.ics", extra=account + f'password_command = ["echo", "{password}"]\n'
+    )
+    good = checks(world("doctor", "--json", now=NOW))["imap:work"]
+    assert good == {"check": "imap:work", "state": "ok", "detail": f"logged in to 127.0.0.1:{dovecot.port}"}
+    write_config(
+        world, "~/.local/share/syncd/holds.ics", extra=account + 'password_command = ["echo", "bad-secret-7"]\n'
+    )
+    result = world("doctor", "--json", now=NOW)
+    assert result.code == 1
+    bad = checks(result)["imap:work"]
+    assert bad["state"] == "fail" and "syncd auth imap:work" in bad["detail"] and "bad-secret-7" not in bad["detail"]
+
+
+@pytest.mark.slow  # a real Radicale on 127.0.0.1
+def test_caldav_login_is_checked_against_the_server(world, radicale):  # noqa: F811 (the fixture)
+    from tests.servers.radicale import PASSWORD, USER
+
+    for secret, state in ((PASSWORD, "ok"), ("bad-secret-7", "fail")):
+        account = (
+            f'[[sources.caldav]]\nname = "home"\nurl = "{radicale.url}"\nusername = "{USER}"\n'
+            f'password_command = ["echo", "{secret}"]\n'
+        )
+        write_config(world, "~/.local/share/syncd/holds.ics", extra=account)
+        caldav = checks(world("doctor", "--json", now=NOW))["caldav:home"]
+        assert caldav["state"] == state, caldav
+        assert "bad-secret-7" not in caldav["detail"]
