@@ -2,11 +2,17 @@
 
 One canonical form per mailbox lets a contact match every way their address is written:
 case, display names, googlemail.com, and Gmail's ignored dots and +tags.
+
+Header values in the common shapes (`addr`, `Name <addr>`, `"Name" <addr>`, comma-separated)
+are read by one regular expression; everything else (comments, groups, routes, odd quoting,
+backslashes) goes to the stdlib parser, which costs ~20 times more per address. The two agree
+on every value the fast path accepts (Hypothesis, tests/test_addresses.py).
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.utils import getaddresses
@@ -43,11 +49,20 @@ _ROLE_LOCALPARTS = {
     "webmaster",
 }
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_FWS = r"[ \t\r\n]*"
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ADDR_SPEC = rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*"
+_NAME_WORD = r"[^\x00-\x20\x7f<>()\[\]:;@\\,\"]+"
+_NAME = rf'(?:"[^"\\\x00-\x1f\x7f]*"|{_NAME_WORD}(?:[ \t\r\n]+{_NAME_WORD})*)'
+# One mailbox of a common shape and the comma (or the end) after it; group 1 or 2 is the address.
+_COMMON_MAILBOX = re.compile(rf"{_FWS}(?:({_ADDR_SPEC})|(?:{_NAME}{_FWS})?<({_ADDR_SPEC})>){_FWS}(?:,|\Z)")
 _ROLE_PATTERN = re.compile(r"(^|[._+-])(no-?reply|do-?not-?reply|bounces?|mailer-daemon)([._+-]|$)")
 
 
+@lru_cache(maxsize=1 << 16)
 def normalize(address: str) -> str | None:
-    """The canonical form of one address, or None when it is not an address at all."""
+    """The canonical form of one address, or None when it is not an address at all.
+    Memoised: a mailbox sees the same few thousand addresses over and over."""
     text = address.strip().strip("<>").strip()
     if _CONTROL.search(text):
         return None
@@ -81,16 +96,35 @@ def parse_address_list(header_values: list[str] | str | None) -> list[str]:
     # Split the raw header first: a decoded display name may contain commas, quotes or
     # even "@", which would otherwise add or swallow addresses. The stdlib parser
     # recurses once per nested comment, so a hostile `((((…` costs this header only.
-    try:
-        pairs = getaddresses([str(value) for value in header_values])
-    except (RecursionError, ValueError, TypeError, LookupError, UnicodeError, MessageError):
-        return []
-    for _name, address in pairs:
+    values = [str(value) for value in header_values]
+    addresses = common_addresses(", ".join(values))
+    if addresses is None:
+        try:
+            addresses = [address for _name, address in getaddresses(values)]
+        except (RecursionError, ValueError, TypeError, LookupError, UnicodeError, MessageError):
+            return []
+    for address in addresses:
         canonical = normalize(address) if address else None
         if canonical and canonical not in seen:
             seen.add(canonical)
             result.append(canonical)
     return result
+
+
+def common_addresses(text: str) -> list[str] | None:
+    """The addresses of a header value made only of common shapes (as `getaddresses` would
+    give them), or None when any part of it needs the full parser."""
+    addresses: list[str] = []
+    position, end = 0, len(text)
+    while position < end:
+        match = _COMMON_MAILBOX.match(text, position)
+        if match is None:
+            return None
+        addresses.append(match.group(1) or match.group(2))
+        position = match.end()
+        if position == end and text.endswith(","):
+            return None  # an empty last entry: let the parser decide what it means
+    return addresses or None
 
 
 def decode_rfc2047(value: str) -> str:

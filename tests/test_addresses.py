@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import string
+from email.utils import getaddresses
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from syncd.addresses import decode_rfc2047, is_blocked, is_role_address, normalize, parse_address_list
+from syncd.addresses import (
+    common_addresses,
+    decode_rfc2047,
+    is_blocked,
+    is_role_address,
+    normalize,
+    parse_address_list,
+)
 
 
 # --- normalize -------------------------------------------------------------------
@@ -219,7 +229,8 @@ def test_people_are_not_role_addresses(address: str) -> None:
 
 def test_role_detection_applies_to_normalised_gmail_form() -> None:
     # "no.reply@gmail.com" is the same mailbox as noreply@gmail.com.
-    assert is_role_address(normalize("no.reply@gmail.com"))
+    canonical = normalize("no.reply@gmail.com")
+    assert canonical is not None and is_role_address(canonical)
 
 
 # --- blocklist -------------------------------------------------------------------
@@ -246,3 +257,84 @@ def test_domain_blocklist_does_not_match_suffix_of_another_domain() -> None:
 
 def test_empty_blocklist_blocks_nothing() -> None:
     assert not is_blocked("ada@example.com", [])
+
+
+# --- the fast path for common shapes against the stdlib parser -----------------------------
+
+ATEXT = string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-"
+atoms = st.text(ATEXT, min_size=1, max_size=8)
+addr_specs = st.builds(
+    lambda local, domain: ".".join(local) + "@" + ".".join(domain),
+    st.lists(atoms, min_size=1, max_size=3),
+    st.lists(atoms, min_size=1, max_size=3),
+)
+NAME_SPECIALS = '<>()[]:;@\\,"\x7f'  # and controls, spaces: where a display-name word ends
+name_words = st.text(st.characters(blacklist_characters=NAME_SPECIALS, min_codepoint=0x21), min_size=1, max_size=8)
+plain_names = st.lists(name_words, min_size=1, max_size=3).map(" ".join)
+quoted_names = st.text(st.characters(blacklist_characters='"\\\x7f', min_codepoint=0x20), max_size=12).map(
+    lambda text: f'"{text}"'
+)
+spaces = st.sampled_from(["", " ", "  ", "\n ", "\r\n\t", "\t"])
+common_mailboxes = st.one_of(
+    addr_specs,
+    st.builds(lambda address: f"<{address}>", addr_specs),
+    st.builds(lambda name, gap, address: f"{name}{gap}<{address}>", plain_names | quoted_names, spaces, addr_specs),
+)
+common_values = st.builds(
+    lambda boxes, gaps: ",".join(
+        f"{gaps[i % len(gaps)]}{box}{gaps[-1 - i % len(gaps)]}" for i, box in enumerate(boxes)
+    ),
+    st.lists(common_mailboxes, min_size=1, max_size=4),
+    st.lists(spaces, min_size=1, max_size=3),
+)
+# Near misses: the characters that make a header need the full parser, mixed into common shapes.
+TRICKY = st.sampled_from(
+    ["(", ")", "(c)", '"', "\\", ":", ";", "group:", "@", "<", ">", ",", "[", "]", ".", " ", "=?utf-8?q?x?=", "\x00"]
+)
+near_misses = st.builds(
+    lambda value, insert, at: value[:at] + insert + value[at:], common_values, TRICKY, st.integers(0, 60)
+)
+
+
+def stdlib_addresses(text: str) -> list[str]:
+    return [address for _name, address in getaddresses([text])]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(common_values, near_misses, st.text(ATEXT + ' <>@",.()\\:;', max_size=40)))
+def test_the_fast_path_agrees_with_the_stdlib_on_everything_it_accepts(text: str) -> None:
+    fast = common_addresses(text)
+    if fast is not None:
+        assert fast == stdlib_addresses(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(common_values)
+def test_the_fast_path_takes_the_common_shapes(text: str) -> None:
+    assert common_addresses(text) == stdlib_addresses(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ada (the first) <ada@example.com>",
+        "undisclosed-recipients:;",
+        "team: ada@example.com, bob@example.com;",
+        '"Ada \\"the\\" first" <ada@example.com>',
+        "<@route.example:ada@example.com>",
+        "ada@example.com,",
+        "ada@[192.0.2.1]",
+        "Ada ada@example.com",
+    ],
+)
+def test_comments_groups_routes_and_odd_quoting_go_to_the_stdlib(text: str) -> None:
+    assert common_addresses(text) is None
+    assert parse_address_list(text) == [
+        canonical for address in stdlib_addresses(text) if (canonical := normalize(address))
+    ]
+
+
+def test_normalize_is_memoised() -> None:
+    before = normalize.cache_info().hits
+    assert normalize("Memo.Ised@GoogleMail.com") == normalize("Memo.Ised@GoogleMail.com") == "memoised@gmail.com"
+    assert normalize.cache_info().hits > before
