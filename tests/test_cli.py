@@ -248,3 +248,14 @@ def test_a_stale_source_in_status_problems_is_in_the_users_zone(world):
     status = world("status", "--json", now="2026-11-25T09:00:00+01:00").json()
     stale = [problem for problem in status["problems"] if "has not synced successfully" in problem]
     assert stale and all(problem.endswith("since 2026-11-20 09:00 CET") for problem in stale)
+
+
+def test_a_hold_calendar_that_fails_is_said_once_and_in_the_summary(world):
+    (world.home / "calendars").write_text("a file where a folder should be")
+    config = world.config.read_text().replace("enabled = false", 'sink = "ics:calendars/holds.ics"')
+    world.config.write_text(config)
+    result = world("sync", now=NOW)
+    assert result.code == 1
+    (line,) = [line for line in result.err.splitlines() if "holds.ics" in line]
+    assert line.startswith("syncd: no holds booked: cannot read the hold calendar: ")
+    assert result.out.splitlines()[-1] == "sync: 2 sources ok; 3 items; holds failed (see above)"

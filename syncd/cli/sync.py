@@ -119,9 +119,10 @@ def summary_line(result: CycleResult, holds: HoldOutcome | None) -> str:
 def _holds_part(holds: HoldOutcome | None) -> str:
     if holds is None:
         return "holds not planned (--no-holds)"
-    if holds.failed:
+    if holds.sink_failed:
         return "holds failed (see above)"
     if holds.blocked or holds.plan is None:
         return f"holds paused: {(holds.blocked or '').partition(': ')[0]}"  # the details name what was printed above
     counts = f"{'would book' if holds.dry_run else 'booked'} {len(holds.plan.create)} hold(s), "
-    return counts + f"{'would remove' if holds.dry_run else 'removed'} {len(holds.plan.remove)}"
+    counts += f"{'would remove' if holds.dry_run else 'removed'} {len(holds.plan.remove)}"
+    return counts + (f", {len(holds.errors)} failed (see above)" if holds.errors else "")
