@@ -154,7 +154,7 @@ def check_title(template: str) -> str:
     try:
         fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
     except ValueError as error:
-        raise ValueError(f"{error} in {template!r} (write {{{{ and }}}} for literal braces)") from None
+        raise ValueError(f"{error} in {template!r}; a title may use {allowed}, and {{{{ }}}} for braces") from None
     unknown = [field for field in fields if field not in TITLE_FIELDS]
     if unknown:
         raise ValueError(f"unknown field {{{unknown[0]}}} in {template!r}; a title may use {allowed}")

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from syncd.timeutil import MAX_DURATION
+
 # Kinds understood by syncd.config.convert: str, bool, int, duration, hhmm, timezone,
 # path, paths, strings, windows, sink, url, title, command.
 
-# The longest duration any key accepts: far beyond any sensible setting, far below what
-# overflows a datetime when added to or taken from "now" (which stays within 1900–2999).
-MAX_DURATION_SECONDS = 36500 * 86400
+# The longest duration any key accepts unless it says less (timeutil explains the limit).
+MAX_DURATION_SECONDS = int(MAX_DURATION.total_seconds())
 
 # The only fields a title template may use; checked when the config loads.
 TITLE_FIELDS = ("name", "first_name")

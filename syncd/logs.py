@@ -11,6 +11,8 @@ import os
 import re
 import sys
 
+from syncd.textsafe import InertMessages
+
 _ADDRESS = re.compile(r"[^\s:<>,;()\"'=]+@[^\s:<>,;()\"']+\.[^\s:<>,;()\"']+")
 
 
@@ -47,6 +49,7 @@ def setup_logging(verbosity: int) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactAddresses())
+    handler.addFilter(InertMessages())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

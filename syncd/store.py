@@ -71,6 +71,7 @@ class Store:
         fails every command at once with one line, never half-way through a sync.
         """
         path = Path(path)
+        connection: sqlite3.Connection | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             if not path.exists():
@@ -85,11 +86,13 @@ class Store:
             connection.execute("PRAGMA synchronous=NORMAL")
             migrate(connection)
             _probe_write(connection)
-        except (sqlite3.Error, OSError) as error:
+            return cls(connection, path)
+        except (sqlite3.Error, OSError, RuntimeError) as error:
+            if connection is not None:  # a failed open leaves no file handle behind (a daemon retries)
+                connection.close()
+            if isinstance(error, RuntimeError):  # migrations: a store from a newer syncd
+                raise StoreError(f"{path}: cannot open the store: {error}") from None
             raise store_error(path, error) from None
-        except RuntimeError as error:  # migrations: a store from a newer syncd
-            raise StoreError(f"{path}: cannot open the store: {error}") from None
-        return cls(connection, path)
 
     def close(self) -> None:
         self.connection.close()

@@ -7,6 +7,7 @@ written as Python-style escapes. Printable text, wide characters and emoji pass 
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from typing import Any, TextIO
@@ -59,3 +60,12 @@ class InertStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+class InertMessages(logging.Filter):
+    """Log lines quote file names, subjects and errors: made inert like everything else on stderr."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = inert_lines(record.getMessage())
+        record.args = None
+        return True

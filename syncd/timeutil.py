@@ -14,6 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _DURATION = re.compile(r"^\s*([0-9]+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# Longer than any setting makes sense for, far shorter than what overflows a datetime
+# when added to or taken from an instant in 1900–2999 (see parse_instant).
+MAX_DURATION = timedelta(days=36500)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -21,10 +24,10 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(str(text))
     if not match:
         raise ValueError(f"expected a duration like 30m, 14d or 2w, got {text!r}")
-    try:
-        return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
-    except OverflowError:
-        raise ValueError(f"expected a duration of at most 36500d (100 years), got {text!r}") from None
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"expected at most {format_duration(MAX_DURATION)} (100 years), got {text!r}")
+    return timedelta(seconds=seconds)
 
 
 def format_duration(delta: timedelta) -> str:
