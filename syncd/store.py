@@ -92,7 +92,7 @@ class Store:
                 connection.close()
             if isinstance(error, RuntimeError):  # migrations: a store from a newer syncd
                 raise StoreError(f"{path}: cannot open the store: {error}") from None
-            raise store_error(path, error) from None
+            raise store_error(path, error, "cannot open the store") from None
 
     def close(self) -> None:
         self.connection.close()

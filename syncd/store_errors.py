@@ -49,8 +49,8 @@ _BY_ERRNO = {
 }
 
 
-def store_error(path: Path, error: sqlite3.Error | OSError) -> StoreError:
-    """One line naming the store and what to do, for any SQLite or file error met on it."""
+def store_error(path: Path, error: sqlite3.Error | OSError, failed: str = "the store failed") -> StoreError:
+    """One line naming the store, what `failed`, why and what to do, for any SQLite or file error met on it."""
     if isinstance(error, OSError):
         detail = error.strerror or str(error)
         advice = _BY_ERRNO.get(error.errno or 0, UNKNOWN)
@@ -60,7 +60,7 @@ def store_error(path: Path, error: sqlite3.Error | OSError) -> StoreError:
         advice = next((text for prefix, text in _BY_SQLITE_CODE.items() if code.startswith(prefix)), UNKNOWN)
     if advice in (DISK, UNKNOWN) and _nearly_full(Path(path)):
         advice = FULL
-    return StoreError(f"{path}: store: {detail}; {advice}")
+    return StoreError(f"{path}: {failed}: {detail}; {advice}")
 
 
 def _nearly_full(path: Path) -> bool:
