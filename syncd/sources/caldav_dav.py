@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urljoin, urlsplit
 
-from caldav.davclient import DAVClient
-from caldav.lib import error as dav_error
-
 from syncd.secrets import resolve_password
+
+if TYPE_CHECKING:  # python-caldav (and icalendar under it) load on the first request, not for `status`
+    from caldav.davclient import DAVClient
 
 log = logging.getLogger("syncd.caldav")
 
@@ -100,6 +100,8 @@ class DavSession:
 
     def _connect(self) -> DAVClient:
         if self._client is None:
+            from caldav.davclient import DAVClient
+
             from syncd.errors import NeedsAuth
 
             try:
@@ -120,6 +122,8 @@ class DavSession:
 
     def request(self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None) -> Any:
         """Send one request; HTTP errors other than 401 come back as the response's status."""
+        from caldav.lib import error as dav_error
+
         client = self._connect()
         try:
             return client.request(self.url(path), method, body, headers or {})

@@ -15,17 +15,17 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Iterator
-
-import icalendar
-import recurring_ical_events
 
 from syncd.addresses import normalize
 from syncd.records import Attendee, Meeting
 from syncd.sources.base import SourceError, SyncContext, display_path, file_signature, log
 from syncd.records import Batch
 from syncd.sources.ics_series import as_datetime, as_list, drop_runaway_series
+
+if TYPE_CHECKING:  # the libraries load when a file is parsed, not when `status` lists this source
+    import icalendar
 
 REEXPAND_EVERY = timedelta(days=7)
 
@@ -225,6 +225,8 @@ def _parse_piece(
     tally: _Tally,
 ) -> None:
     """Parse and expand one calendar (or a piece of a big one) into `meetings`."""
+    import icalendar
+
     try:
         calendars = icalendar.Calendar.from_ical(data, multiple=True)
     except Exception as error:  # icalendar raises many types on malformed input
@@ -266,6 +268,8 @@ def _parse_piece(
 def _expand(calendar: icalendar.Calendar, since: datetime, until: datetime, tally: _Tally) -> list[Any]:
     """The occurrences in the window. When the library fails on the calendar (a date in year
     9999, DURATION:P9999999W overflow), each event is expanded alone so only the bad one is lost."""
+    import recurring_ical_events
+
     try:
         return list(recurring_ical_events.of(calendar, skip_bad_series=True).between(since, until))
     except Exception:  # the library raises many types; find the event(s) it cannot handle

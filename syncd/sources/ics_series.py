@@ -8,11 +8,12 @@ calendar could stop every later sync. These estimates find such series before ex
 from __future__ import annotations
 
 from datetime import date, datetime, time, tzinfo, UTC
-from typing import Any
-
-import icalendar
+from typing import TYPE_CHECKING, Any
 
 from syncd.sources.base import log
+
+if TYPE_CHECKING:
+    import icalendar
 
 MAX_SERIES_OCCURRENCES = 10_000  # in the expansion window: more than one an hour for a year
 MAX_SERIES_STEPS = 20_000_000  # rule periods iterated from DTSTART to the window's end
