@@ -126,7 +126,7 @@ def cmd_contact_show(app: App, args: argparse.Namespace) -> int:
     touch = status.last_touch
     explanation = None
     if touch is not None:
-        record = app.store.interaction(touch.source, touch.item_id) if touch.source else None
+        record = app.store.interaction(touch.source, touch.item_id) if touch.source and touch.item_id else None
         title = getattr(record, "title", None) or getattr(record, "subject", None) if record else None
         explanation = {
             "kind": touch.kind,
@@ -146,7 +146,7 @@ def cmd_contact_show(app: App, args: argparse.Namespace) -> int:
         print(f"  tags:     {', '.join(contact.tags)}")
     if contact.notes:
         print(f"  notes:    {contact.notes}")
-    if explanation is None:
+    if touch is None or explanation is None:
         print("  last touch: never")
     else:
         what = {"meeting": "met", "email": "exchanged mail", "manual": "logged by hand"}[touch.kind]
@@ -159,7 +159,7 @@ def cmd_contact_show(app: App, args: argparse.Namespace) -> int:
         print(f"  archived {since:%Y-%m-%d}: no configured contacts file lists them; never cold, never booked")
     elif contact.ignore:
         print("  ignored: never cold, never booked")
-    elif status.snoozed:
+    elif status.snoozed and contact.snoozed_until is not None:
         print(f"  snoozed until {contact.snoozed_until.astimezone(app.config.tz):%Y-%m-%d}")
     elif status.cold:
         overdue = "never touched" if status.overdue_days is None else f"{status.overdue_days} days overdue"
