@@ -7,6 +7,7 @@ into weeks with integer comparisons; the decisions in :mod:`syncd.network` and
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from syncd.lifecycle import BOOKED, PAST
@@ -14,27 +15,96 @@ from syncd.store import Store, ts
 from syncd.suggest import AddressTouches
 
 MEETING_KIND = "meeting"
+MESSAGE_KIND = "email"
 MANUAL_KIND = "manual"
 
 
-def contact_touch_times(store: Store, since: datetime, until: datetime) -> list[tuple[str, int, str]]:
-    """(contact id, epoch seconds, kind) of every touch in (since, until], manual ones included.
+def contact_week_counts(
+    store: Store, since: datetime, until: datetime, first_week: datetime, offsets: list[tuple[int, int]]
+) -> list[tuple[str, int, int, int]]:
+    """(contact id, week column, meetings, messages) of the touches in [since, until].
 
-    One row per contact and interaction: a message to two of a contact's addresses is
-    one touch, as it is for the last-touch query.
+    Weeks are the user's: `offsets` (from :func:`syncd.network.offset_schedule`) turns each
+    touch time into local wall-clock seconds, and week 0 starts at `first_week`, a local
+    Monday midnight. One count per contact and interaction (a message to two of a
+    contact's addresses is one touch, as for the last-touch query); a touch logged by
+    hand counts as a meeting. Rows come per contact, by week within each query's part,
+    and may repeat a (contact, week) pair; :func:`syncd.network.touches_by_week` sums them.
     """
-    rows = store.connection.execute(
-        """SELECT DISTINCT e.contact_id, t.source, t.item_id, t.at, t.kind
-           FROM touches t JOIN contact_emails e ON e.address = t.address
-           WHERE t.at > ? AND t.at <= ?""",
-        (ts(since), ts(until)),
+    case, params = _offset_case(offsets, "at")
+    first_local = int(first_week.timestamp()) + _offset_at(offsets, int(first_week.timestamp()))
+    touch_case, _ = _offset_case(offsets, "t.at")
+    week = f"(t.at + {touch_case} - ?) / 604800"
+    # Contacts with one address (nearly all): read in index order, already by contact and
+    # time, so no sort runs and consecutive touches of a week are summed here in one pass.
+    single = store.connection.execute(
+        f"""SELECT e.contact_id, {week}, t.kind != ?
+            FROM contact_emails e CROSS JOIN touches t ON t.address = e.address
+            WHERE t.at >= ? AND t.at <= ? AND e.contact_id NOT IN (SELECT contact_id FROM {_SEVERAL})
+            ORDER BY e.contact_id""",
+        (*params, first_local, MESSAGE_KIND, ts(since), ts(until)),
     )
-    result = [(contact_id, at, kind) for contact_id, _source, _item, at, kind in rows]
-    manual = store.connection.execute(
-        "SELECT contact_id, at FROM manual_touches WHERE at > ? AND at <= ?", (ts(since), ts(until))
-    )
-    result.extend((contact_id, at, MANUAL_KIND) for contact_id, at in manual)
+    rows = _summed_runs(single)
+    # Several addresses: one interaction may touch two of them, so DISTINCT first; and the
+    # touches logged by hand. Few rows: grouped in SQL.
+    rows += store.connection.execute(
+        f"""SELECT contact_id, (at + {case} - ?) / 604800 AS week, SUM(kind != ?), SUM(kind = ?)
+            FROM (SELECT DISTINCT e.contact_id AS contact_id, t.source, t.item_id, t.at AS at, t.kind AS kind
+                  FROM touches t JOIN contact_emails e ON e.address = t.address
+                  WHERE t.at >= ? AND t.at <= ? AND e.contact_id IN (SELECT contact_id FROM {_SEVERAL})
+                  UNION ALL
+                  SELECT contact_id, NULL, NULL, at, ? FROM manual_touches WHERE at >= ? AND at <= ?)
+            GROUP BY contact_id, week ORDER BY contact_id, week""",
+        (*params, first_local, MESSAGE_KIND, MESSAGE_KIND, ts(since), ts(until), MANUAL_KIND, ts(since), ts(until)),
+    ).fetchall()
+    return rows
+
+
+_SEVERAL = "(SELECT contact_id FROM contact_emails GROUP BY contact_id HAVING COUNT(*) > 1)"
+
+
+def _summed_runs(rows: Iterable[tuple[str, int, int]]) -> list[tuple[str, int, int, int]]:
+    """(contact, week, is a meeting) rows in contact and time order → (contact, week, meetings, messages) per run."""
+    result: list[tuple[str, int, int, int]] = []
+    current: tuple[str, int] | None = None
+    meetings = messages = 0
+    for contact_id, week, meeting in rows:
+        if (contact_id, week) != current:
+            if current is not None:
+                result.append((*current, meetings, messages))
+            current, meetings, messages = (contact_id, week), 0, 0
+        meetings += meeting
+        messages += 1 - meeting
+    if current is not None:
+        result.append((*current, meetings, messages))
     return result
+
+
+def interaction_titles(store: Store, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+    """The title (meeting) or subject (message) of each (source, item id), one primary-key lookup each."""
+    query = (
+        "SELECT COALESCE(json_extract(payload, '$.title'), json_extract(payload, '$.subject'))"
+        " FROM interactions WHERE source = ? AND item_id = ?"
+    )
+    titles: dict[tuple[str, str], str | None] = {}
+    for key in keys:
+        row = store.connection.execute(query, key).fetchone()
+        titles[key] = row[0] if row else None
+    return titles
+
+
+def _offset_case(offsets: list[tuple[int, int]], column: str) -> tuple[str, list[int]]:
+    """`CASE WHEN column < change THEN offset … ELSE last offset END` and its parameters."""
+    if len(offsets) == 1:
+        return "?", [offsets[0][1]]
+    params: list[int] = []
+    for (_, offset), (change, _) in zip(offsets, offsets[1:], strict=False):
+        params += [change, offset]
+    return "CASE" + f" WHEN {column} < ? THEN ?" * (len(offsets) - 1) + " ELSE ? END", [*params, offsets[-1][1]]
+
+
+def _offset_at(offsets: list[tuple[int, int]], epoch: int) -> int:
+    return next((offset for start, offset in reversed(offsets) if start <= epoch), offsets[0][1])
 
 
 def contact_meetings(store: Store, since: datetime, until: datetime) -> list[tuple[str, str, int]]:
@@ -42,11 +112,12 @@ def contact_meetings(store: Store, since: datetime, until: datetime) -> list[tup
 
     Ignored contacts are left out: a weekly meeting with them is no coffee kept.
     """
-    rows = store.connection.execute(
+    rows = store.connection.execute(  # from the meetings in range (an index), not from every touch
         """SELECT DISTINCT t.source, t.item_id, e.contact_id, t.at
-           FROM touches t JOIN contact_emails e ON e.address = t.address
+           FROM interactions i JOIN touches t ON t.source = i.source AND t.item_id = i.item_id
+           JOIN contact_emails e ON e.address = t.address
            JOIN contacts c ON c.id = e.contact_id AND c.ignore = 0
-           WHERE t.kind = ? AND t.at > ? AND t.at <= ?""",
+           WHERE i.kind = ? AND i.at > ? AND i.at <= ?""",
         (MEETING_KIND, ts(since), ts(until)),
     )
     return [(f"{source}\x00{item_id}", contact_id, at) for source, item_id, contact_id, at in rows]

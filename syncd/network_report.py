@@ -9,34 +9,62 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
 from syncd.app import App
+from syncd.cold import ContactStatus
+from syncd.health import problems
+from syncd.holds import plan_holds
 from syncd.config_spec import TIERS
 from syncd.network import (
     RHYTHM_WEEKS,
-    ContactWarmth,
     NetworkReport,
     UpcomingHold,
     build_report,
+    offset_schedule,
     rhythm,
     touches_by_week,
     week_starts,
     weeks_since,
 )
-from syncd.network_queries import contact_meetings, contact_touch_times, holds_gone_by
+from syncd.network_queries import (
+    contact_meetings,
+    contact_week_counts,
+    holds_gone_by,
+    interaction_titles,
+)
 from syncd.report import ago
+from syncd.why import (
+    BOOKED,
+    HOLDS_DISABLED,
+    NO_FREE_SLOT,
+    NOT_PLANNED_YET,
+    SNOOZED,
+    UNHEALTHY,
+    HoldExplanation,
+    HoldFacts,
+    hold_explanation,
+)
 from syncd.report_html import render_html
 
+HOLD_WORDS = {
+    HOLDS_DISABLED: "holds are disabled (or no [holds] sink is set)",
+    UNHEALTHY: "holds are paused while a source is failing or stale",
+    NO_FREE_SLOT: "no free slot in the windows",
+    SNOOZED: "snoozed",
+}
 
-def network_report(app: App) -> NetworkReport:
+
+def network_report(app: App, statuses: list[ContactStatus] | None = None) -> NetworkReport:
+    """The report as of `app.now`; `statuses` when the caller has them already (they cost a query)."""
     config, now, tz = app.config, app.now, app.config.tz
-    statuses = app.statuses()
+    statuses = app.statuses() if statuses is None else statuses
     names = {status.contact.id: status.contact.name for status in statuses}
     chart = week_starts(now, tz, weeks_since(now - config.sources.lookback, now, tz))
     recent = week_starts(now, tz, RHYTHM_WEEKS)
-    weekly = touches_by_week(contact_touch_times(app.store, chart[0] - timedelta(seconds=1), now), chart, tz)
+    offsets = offset_schedule(chart[0], now, tz)
+    weekly = touches_by_week(contact_week_counts(app.store, chart[0], now, chart[0], offsets), len(chart))
     since = recent[0] - timedelta(seconds=1)
     kept = rhythm(
         contact_meetings(app.store, since, now), holds_gone_by(app.store, since, now), recent, tz, config.holds.per_week
@@ -49,42 +77,71 @@ def network_report(app: App) -> NetworkReport:
     return build_report(statuses, lambda s: app.tier_of(s.contact), tier_order, weekly, chart, kept, holds, now, tz)
 
 
-def cold_reasons(app: App, report: NetworkReport) -> dict[str, str]:
-    """Why each cold contact is cold and what syncd does about it, as `contacts show` tells it."""
-    return {row.status.contact.id: _reason(app, row) for row in report.cold}
+def cold_reasons(app: App, report: NetworkReport, statuses: list[ContactStatus]) -> dict[str, str]:
+    """Why each cold contact is cold and whether a hold is coming, in the words of `syncd why`.
+
+    The hold part is :func:`syncd.why.hold_explanation`, fed as :mod:`syncd.explain` feeds
+    it, but with one dry planning run for every cold contact instead of one per contact.
+    """
+    tz = app.config.tz
+    facts = _hold_facts(app, report, statuses)
+    keys = [(t.source, t.item_id) for row in report.cold if (t := row.status.last_touch) and t.source and t.item_id]
+    titles = interaction_titles(app.store, keys)
+    reasons = {}
+    for row in report.cold:
+        touch, status = row.status.last_touch, row.status
+        if touch is None:
+            said = "no meeting, direct mail or logged touch counted in the look-back"
+        else:
+            what = {"meeting": "met", "email": "exchanged mail", "manual": "logged by hand"}.get(touch.kind, touch.kind)
+            title = titles.get((touch.source, touch.item_id or "")) if touch.source else touch.note
+            said = f"last {what} {touch.at.astimezone(tz):%Y-%m-%d}" + (f" ({title})" if title else "")
+            said += f", {ago(touch.at, app.now)}; cadence {status.cadence_days}d"
+        hold = hold_explanation(status, facts[status.contact.id])
+        reasons[status.contact.id] = f"{said}; {_hold_words(hold, tz)}"
+    return reasons
 
 
-def _reason(app: App, row: ContactWarmth) -> str:
-    tz, status = app.config.tz, row.status
-    touch = status.last_touch
-    if touch is None:
-        said = "no meeting or direct mail with them found in the look-back"
-    else:
-        what = {"meeting": "met", "email": "exchanged mail", "manual": "logged by hand"}.get(touch.kind, touch.kind)
-        record = app.store.interaction(touch.source, touch.item_id) if touch.source and touch.item_id else None
-        title = (getattr(record, "title", None) or getattr(record, "subject", None)) if record else touch.note
-        detail = f" ({title})" if title else ""
-        said = f"last {what} {touch.at.astimezone(tz):%Y-%m-%d}{detail}, {ago(touch.at, app.now)}"
-        said += f"; cadence {status.cadence_days}d, {status.overdue_days}d overdue"
-    return f"{said}; {_hold_state(app, row)}"
+def _hold_facts(app: App, report: NetworkReport, statuses: list[ContactStatus]) -> dict[str, HoldFacts]:
+    """`syncd.explain.hold_facts` for every cold contact at once; the dry run plans with the statuses in hand."""
+    booked: dict[str, tuple[datetime, datetime]] = {}
+    for hold in report.holds:
+        booked.setdefault(hold.contact_id, (hold.start, hold.end))
+    facts = {row.status.contact.id: HoldFacts(booked=booked.get(row.status.contact.id)) for row in report.cold}
+    waiting = [row.status.contact.id for row in report.cold if row.status.contact.id not in booked]
+    if not waiting:
+        return facts
+    missing_sink = app.missing_sink()
+    outcome = None
+    if missing_sink is None:
+        outcome = plan_holds(app.config, app.store, lambda: statuses, problems(app.health()), app.now, dry_run=True)
+    if outcome is None or outcome.blocked is not None or outcome.plan is None:
+        disabled = not app.config.holds.enabled or missing_sink is not None
+        facts.update(dict.fromkeys(waiting, HoldFacts(blocked=HOLDS_DISABLED if disabled else UNHEALTHY)))
+        return facts
+    skips: dict[str, str] = {}
+    for skip in outcome.plan.skipped:
+        skips.setdefault(skip.contact_id, skip.reason)
+    planned = {hold.contact_id: (hold.start, hold.end) for hold in outcome.plan.create}
+    facts.update(
+        {contact_id: HoldFacts(skip=skips.get(contact_id), planned=planned.get(contact_id)) for contact_id in waiting}
+    )
+    return facts
 
 
-def _hold_state(app: App, row: ContactWarmth) -> str:
-    contact = row.status.contact
-    if row.hold_start is not None:
-        return f"hold booked {row.hold_start.astimezone(app.config.tz):%a %Y-%m-%d %H:%M}"
-    if row.status.snoozed and contact.snoozed_until is not None:
-        return f"no hold: snoozed until {contact.snoozed_until.astimezone(app.config.tz):%Y-%m-%d}"
-    if not app.config.holds.enabled:
-        return "no hold: holds are turned off"
-    if not app.config.hold_sink:
-        return "no hold: no [holds] sink is set"
-    return "no hold yet: the next planning books one if a free slot and the limits allow"
+def _hold_words(hold: HoldExplanation, tz: tzinfo) -> str:
+    if hold.state == BOOKED and hold.start is not None:
+        return f"hold booked {hold.start.astimezone(tz):%a %Y-%m-%d %H:%M}"
+    if hold.reason == NOT_PLANNED_YET and hold.start is not None:
+        return f"no hold yet: the next planning run books {hold.start.astimezone(tz):%a %Y-%m-%d %H:%M}"
+    words = HOLD_WORDS.get(hold.reason or "", (hold.reason or "").replace("_", " "))
+    return f"no hold: {hold.detail or words}"
 
 
 def render_page(app: App) -> str:
-    report = network_report(app)
-    return render_html(report, cold_reasons(app, report))
+    statuses = app.statuses()
+    report = network_report(app, statuses)
+    return render_html(report, cold_reasons(app, report, statuses))
 
 
 def write_page(app: App, path: Path) -> int:

@@ -20,7 +20,7 @@ LABEL_WIDTH = 190  # the names column of the warmth chart
 CELL = 10  # a week's square
 PITCH = 14  # a week's column, and a contact's row
 HEADER = 40  # year and week labels above the first row
-LEVELS = ((1, "l1"), (2, "l2"), (3, "l3"), (5, "l4"))  # touches in a week → intensity class
+LEVEL_OF = ("", "l1", "l2", "l3", "l3", "l4")  # touches in a week (5 or more: the last) → intensity class
 
 STYLE = """
 :root{color-scheme:light;--ink:#1f2328;--muted:#59636e;--line:#d1d9e0;--cold:#cf222e;--warm:#1a7f37}
@@ -159,8 +159,10 @@ def warmth_svg(report: NetworkReport) -> str:
     width = LABEL_WIDTH + columns * PITCH + 24
     start = report.chart_start
     labels, life, gone = [], [], []
-    cells: dict[str, list[str]] = {css: [] for _, css in LEVELS}
-    index_of = {week: index for index, week in enumerate(report.weeks)}
+    cells: dict[str, list[str]] = {css: [] for css in LEVEL_OF[1:]}
+    by_total = [cells[css] if css else [] for css in LEVEL_OF]  # touches in a week → its intensity's path
+    moves = [f"M{LABEL_WIDTH + column * PITCH} " for column in range(columns)]
+    most = len(by_total) - 1
     row = 0
     tier = None
     for contact in report.contacts:
@@ -180,7 +182,9 @@ def warmth_svg(report: NetworkReport) -> str:
             life.append(f"M{LABEL_WIDTH} {middle}H{end}")
         if contact.status.cold and contact.status.last_touch is not None and end > LABEL_WIDTH:
             gone.append(f"M{end} {middle - 5}v10")
-        _add_cells(cells, contact, index_of, middle)
+        stroke = f"{middle}h{CELL}"
+        for _, column, meetings, messages in contact.weeks:  # a stroke 10 wide and 10 long: a square
+            by_total[min(meetings + messages, most)].append(moves[column] + stroke)
         row += 1
     height = HEADER + row * PITCH + 4
     ticks = []
@@ -211,16 +215,6 @@ def _row_end(contact: ContactWarmth, report: NetworkReport, start: datetime, col
     until = contact.cold_at if contact.cold_at is not None else report.generated_at
     weeks = (until - start).total_seconds() / (7 * 86400)
     return LABEL_WIDTH + round(min(max(weeks, 0.0), float(columns)) * PITCH)
-
-
-def _add_cells(cells: dict[str, list[str]], contact: ContactWarmth, index_of: dict[str, int], middle: int) -> None:
-    """One stroke per week with touches, in the path of its intensity (strokes 10 wide are squares)."""
-    for week in contact.weeks:
-        column = index_of.get(week.week)
-        if column is None:
-            continue
-        css = next(css for least, css in reversed(LEVELS) if week.total >= least)
-        cells[css].append(f"M{LABEL_WIDTH + column * PITCH} {middle}h{CELL}")
 
 
 def _cold_section(report: NetworkReport, reasons: dict[str, str]) -> str:

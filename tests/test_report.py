@@ -19,6 +19,7 @@ from syncd.network import (
     UpcomingHold,
     build_report,
     iso_week,
+    offset_schedule,
     report_json,
     rhythm,
     touches_by_week,
@@ -63,18 +64,21 @@ def test_weeks_since_counts_this_week_and_the_first() -> None:
     assert weeks_since(NOW - timedelta(days=365), NOW, BERLIN) == 53
 
 
-def test_touches_by_week_buckets_at_local_midnight_and_splits_kinds() -> None:
-    starts = week_starts(NOW, BERLIN, 3)
-    touches = [
-        ("ada", epoch("2026-11-15T23:59:00+01:00"), "meeting"),  # Sunday night: W46
-        ("ada", epoch("2026-11-16T00:00:00+01:00"), "email"),  # Monday: W47
-        ("ada", epoch("2026-11-17T10:00:00+01:00"), "email"),
-        ("ada", epoch("2026-11-18T10:00:00+01:00"), "manual"),  # a logged call is a meeting
-        ("bob", epoch("2026-10-01T10:00:00+02:00"), "meeting"),  # before the first week: left out
-    ]
-    weekly = touches_by_week(touches, starts, BERLIN)
-    assert set(weekly) == {"ada"}
-    assert [(w.week, w.meetings, w.messages) for w in weekly["ada"]] == [("2026-W46", 1, 0), ("2026-W47", 1, 2)]
+def test_touches_by_week_groups_the_stores_rows_per_contact_within_the_chart() -> None:
+    rows = [("ada", 1, 1, 0), ("ada", 2, 1, 2), ("bob", -1, 1, 0), ("bob", 3, 0, 1), ("cy", 0, 0, 4)]
+    weekly = touches_by_week(rows, 3)
+    assert weekly == {"ada": (("ada", 1, 1, 0), ("ada", 2, 1, 2)), "cy": (("cy", 0, 0, 4),)}
+    again = [("ada", 2, 1, 0), ("cy", 0, 1, 0), ("ada", 1, 0, 1), ("ada", 2, 0, 3)]  # a second part of the query
+    assert touches_by_week(rows + again, 3)["ada"] == (("ada", 1, 1, 1), ("ada", 2, 2, 5))
+    assert touches_by_week(rows + again, 3)["cy"] == (("cy", 0, 1, 4),)
+
+
+def test_offset_schedule_finds_each_change_to_the_second() -> None:
+    start, end = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
+    spring, autumn = epoch("2026-03-29T01:00:00+00:00"), epoch("2026-10-25T01:00:00+00:00")
+    assert offset_schedule(start, end, BERLIN) == [(int(start.timestamp()), 3600), (spring, 7200), (autumn, 3600)]
+    assert offset_schedule(start, end, UTC) == [(int(start.timestamp()), 0)]
+    assert offset_schedule(start, end, ZoneInfo("Asia/Kolkata")) == [(int(start.timestamp()), 19800)]
 
 
 # --- the rhythm -------------------------------------------------------------------------------
@@ -124,7 +128,7 @@ def sample_report():
     ]
     statuses = [contact_status(c, cadence[c.tier], t, NOW) for c, t in people]
     chart = week_starts(NOW, BERLIN, 8)
-    weekly = touches_by_week([("zoe-warm", int((NOW - timedelta(days=3)).timestamp()), "email")], chart, BERLIN)
+    weekly = touches_by_week([("zoe-warm", 7, 0, 1)], len(chart))  # column 7: this week
     holds = [
         UpcomingHold("ann-cold", "Ann Cold", NOW + timedelta(days=5), NOW + timedelta(days=5, minutes=30)),
         UpcomingHold("ann-cold", "Ann Cold", NOW + timedelta(days=2), NOW + timedelta(days=2, minutes=30)),
@@ -202,7 +206,7 @@ def world(cli):
     home = cli.home
     (home / "contacts.toml").write_text(
         '[[contact]]\nname = "Ada Lovelace"\nemails = ["ada@example.com"]\ntier = "meaningful"\n\n'
-        '[[contact]]\nname = "Bob Stone"\nemails = ["bob@example.org"]\ncadence_days = 10\n\n'
+        '[[contact]]\nname = "Bob Stone"\nemails = ["bob@example.org", "b.stone@gmail.com"]\ncadence_days = 10\n\n'
         '[[contact]]\nname = "Carol Never"\nemails = ["carol@example.net"]\ntier = "intimate"\n\n'
         '[[contact]]\nname = "Dan Ignored"\nemails = ["dan@example.net"]\nignore = true\n'
     )
@@ -213,8 +217,16 @@ def world(cli):
         )
     )
     (home / "mail.mbox").write_text(
-        mbox_message("1@x", f"Me <{ME}>", ["Bob <bob@example.org>"], "Wed, 18 Nov 2026 10:00:00 +0000")
+        # to both of Bob's addresses: one touch
+        mbox_message(
+            "1@x", f"Me <{ME}>", ["Bob <bob@example.org>", "b.stone@gmail.com"], "Wed, 18 Nov 2026 10:00:00 +0000"
+        )
         + mbox_message("2@x", "Bob <bob@example.org>", [ME], "Thu, 19 Nov 2026 10:00:00 +0000")
+        # Sunday night and Monday 00:00 in Berlin, both on a Sunday in UTC; the same around the end of summer time
+        + mbox_message("3@x", f"Me <{ME}>", ["ada@example.com"], "Sun, 15 Nov 2026 22:59:00 +0000")
+        + mbox_message("4@x", f"Me <{ME}>", ["ada@example.com"], "Sun, 15 Nov 2026 23:00:00 +0000")
+        + mbox_message("5@x", f"Me <{ME}>", ["ada@example.com"], "Sun, 25 Oct 2026 22:30:00 +0000")
+        + mbox_message("6@x", f"Me <{ME}>", ["ada@example.com"], "Sun, 25 Oct 2026 23:30:00 +0000")
     )
     cli.write_config(f"""
         [user]
@@ -235,14 +247,21 @@ def world(cli):
 
 
 def test_report_json_from_the_store(world):
+    assert world("touch", "ada", "--date", "2026-11-18T10:00", now=NOW_TEXT).code == 0  # a call: a meeting
     result = world("report", "--json", now=NOW_TEXT)
     assert result.code == 0, result.err
     data = result.json()
     by_id = {item["id"]: item for item in data["contacts"]}
     assert set(by_id) == {"ada-lovelace", "bob-stone", "carol-never"}
-    assert by_id["ada-lovelace"]["touches_by_week"] == [{"week": "2026-W45", "meetings": 1, "messages": 0}]
-    assert by_id["ada-lovelace"]["last_touch_at"] == "2026-11-03T10:00:00+01:00"
-    assert by_id["ada-lovelace"]["days_since_touch"] == 16 and by_id["ada-lovelace"]["cold"] is False
+    assert by_id["ada-lovelace"]["touches_by_week"] == [
+        {"week": "2026-W43", "meetings": 0, "messages": 1},
+        {"week": "2026-W44", "meetings": 0, "messages": 1},
+        {"week": "2026-W45", "meetings": 1, "messages": 0},
+        {"week": "2026-W46", "meetings": 0, "messages": 1},
+        {"week": "2026-W47", "meetings": 1, "messages": 1},
+    ]
+    assert by_id["ada-lovelace"]["last_touch_at"] == "2026-11-18T10:00:00+01:00"
+    assert by_id["ada-lovelace"]["days_since_touch"] == 1 and by_id["ada-lovelace"]["cold"] is False
     assert by_id["bob-stone"]["touches_by_week"] == [
         {"week": "2026-W45", "meetings": 1, "messages": 0},
         {"week": "2026-W47", "meetings": 0, "messages": 2},

@@ -34,8 +34,8 @@ def cmd_report(app: App, args: argparse.Namespace) -> int:
         size = write_page(app, args.html)
         if not args.json:
             print(f"wrote {args.html} ({size / 1024:.0f} KB)")
-    if args.json:
-        print(json.dumps(report_json(network_report(app)), indent=2))
+    if args.json:  # compact: a year of weeks for thousands of contacts is large, and indenting is slow
+        print(json.dumps(report_json(network_report(app))))
     elif args.html is None:
         _print_terminal(app)
     return 0
