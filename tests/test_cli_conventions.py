@@ -127,6 +127,9 @@ def test_colour_only_on_a_terminal_and_never_under_no_color_or_a_dumb_terminal(c
     assert "\x1b" not in run_on_a_terminal(cli, "doctor", TERM="xterm", NO_COLOR="1")
     assert "\x1b" not in run_on_a_terminal(cli, "doctor", TERM="dumb")
     assert "\x1b" not in cli("doctor").out  # not a terminal
+    assert cli("contacts", "add", "Ada", "ada@example.com").code == 0
+    assert "\x1b[" in run_on_a_terminal(cli, "report", TERM="xterm")
+    assert "\x1b" not in run_on_a_terminal(cli, "report", TERM="dumb")
 
 
 def test_a_table_fits_the_width_by_cutting_the_widest_column():

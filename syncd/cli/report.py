@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from syncd.app import App
 from syncd.network import report_json
 from syncd.network_report import network_report, write_page
 from syncd.report_terminal import render_terminal
+from syncd.terminal import colour_enabled, styled_stream
 
 
 def register(commands: Any) -> None:
@@ -42,13 +42,8 @@ def cmd_report(app: App, args: argparse.Namespace) -> int:
 
 
 def _print_terminal(app: App) -> None:
-    """Colour only on a terminal and never under NO_COLOR; names are made inert before colour is added,
-    so the colour codes go to the real stdout past the CLI's escaping wrapper."""
-    colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR") and sys.__stdout__ is not None
+    """Colour only on a terminal, never under NO_COLOR or TERM=dumb; names are made inert before colour
+    is added, so the colour codes go to stdout past the CLI's escaping wrapper."""
+    colour = colour_enabled()
     text = render_terminal(network_report(app), colour=colour)
-    if colour and sys.__stdout__ is not None:
-        sys.stdout.flush()
-        sys.__stdout__.write(text + "\n")
-        sys.__stdout__.flush()
-    else:
-        print(text)
+    print(text, file=styled_stream() if colour else sys.stdout)
