@@ -97,6 +97,8 @@ def _run(argv: list[str] | None) -> int:
         return _fail(str(error), error.exit_code)
     except ValueError as error:
         return _fail(str(error), 2)
+    except OverflowError as error:  # a number too large for a date that no check above caught
+        return _fail(f"a value is out of range ({error}); check the numbers and dates you gave", 2)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -177,9 +177,13 @@ def cmd_touch(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+# A hundred years is "never"; more would overflow a datetime.
+MAX_SNOOZE_DAYS = 36500
+
+
 def cmd_snooze(app: App, args: argparse.Namespace) -> int:
-    if args.days < 0:
-        raise UsageError("--days: expected a whole number of days ≥ 0 (0 ends a snooze)")
+    if not 0 <= args.days <= MAX_SNOOZE_DAYS:
+        raise UsageError(f"--days: expected a whole number of days from 0 (ends a snooze) to {MAX_SNOOZE_DAYS}")
     contact = resolve(app.store, args.contact)
     until = app.now + timedelta(days=args.days) if args.days else None
     set_snooze(app.store, contact.id, until)

@@ -335,6 +335,31 @@ def test_a_touch_date_out_of_range_is_a_usage_error(world):
     one_line_error(result, "between 1900-01-01 and 2999-12-31")
 
 
+@pytest.mark.parametrize("days", ["999999999", "9999999999999", "36501", "-1"])
+def test_a_snooze_too_long_or_negative_is_a_usage_error(world, days):
+    synced(world)
+    result = world("snooze", "ada@example.com", "--days", days, now=NOW)
+    assert result.code == 2
+    one_line_error(result, "--days", "36500")
+
+
+def test_the_longest_snooze_and_the_largest_cadence_work(world):
+    synced(world)
+    assert world("snooze", "ada@example.com", "--days", "36500", now=NOW).code == 0
+    assert world("contacts", "add", "Bo", "bo@example.com", "--cadence-days", "99999999999", now=NOW).code == 0
+    assert world("touch", "bo@example.com", "--date", "2026-11-01", now=NOW).code == 0
+    for argv in (("cold",), ("contacts", "list"), ("sync",), ("status",)):
+        assert world(*argv, now=NOW).code == 0, argv
+
+
+@pytest.mark.parametrize("date", ["-9999w", "-99999999999d", "9999-12-31", "12026-01-01"])
+def test_a_touch_date_beyond_any_calendar_is_a_usage_error(world, date):
+    synced(world)
+    result = world("touch", "ada@example.com", "--date", date, now=NOW)
+    assert result.code == 2
+    assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
+
+
 # --- output is inert -------------------------------------------------------------------
 
 HOSTILE = "Eve \x1b[2J\x1b]0;pwned\x07Mallory\u202e"
