@@ -17,6 +17,7 @@ from __future__ import annotations
 import imaplib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from syncd.sources.imap_protocol import (
     uid_ranges,
 )
 from syncd.sources.mail_headers import RECORD_HEADERS, message_from_headers
+from syncd.sources.progress import Progress
 
 UID_RANGE = 5000  # UIDs per FETCH: large ranges, few round trips, bounded memory per batch
 WITHDRAWING_FLAGS = {"\\junk": "SPAM", "\\trash": "TRASH"}
@@ -90,6 +92,8 @@ class _Run:
     cursor: dict[str, Any]
     since: datetime
     known_ids: Callable[[], set[str]]
+    progress: Progress
+    fetched: int = 0
 
     def call(self, what: str, function: Callable[..., tuple[str, list[Any]]], *args: Any) -> list[Any]:
         return command(self.client, self.endpoint, what, lambda: function(*args))
@@ -120,6 +124,8 @@ class ImapSource:
                 yield from self._sync_folder(run, folder)
             for folder in withdrawing:
                 yield from self._withdraw_moved(run, folder)
+            if run.fetched:
+                run.progress.update(run.fetched, final=True)
             found = run.cursor.pop("full_read_found", None)
             yield Batch(upserts=[], cursor=_copy(run.cursor), own_addresses=self._own_addresses(), found=found)
         finally:
@@ -146,7 +152,8 @@ class ImapSource:
             state["watched"] = dict(cursor.get("watched", {}))
             if "full_read_found" in cursor:
                 state["full_read_found"] = cursor["full_read_found"]
-        run = _Run(client, endpoint, capabilities, state, context.since, lambda: context.known_ids(None))
+        known_ids = partial(context.known_ids, None)
+        run = _Run(client, endpoint, capabilities, state, context.since, known_ids, Progress(self.name, context))
         if run.condstore:
             run.call("ENABLE CONDSTORE", client.enable, "CONDSTORE")
         return run
@@ -207,6 +214,8 @@ class ImapSource:
                 set(state["deleted"]) | {item.uid for item in fetched if "\\deleted" in item.flags}
             )
             state["uidnext"] = int(uids.split(":")[1]) + 1
+            run.fetched += len(fetched)
+            run.progress.update(run.fetched)
             if "full_read_found" in run.cursor:
                 run.cursor["full_read_found"] += len(records)
             yield Batch(upserts=records, cursor=_copy(run.cursor))

@@ -82,7 +82,11 @@ class Proxy:
         return names
 
     def close(self) -> None:
-        self._listener.close()
+        """Stop accepting. The listener is shut down before it is closed: a close alone does not
+        wake the thread blocked in accept(), which would then accept on whatever socket reuses
+        the descriptor (another relay's)."""
+        _close(self._listener)
+        self._threads[0].join(timeout=5)
 
 
 def _close(*sockets: socket.socket) -> None:
