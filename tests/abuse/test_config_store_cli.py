@@ -255,6 +255,39 @@ def test_a_full_disk_fails_in_one_line_and_every_command_says_so(world, tmp_path
 
 
 @pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"\xff\xfe not utf-8 \x00", "cannot read"),
+        (b"[holds\nsink = 3\n", "not valid TOML"),
+        (b"", None),
+    ],
+)
+def test_a_config_that_is_binary_broken_or_empty(cli, content, needle):
+    cli.config.write_bytes(content)
+    result = cli("status", now=NOW)
+    if needle is None:  # an empty config is all defaults: nothing to sync, holds without a sink
+        assert result.code == 1 and "[holds] sink is not set" in result.out
+        return
+    assert result.code == 2
+    one_line_error(result, str(cli.config), needle)
+
+
+def test_a_config_that_is_a_folder(cli):
+    cli.config.mkdir()
+    result = cli("sync", now=NOW)
+    assert result.code == 2
+    one_line_error(result, str(cli.config), "cannot read")
+
+
+def test_a_hostile_key_name_in_the_config_is_escaped_in_the_error(cli):
+    cli.write_config('[holds]\n"evil\\u001b[2J\\u0007" = 1\n')
+    result = cli("status", now=NOW)
+    assert result.code == 2
+    no_control_characters(result.err)
+    one_line_error(result, str(cli.config), "unknown key", "\\x1b[2J")
+
+
+@pytest.mark.parametrize(
     ("title", "needle"),
     [
         ("Coffee with {nope}", "unknown field {nope}"),
