@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 
 import keyring
@@ -135,3 +136,41 @@ def test_unusable_command_needs_auth(argv, expected):
     with pytest.raises(NeedsAuth) as caught:
         run_password_command("imap:work", argv)
     assert expected in str(caught.value)
+
+
+CALDAV_CONFIG = """
+[user]
+emails = ["me@example.com"]
+[[sources.caldav]]
+name = "home"
+url = "https://dav.example.com/"
+username = "ada"
+[[sources.caldav]]
+name = "work"
+url = "https://dav.example.org/"
+username = "ada"
+password_command = ["pass", "show", "dav/work"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("caldav:work", "caldav:work has a password_command"),
+        ("caldav:office", "no [[sources.caldav]] table with name = 'office'"),
+        ("gmail:me@example.com", "expected imap:NAME or caldav:NAME"),
+    ],
+)
+def test_auth_of_a_source_without_a_keyring_password_is_a_usage_error(cli, memory_keyring, source, message):
+    cli.write_config(CALDAV_CONFIG)
+    result = cli("auth", source)
+    assert result.code == 2 and message in result.err
+    assert memory_keyring.entries == {}
+
+
+def test_auth_with_an_empty_password_stores_nothing(cli, memory_keyring, monkeypatch):
+    cli.write_config(CALDAV_CONFIG)
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
+    result = cli("auth", "caldav:home")
+    assert result.code == 2 and "no password given" in result.err
+    assert memory_keyring.entries == {}
