@@ -160,7 +160,9 @@ class ImapSource:
 
     def _folders(self, run: _Run) -> tuple[list[Folder], list[Folder]]:
         """(folders read for touches, Junk/Trash folders watched for moves)."""
-        listed = parse_list(run.call("LIST", run.client.list, '""', '"*"'))
+        # RFC 6154 servers must name \Sent/\Junk/\Trash when asked with RETURN (SPECIAL-USE)
+        pattern = '"*" RETURN (SPECIAL-USE)' if "SPECIAL-USE" in run.capabilities else '"*"'
+        listed = parse_list(run.call("LIST", run.client.list, '""', pattern))
         withdrawing = [folder for folder in listed if WITHDRAWING_FLAGS.keys() & folder.flags and folder.selectable]
         never = {folder.name for folder in withdrawing}
         if self.account.folders is None:
