@@ -27,7 +27,7 @@ from syncd.config import parse_config
 from syncd.engine import sync_source, touch_rules
 from syncd.records import Message
 from syncd.sources.mail import MaildirSource, MboxSource
-from syncd.sources.mail_headers import message_from_headers
+from syncd.sources.mail_headers import _PARSER, _index, message_from_headers, parse_headers
 from syncd.store import Store
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
@@ -108,9 +108,9 @@ domains = st.lists(
     max_size=4,
 ).map(".".join)
 good_addresses = st.one_of(
-    st.builds(lambda l, d: f"{l}@{d}", local_parts, domains),
+    st.builds(lambda local, domain: f"{local}@{domain}", local_parts, domains),
     st.builds(
-        lambda l, t, d: f"{l}+{t}@{d}",
+        lambda local, tag, domain: f"{local}+{tag}@{domain}",
         local_parts.filter(lambda s: "+" not in s),
         local_parts,
         st.sampled_from(["gmail.com", "googlemail.com", "GMail.com"]),
@@ -260,7 +260,11 @@ def header_blocks(draw):
         ("Subject", draw(st.one_of(st.text(max_size=60), st.lists(encoded_words, max_size=4).map(" ".join))))
     )
     message_id = draw(
-        st.one_of(st.none(), st.text(max_size=40), st.builds(lambda l, d: f"<{l}@{d}>", local_parts, domains))
+        st.one_of(
+            st.none(),
+            st.text(max_size=40),
+            st.builds(lambda local, domain: f"<{local}@{domain}>", local_parts, domains),
+        )
     )
     if message_id is not None:
         headers.append(("Message-ID", message_id))
@@ -367,7 +371,10 @@ def test_missing_date_falls_back_to_the_mbox_from_line(when: datetime, eol: byte
 
 def test_non_ascii_headers_keep_their_letters():
     """Raw UTF-8 (RFC 6532) and legacy Latin-1 header bytes are text, not U+FFFD."""
-    utf8 = "Date: Mon, 2 Mar 2026 10:00:00 +0000\nFrom: Jérôme <JÉRÔME@exämple.com>\nTo: Zoë <zoe@example.com>\nSubject: Grüße\n".encode()
+    utf8 = (
+        "Date: Mon, 2 Mar 2026 10:00:00 +0000\nFrom: Jérôme <JÉRÔME@exämple.com>\n"
+        "To: Zoë <zoe@example.com>\nSubject: Grüße\n"
+    ).encode()
     message = message_from_headers(utf8)
     assert message.sender == ("jérôme@exämple.com",) and message.subject == "Grüße"
     latin1 = "Date: Mon, 2 Mar 2026 10:00:00 +0000\nFrom: Jérôme <jerome@example.com>\nSubject: Grüße\n".encode(
@@ -375,7 +382,10 @@ def test_non_ascii_headers_keep_their_letters():
     )
     message = message_from_headers(latin1)
     assert message.sender == ("jerome@example.com",) and message.subject == "Grüße"
-    encoded = b"Date: Mon, 2 Mar 2026 10:00:00 +0000\nFrom: =?iso-8859-1?q?J=E9r=F4me?= <jerome@example.com>\nSubject: =?utf-8?b?R3LDvMOfZQ==?=\n"
+    encoded = (
+        b"Date: Mon, 2 Mar 2026 10:00:00 +0000\nFrom: =?iso-8859-1?q?J=E9r=F4me?= <jerome@example.com>\n"
+        b"Subject: =?utf-8?b?R3LDvMOfZQ==?=\n"
+    )
     message = message_from_headers(encoded)
     assert message.sender == ("jerome@example.com",) and message.subject == "Grüße"
 
@@ -535,7 +545,8 @@ GOOD = [
     ),
     (
         "good-crlf@example.com",
-        f"Date: Thu, 7 May 2026 10:00:00 +0000\r\nFrom: {ME}\r\nTo: =?bogus?q?Bob?= <Bob.Stone+x@GoogleMail.com>\r\nSubject: =?utf-8?b?!!!?=\r\n",
+        f"Date: Thu, 7 May 2026 10:00:00 +0000\r\nFrom: {ME}\r\n"
+        "To: =?bogus?q?Bob?= <Bob.Stone+x@GoogleMail.com>\r\nSubject: =?utf-8?b?!!!?=\r\n",
     ),
     (
         "good-nested@example.com",
@@ -638,9 +649,7 @@ def test_mbox_with_broken_messages_syncs_the_good_ones(tmp_path: Path, caplog: p
         assert all(source.name in text for text in skipped)
         _check_store(store, source.name, ids, touched)
         # The Date header wins over the From_ line; its offset is honoured.
-        assert store.interaction(source.name, "good-8bit@example.com").date == datetime(
-            2026, 5, 5, 8, 0, tzinfo=UTC
-        )
+        assert store.interaction(source.name, "good-8bit@example.com").date == datetime(2026, 5, 5, 8, 0, tzinfo=UTC)
     finally:
         store.close()
 
@@ -692,7 +701,7 @@ def test_any_mailbox_of_generated_messages_syncs(blocks, kind: str):
         tmp = Path(folder)
         expected: dict[str, Message] = {}
         payloads = []
-        for number, (raw, _) in enumerate(blocks):
+        for raw, _ in blocks:
             # Headers end at the first blank line; keep the generated block as one header block.
             raw = b"\n".join(
                 line
@@ -802,3 +811,43 @@ def _context():
     from syncd.sources.base import SyncContext
 
     return SyncContext(now=NOW, since=NOW - timedelta(days=365), until=NOW + timedelta(days=35), tz=ZoneInfo("UTC"))
+
+
+# --- the header split against the stdlib feed parser ----------------------------------------
+
+FIELD_PIECES = [
+    b"Date: Mon, 2 Mar 2026 10:00:00 +0000\n",
+    b"From: Ada <ada@example.com>\n",
+    b"to:b@example.com,\n",
+    b"\tc@example.com\n",
+    b" \n",
+    b"CC :x@y.z\n",
+    b"Subject:\n",
+    b"Subject: caf\xc3\xa9 \xe9\n",
+    b"X-Odd;Name!: v\n",
+    b"From x Mon Mar  2 10:00:00 2026\n",
+    b": no name\n",
+    b"not a field\n",
+    b"\n",
+    b"\r\n",
+    b"Received: from a\r",
+    b"Message-ID: <1@x>",
+    b"List-Id:   <l.example.org>   \n",
+    b"X-Empty:\n",
+    b"\x00: nul\n",
+]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        header_blocks().map(lambda block: block[0]),
+        st.lists(st.sampled_from(FIELD_PIECES), max_size=12).map(b"".join),
+        st.binary(max_size=300),
+    )
+)
+@example(b"Subject: a\nFrom b\n")
+@example(b" leading continuation\nTo: a@b.c\n")
+@example(b"X Y: a space in the name ends the fields\nDate: Mon, 2 Mar 2026 10:00:00 +0000\n")
+def test_the_header_split_gives_what_the_feed_parser_gives(raw: bytes):
+    assert parse_headers(raw) == _index(_PARSER.parsebytes(raw))

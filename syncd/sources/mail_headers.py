@@ -7,6 +7,7 @@ logs and skips it) so one broken message never stops a mailbox from syncing.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import datetime, UTC
 from email.message import Message as EmailMessage
 from email.parser import BytesHeaderParser
@@ -99,8 +100,32 @@ def message_from_headers(
 
 
 def parse_headers(raw_headers: bytes) -> dict[str, list[str]]:
-    """The values of the headers a record is built from, by lower-case name, in order."""
+    """The values of the headers a record is built from, by lower-case name, in order.
+
+    A block of plain `Name: value` fields with folded continuations and `\n` line ends (nearly
+    all mail) is split by one regular expression; anything else — CR line ends, a line that is
+    no field (`From `, body text, a leading continuation) — goes to the stdlib feed parser,
+    which is 4–5 times slower. Both give the same values (Hypothesis, test_mail_headers_properties).
+    """
+    if b"\r" not in raw_headers:
+        index: dict[str, list[str]] = {}
+        position, end = 0, len(raw_headers)
+        while position < end:
+            field = _FIELD.match(raw_headers, position)
+            if field is None:
+                break
+            name = field.group(1).decode("ascii").lower()
+            if name in _READ:
+                index.setdefault(name, []).append(_decoded(field.group(2).lstrip(b" \t").rstrip(b"\n")))
+            position = field.end()
+        else:
+            return index
     return _index(_PARSER.parsebytes(raw_headers))
+
+
+# One header field as the feed parser reads it: a name of printable ASCII up to the colon, the
+# rest of its line and every continuation line (starting with a space or a tab), each line ended.
+_FIELD = re.compile(rb"([\x21-\x39\x3b-\x7e]+):([^\n]*\n(?:[ \t][^\n]*\n)*)")
 
 
 def message_date(headers: dict[str, list[str]], from_line: bytes = b"") -> datetime | None:
@@ -151,9 +176,11 @@ def _text(value: str) -> str:
     """A raw header value as text. compat32 keeps 8-bit bytes as surrogate escapes
     (and `get` would turn them into U+FFFD), so raw UTF-8 headers (RFC 6532) and legacy
     8-bit ones are decoded here: UTF-8 when valid, else Windows-1252."""
-    if value.isascii():
-        return value
-    raw = value.encode("ascii", "surrogateescape")
+    return value if value.isascii() else _decoded(value.encode("ascii", "surrogateescape"))
+
+
+def _decoded(raw: bytes) -> str:
+    """Header bytes as text: UTF-8 when valid (ASCII included), else Windows-1252."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
