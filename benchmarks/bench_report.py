@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -106,14 +107,18 @@ def build(folder: Path, contacts: int, interactions: int) -> Path:
     return config
 
 
-def timed(config: Path, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+def timed(config: Path, *args: str) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """One `python -m syncd` process: (wall seconds, CPU seconds of the child, its result)."""
     command = [sys.executable, "-m", "syncd", "--config", str(config), "--now", NOW.isoformat(), *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if completed.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({completed.returncode}): {completed.stderr.strip()}")
-    return elapsed, completed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, completed
 
 
 def main() -> int:
@@ -133,28 +138,32 @@ def main() -> int:
             f"(store built in {time.perf_counter() - started:.1f} s)"
         )
         page = folder / "report.html"
-        cold, html = [], []
+        cold: list[tuple[float, float]] = []
+        html: list[tuple[float, float]] = []
         for _ in range(args.repeats):  # alternating, so a busy moment on the machine hits both
-            cold.append(timed(config, "cold", "--json")[0])
-            html.append(timed(config, "report", "--html", str(page))[0])
-        report_json = timed(config, "report", "--json")[0]
-        suggest = timed(config, "contacts", "suggest", "--json")[0]
-        cold_count = timed(config, "cold", "--json")[1].stdout.count('"id"')
-        ratio = min(html) / min(cold)
+            cold.append(timed(config, "cold", "--json")[:2])
+            html.append(timed(config, "report", "--html", str(page))[:2])
+        cold_count = timed(config, "cold", "--json")[2].stdout.count('"id"')
+        wall = min(item[0] for item in html) / min(item[0] for item in cold)
+        cpu = min(item[1] for item in html) / min(item[1] for item in cold)
         size = page.stat().st_size
-        print(f"  syncd cold --json ({cold_count:,} cold), best of {args.repeats}   {min(cold):6.2f} s")
-        print(f"  syncd report --html, best of {args.repeats}              {min(html):6.2f} s")
-        print(
-            f"  report --html ÷ cold (target ≤ {RATIO_TARGET:.0f}×)                 {ratio:5.2f}×  {_verdict(ratio <= RATIO_TARGET)}"
-        )
-        print(f"  page size (target < 2 MB)                    {size / 1e6:6.2f} MB  {_verdict(size < PAGE_LIMIT)}")
-        print(f"  syncd report --json                          {report_json:6.2f} s")
-        print(f"  syncd contacts suggest --json                {suggest:6.2f} s")
-        return 0 if ratio <= RATIO_TARGET and size < PAGE_LIMIT else 1
+        best = f"best of {args.repeats}"
+        _line(f"syncd cold --json ({cold_count:,} cold), {best}", f"{min(c[0] for c in cold):6.2f} s wall")
+        _line(f"syncd report --html, {best}", f"{min(h[0] for h in html):6.2f} s wall")
+        _line(f"report --html ÷ cold, wall (target ≤ {RATIO_TARGET:.0f}×)", f"{wall:6.2f}×  {_verdict(wall)}")
+        _line("report --html ÷ cold, CPU", f"{cpu:6.2f}×")
+        _line("page size (target < 2 MB)", f"{size / 1e6:6.2f} MB  {'ok' if size < PAGE_LIMIT else 'MISSED'}")
+        _line("syncd report --json", f"{timed(config, 'report', '--json')[0]:6.2f} s wall")
+        _line("syncd contacts suggest --json", f"{timed(config, 'contacts', 'suggest', '--json')[0]:6.2f} s wall")
+        return 0 if wall <= RATIO_TARGET and size < PAGE_LIMIT else 1
 
 
-def _verdict(ok: bool) -> str:
-    return "ok" if ok else "MISSED"
+def _line(label: str, value: str) -> None:
+    print(f"  {label:<52}{value}")
+
+
+def _verdict(ratio: float) -> str:
+    return "ok" if ratio <= RATIO_TARGET else "MISSED"
 
 
 if __name__ == "__main__":
