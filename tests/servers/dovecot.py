@@ -34,6 +34,7 @@ START_TIMEOUT_SECONDS = 15
 MISSING = "dovecot is not installed (apt-get install dovecot-imapd, or run .ci/install-servers.sh)"
 USERS = 1000
 PASSWORD = "Sesame-0pen!"
+UNICODE_USER = ("juergen", "Pässwort-ß✓")  # a password only SASL PLAIN can carry (imaplib LOGIN is ASCII)
 
 
 def dovecot_binary() -> str | None:
@@ -201,7 +202,8 @@ def running_dovecot() -> Iterator[Dovecot]:
     for sub in ("run", "state", "mail"):
         (root / sub).mkdir()
     ca_file, cert, key = make_certificates(root)
-    (root / "passwd").write_text("".join(f"user{n}:{{PLAIN}}{PASSWORD}::::::\n" for n in range(1, USERS + 1)))
+    users = [(f"user{n}", PASSWORD) for n in range(1, USERS + 1)] + [UNICODE_USER]
+    (root / "passwd").write_text("".join(f"{name}:{{PLAIN}}{secret}::::::\n" for name, secret in users), "utf-8")
     if os.geteuid() == 0:  # the unprivileged service user writes mail and state here
         for path in (root, root / "mail", root / "state", root / "passwd", key):
             shutil.chown(path, user, group)

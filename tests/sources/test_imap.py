@@ -14,7 +14,7 @@ from syncd.config import parse_config
 from syncd.engine import sync_source, touch_rules
 from syncd.sources.imap import ImapAccount, ImapSource
 from syncd.store import Store
-from tests.servers.dovecot import Dovecot, dovecot, free_port  # noqa: F401 (the fixture)
+from tests.servers.dovecot import UNICODE_USER, Dovecot, dovecot, free_port  # noqa: F401 (the fixture)
 from tests.servers.proxy import Proxy
 from tests.sources.contract import ME, NOW, SourceContract
 
@@ -350,3 +350,18 @@ def test_wrong_password_is_one_login_attempt_per_sync(world, store, config, rela
     outcome = run(world.source(), store, config)
     assert not outcome.ok and store.source_state(world.source().name).state == "needs_auth"
     assert proxy.commands().count("LOGIN") == 1
+
+
+def test_non_ascii_password_goes_through_sasl_plain(dovecot, store, config, tmp_path):  # noqa: F811
+    username, password = UNICODE_USER
+    secret = tmp_path / "password"
+    secret.write_text(password + "\n", "utf-8")
+    account = ImapAccount(
+        host="127.0.0.1",
+        port=dovecot.tls_port,
+        username=username,
+        password_command=("cat", str(secret)),
+        ca_file=dovecot.ca_file,
+    )
+    outcome = run(ImapSource(account), store, config)
+    assert outcome.ok, outcome.error
