@@ -149,19 +149,21 @@ def _convert(key: Key, value: Any, base: Path | None) -> Any:
 
 
 def check_title(template: str) -> str:
-    """A title template may use {name} and {first_name} only: caught now, not after a sync committed."""
+    """A title template may use {name} and {first_name} as they are: caught now, not after a sync committed.
+
+    Format specs and conversions are refused too: `{name:>999999999}` would be a gigabyte title.
+    """
     allowed = ", ".join("{" + name + "}" for name in TITLE_FIELDS)
     try:
-        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+        parts = [(name, spec, conversion) for _, name, spec, conversion in string.Formatter().parse(template)]
     except ValueError as error:
         raise ValueError(f"{error} in {template!r}; a title may use {allowed}, and {{{{ }}}} for braces") from None
-    unknown = [field for field in fields if field not in TITLE_FIELDS]
-    if unknown:
-        raise ValueError(f"unknown field {{{unknown[0]}}} in {template!r}; a title may use {allowed}")
-    try:
-        template.format(name="Ada Lovelace", first_name="Ada")
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"{error} in {template!r}; a title may use {allowed}") from None
+    for name, spec, conversion in parts:
+        if name is not None and name not in TITLE_FIELDS:
+            raise ValueError(f"unknown field {{{name}}} in {template!r}; a title may use {allowed}")
+        if spec or conversion:
+            shown = (name or "") + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            raise ValueError(f"{{{shown}}} in {template!r}: no conversions or format specs; a title may use {allowed}")
     return template
 
 

@@ -294,8 +294,11 @@ def test_a_hostile_key_name_in_the_config_is_escaped_in_the_error(cli):
         ("Coffee with {name.__class__}", "unknown field {name.__class__}"),
         ("Coffee with {0}", "unknown field {0}"),
         ("Coffee with {name", "expected '}'"),
-        ("Coffee with {name!z}", "Unknown conversion"),
-        ("Coffee with {name:%Y}", "Invalid format specifier"),
+        ("Coffee with {name!z}", "{name!z}"),
+        ("Coffee with {name:%Y}", "{name:%Y}"),
+        ("Coffee with {name:>999999999}", "no conversions or format specs"),
+        ("Coffee with {first_name:{name}}", "no conversions or format specs"),
+        ("Coffee with {}", "unknown field {}"),
     ],
 )
 def test_a_bad_title_template_is_a_config_error_before_any_sync(world, title, needle):
