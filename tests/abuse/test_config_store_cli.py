@@ -19,6 +19,7 @@ from tests.abuse.mounts import fill, read_only, small_disk
 from tests.conftest import ics_calendar, ics_event, mbox_message
 
 NOW = "2026-11-20T09:00:00+01:00"
+COLD = "2026-12-18T09:00:00+01:00"  # Ada, last touched on 2026-11-04, is cold by then
 ME = "me@example.com"
 READ_COMMANDS = (("status",), ("status", "--json"), ("cold",), ("holds",), ("contacts", "list"))
 
@@ -122,15 +123,16 @@ def test_init_names_the_sink_and_sync_books_only_there(cli):
 
 def test_holds_enabled_without_a_sink_books_nothing_and_says_why(world):
     world.write_config(world.config.read_text().replace('sink = "ics:holds.ics"', ""))
-    result = world("sync", now=NOW)
+    result = world("sync", now=COLD)
     assert result.code == 1
     assert "[holds] sink is not set" in result.err and str(world.config) in result.err
     assert "Traceback" not in result.err
     assert sorted(path.name for path in world.home.rglob("*.ics")) == ["cal.ics"]
-    status = world("status", "--json", now=NOW)
+    status = world("status", "--json", now=COLD)
     assert status.code == 1
     assert any("[holds] sink is not set" in problem for problem in status.json()["problems"])
-    assert world("holds", "--json", now=NOW).json() == []
+    assert world("holds", "--json", now=COLD).json() == []
+    assert world("cold", "--json", now=COLD).json()[0]["name"] == "Ada Lovelace", "she would have had a hold"
 
 
 def test_holds_disabled_needs_no_sink(world):
@@ -312,7 +314,7 @@ def test_a_bad_title_template_is_a_config_error_before_any_sync(world, title, ne
 def test_the_allowed_title_fields_and_literal_braces_work(world):
     title = "{{syncd}} coffee: {first_name} ({name})"
     world.write_config(world.config.read_text().replace("[holds]\n", f'[holds]\ntitle = "{title}"\n'))
-    assert world("sync", now="2026-12-18T09:00:00+01:00").code == 0  # Ada is cold by then
+    assert world("sync", now=COLD).code == 0
     assert "SUMMARY:{syncd} coffee: Ada (Ada Lovelace)" in (world.home / "holds.ics").read_text()
 
 
