@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_gmail.py
 	$(BIN)/python benchmarks/bench_imap.py
+	$(BIN)/python benchmarks/bench_report.py
 
 clean:
 	rm -rf $(VENV) demo-out build *.egg-info .pytest_cache .hypothesis
