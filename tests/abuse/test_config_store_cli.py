@@ -8,6 +8,7 @@ place the user did not choose. Commands run in-process through `syncd.cli.main`.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -157,6 +158,15 @@ def test_a_store_with_junk_written_into_it(world, argv):
         assert len(problems) == 1 and str(world.store) in problems[0] and "damaged" in problems[0]
         return
     one_line_error(result, str(world.store), "damaged", "restore a backup")
+
+
+def test_a_store_that_failed_to_open_leaves_no_file_open(world):
+    """A daemon retries every cycle: a leaked connection per failed open would pile up."""
+    synced(world)
+    world.store.write_bytes(b"junk" * 1000)
+    assert world("status", now=NOW).code == 1
+    open_files = [os.readlink(fd) for fd in Path("/proc/self/fd").iterdir() if fd.is_symlink()]
+    assert not [name for name in open_files if name.startswith(str(world.store))]
 
 
 @pytest.mark.parametrize("argv", [("sync",), *READ_COMMANDS])
