@@ -126,7 +126,12 @@ namespace inbox {{
     auto = subscribe
   }}
 }}
+# no chroot: a Dovecot started by an unprivileged user (a developer, a CI job) cannot chroot
+service anvil {{
+  chroot =
+}}
 service imap-login {{
+  chroot =
   inet_listener imap {{
     port = {port}
   }}
