@@ -17,6 +17,7 @@ from syncd.cold import ContactStatus
 from syncd.health import problems
 from syncd.holds import plan_holds
 from syncd.config_spec import TIERS
+from syncd.errors import SyncdError
 from syncd.network import (
     RHYTHM_WEEKS,
     NetworkReport,
@@ -145,16 +146,26 @@ def render_page(app: App) -> str:
 
 
 def write_page(app: App, path: Path) -> int:
-    """Write the HTML report to `path` atomically; returns its size in bytes."""
+    """Write the HTML report to `path` atomically; returns its size in bytes.
+
+    A place it cannot write is a :class:`SyncdError` naming the file: one line for the CLI
+    (exit 1) and for the daemon's log.
+    """
     page = render_page(app).encode("utf-8")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as error:
+        raise SyncdError(f"{path}: cannot write the report page there ({error.strerror or error})") from None
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(page)
         os.chmod(temporary, 0o600)
         os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise SyncdError(f"{path}: cannot write the report page there ({error.strerror or error})") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

@@ -349,3 +349,23 @@ def test_the_daemon_writes_the_page_after_planning_and_survives_a_place_it_canno
     run_in_process(world.config, clock, lambda daemon: len(clock.naps) >= 3)
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
     assert any(message.startswith(f"report page {blocker / 'network.html'}:") for message in warnings), warnings
+
+
+def test_report_on_an_empty_store(cli):
+    cli.write_config('[user]\ntimezone = "Europe/Berlin"\n[holds]\nenabled = false\n')
+    data = cli("report", "--json", now=NOW_TEXT).json()
+    assert data["contacts"] == [] and len(data["rhythm"]) == 12
+    assert all(week["coffees"] == 0 and week["target"] == 1 for week in data["rhythm"])
+    text = cli("report", now=NOW_TEXT)
+    assert text.code == 0 and "no contacts yet" in text.out
+    page = cli.home / "empty.html"
+    assert cli("report", "--html", str(page), now=NOW_TEXT).code == 0
+    assert "Nobody is cold." in page.read_text(encoding="utf-8")
+
+
+def test_report_html_into_a_folder_it_cannot_create_is_one_line_and_exit_1(world):
+    blocker = world.home / "a-file"
+    blocker.write_text("not a folder")
+    result = world("report", "--html", str(blocker / "network.html"), now=NOW_TEXT)
+    assert result.code == 1 and len(result.err.strip().splitlines()) == 1
+    assert f"{blocker / 'network.html'}: cannot write the report page there" in result.err
