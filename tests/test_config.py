@@ -75,7 +75,7 @@ def test_tier_cadences_overridable() -> None:
     assert parse("[tiers]\nmeaningful = 21\ndefault = 'meaningful'\n").tier_cadence("meaningful") == 21
 
 
-def test_default_store_follows_xdg_and_there_is_no_default_sink(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_default_store_follows_xdg_no_default_sink(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     config = parse("")
     assert config.store_path == tmp_path / "data" / "syncd" / "syncd.db"
@@ -157,7 +157,8 @@ def test_single_string_accepted_for_list_keys(tmp_path: Path, section: str, key:
 def test_tilde_expanded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     config = parse(
-        '[store]\npath = "~/db/syncd.db"\n[sources.mail]\nmbox = ["~/Mail/sent.mbox"]\n[holds]\nsink = "ics:~/holds.ics"\n',
+        '[store]\npath = "~/db/syncd.db"\n[sources.mail]\nmbox = ["~/Mail/sent.mbox"]\n'
+        '[holds]\nsink = "ics:~/holds.ics"\n',
         tmp_path / "cfg" / "config.toml",
     )
     assert config.store.path == tmp_path / "home" / "db" / "syncd.db"
