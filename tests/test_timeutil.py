@@ -145,6 +145,26 @@ def test_parse_instant_rejects(bad: str) -> None:
         parse_instant(bad, BERLIN)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["1899-12-31", "3000-01-01", "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00", "2999-12-31T23:00-01:00"],
+)
+def test_parse_instant_outside_1900_to_2999_is_refused_without_overflow(text: str) -> None:
+    with pytest.raises(ValueError, match="between 1900-01-01 and 2999-12-31"):
+        parse_instant(text, BERLIN)
+
+
+def test_parse_instant_edges_of_the_range_are_accepted() -> None:
+    assert parse_instant("1900-01-01T00:00:00Z", BERLIN) == datetime(1900, 1, 1, tzinfo=UTC)
+    assert parse_instant("2999-12-31T23:59:59Z", BERLIN) == datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text", ["36501d", "99999999999d", "9999999999999999999999w"])
+def test_parse_duration_longer_than_a_hundred_years_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="at most 36500d"):
+        parse_duration(text)
+
+
 # --- the clock -------------------------------------------------------------------
 
 
@@ -170,6 +190,14 @@ def test_resolve_now_bad_value_is_a_value_error(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("SYNCD_NOW", "soon")
     with pytest.raises(ValueError, match="'soon'"):
         resolve_now(None, BERLIN)
+
+
+def test_resolve_now_names_where_the_bad_value_came_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNCD_NOW", "9999-12-31T23:59:59+00:00")
+    with pytest.raises(ValueError, match="^SYNCD_NOW: expected a date between"):
+        resolve_now(None, BERLIN)
+    with pytest.raises(ValueError, match="^--now: expected a date between"):
+        resolve_now("3000-01-01", BERLIN)
 
 
 def test_resolve_now_naive_value_is_in_the_user_zone(monkeypatch: pytest.MonkeyPatch) -> None:
