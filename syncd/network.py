@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from itertools import groupby
 from operator import itemgetter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -156,7 +156,8 @@ def _summed(rows: list[WeekTouches]) -> tuple[WeekTouches, ...]:
 
 
 def rhythm(
-    meetings: Iterable[tuple[str, str, str, int]],
+    meetings_by_week: Mapping[int, int],
+    meetings_of: Iterable[tuple[str, int]],
     holds_gone_by: Iterable[tuple[str, int]],
     starts: Sequence[datetime],
     tz: tzinfo,
@@ -164,25 +165,20 @@ def rhythm(
 ) -> tuple[RhythmWeek, ...]:
     """Coffees per week: meetings with contacts, and holds that stayed in the calendar until they ended.
 
-    `meetings` are (source, item id, contact id, start) rows, one per contact met. A hold
-    and a meeting with the same contact on the same day are one coffee (the hold turned
-    into an invitation), and a meeting with three contacts is one coffee too.
+    `meetings_by_week` counts each meeting once per week column (one with three contacts is
+    one coffee); `meetings_of` gives (contact id, start) of the meetings with the contacts
+    whose holds went by, because a hold and a meeting with the same contact on the same day
+    are one coffee (the hold turned into an invitation).
     """
     bounds = [int(start.timestamp()) for start in starts]
-    coffees: list[set[tuple[str, str, int]]] = [set() for _ in starts]
-    met_on: set[tuple[str, date]] = set()
-    for source, item_id, contact_id, at in meetings:
-        met_on.add((contact_id, _local_date(at, tz)))
-        index = bisect_right(bounds, at) - 1
-        if index >= 0:
-            coffees[index].add((source, item_id, 0))
+    coffees = [meetings_by_week.get(column, 0) for column in range(len(starts))]
+    met_on = {(contact_id, _local_date(at, tz)) for contact_id, at in meetings_of}
     for contact_id, start in holds_gone_by:
-        index = bisect_right(bounds, start) - 1
-        if index >= 0 and (contact_id, _local_date(start, tz)) not in met_on:
-            coffees[index].add(("hold", contact_id, start))
+        column = bisect_right(bounds, start) - 1
+        if column >= 0 and (contact_id, _local_date(start, tz)) not in met_on:
+            coffees[column] += 1
     return tuple(
-        RhythmWeek(iso_week(week_start, tz), len(keys), per_week)
-        for week_start, keys in zip(starts, coffees, strict=True)
+        RhythmWeek(iso_week(week_start, tz), count, per_week) for week_start, count in zip(starts, coffees, strict=True)
     )
 
 

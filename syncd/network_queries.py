@@ -107,27 +107,45 @@ def _offset_at(offsets: list[tuple[int, int]], epoch: int) -> int:
     return next((offset for start, offset in reversed(offsets) if start <= epoch), offsets[0][1])
 
 
-def contact_meetings(store: Store, since: datetime, until: datetime) -> list[tuple[str, str, str, int]]:
-    """(source, item id, contact id, start) of meetings with contacts that started in (since, until].
+def meetings_by_week(
+    store: Store, since: datetime, until: datetime, first_week: datetime, offsets: list[tuple[int, int]]
+) -> dict[int, int]:
+    """Week column → how many meetings with (not ignored) contacts started in it, in [since, until].
 
-    Ignored contacts are left out: a weekly meeting with them is no coffee kept. A contact
-    met under two addresses gives two equal rows; the rhythm counts meetings, not rows.
+    Each meeting counts once however many contacts were in it. Ignored contacts are left
+    out: a weekly meeting with them is no coffee kept. Weeks as in :func:`contact_week_counts`.
     """
+    case, params = _offset_case(offsets, "i.at")
+    first_local = int(first_week.timestamp()) + _offset_at(offsets, int(first_week.timestamp()))
     rows = store.connection.execute(  # from the meetings in range (an index), not from every touch
-        """SELECT t.source, t.item_id, e.contact_id, t.at
-           FROM interactions i JOIN touches t ON t.source = i.source AND t.item_id = i.item_id
-           JOIN contact_emails e ON e.address = t.address
-           JOIN contacts c ON c.id = e.contact_id AND c.ignore = 0
-           WHERE i.kind = ? AND i.at > ? AND i.at <= ?""",
-        (MEETING_KIND, ts(since), ts(until)),
+        f"""SELECT (i.at + {case} - ?) / 604800 AS week, COUNT(DISTINCT i.source || char(0) || i.item_id)
+            FROM interactions i JOIN touches t ON t.source = i.source AND t.item_id = i.item_id
+            JOIN contact_emails e ON e.address = t.address
+            JOIN contacts c ON c.id = e.contact_id AND c.ignore = 0
+            WHERE i.kind = ? AND i.at >= ? AND i.at <= ?
+            GROUP BY week""",
+        (*params, first_local, MEETING_KIND, ts(since), ts(until)),
+    )
+    return dict(rows.fetchall())
+
+
+def meetings_with(store: Store, contact_ids: Iterable[str], since: datetime, until: datetime) -> list[tuple[str, int]]:
+    """(contact id, start) of the meetings with these contacts in [since, until]."""
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return []
+    rows = store.connection.execute(
+        f"""SELECT e.contact_id, t.at FROM contact_emails e JOIN touches t ON t.address = e.address
+            WHERE e.contact_id IN ({",".join("?" * len(ids))}) AND t.kind = ? AND t.at >= ? AND t.at <= ?""",
+        (*ids, MEETING_KIND, ts(since), ts(until)),
     )
     return rows.fetchall()
 
 
 def holds_gone_by(store: Store, since: datetime, until: datetime) -> list[tuple[str, int]]:
-    """(contact id, start) of holds that stayed in the calendar until they ended in (since, until]."""
+    """(contact id, start) of holds that stayed in the calendar until they ended, starting in [since, until]."""
     rows = store.connection.execute(
-        "SELECT contact_id, start FROM holds WHERE state IN (?, ?) AND end > ? AND end <= ?",
+        "SELECT contact_id, start FROM holds WHERE state IN (?, ?) AND start >= ? AND end <= ?",
         (BOOKED, PAST, ts(since), ts(until)),
     )
     return [(contact_id, start) for contact_id, start in rows]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 from syncd.app import App
@@ -30,10 +30,11 @@ from syncd.network import (
     weeks_since,
 )
 from syncd.network_queries import (
-    contact_meetings,
     contact_week_counts,
     holds_gone_by,
     interaction_titles,
+    meetings_by_week,
+    meetings_with,
 )
 from syncd.report import ago
 from syncd.why import (
@@ -66,9 +67,15 @@ def network_report(app: App, statuses: list[ContactStatus] | None = None) -> Net
     recent = week_starts(now, tz, RHYTHM_WEEKS)
     offsets = offset_schedule(chart[0], now, tz)
     weekly = touches_by_week(contact_week_counts(app.store, chart[0], now, chart[0], offsets), len(chart))
-    since = recent[0] - timedelta(seconds=1)
+    recent_offsets = offset_schedule(recent[0], now, tz)
+    gone_by = holds_gone_by(app.store, recent[0], now)
     kept = rhythm(
-        contact_meetings(app.store, since, now), holds_gone_by(app.store, since, now), recent, tz, config.holds.per_week
+        meetings_by_week(app.store, recent[0], now, recent[0], recent_offsets),
+        meetings_with(app.store, (contact_id for contact_id, _ in gone_by), recent[0], now),
+        gone_by,
+        recent,
+        tz,
+        config.holds.per_week,
     )
     holds = [
         UpcomingHold(hold.contact_id, names.get(hold.contact_id, hold.contact_id), hold.start, hold.end)

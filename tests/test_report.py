@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from syncd import holds_store
 from syncd.cold import contact_status
+from syncd.lifecycle import DELETED, PAST, StoredHold
 from syncd.models import Contact, LastTouch
 from syncd.network import (
     UpcomingHold,
@@ -27,6 +29,7 @@ from syncd.network import (
     weeks_since,
 )
 from syncd.report_terminal import render_terminal
+from syncd.store import Store
 from tests.conftest import REPO, ics_calendar, ics_event, mbox_message
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -86,18 +89,15 @@ def test_offset_schedule_finds_each_change_to_the_second() -> None:
 
 def test_rhythm_counts_each_meeting_once_and_a_hold_that_became_a_meeting_once() -> None:
     starts = week_starts(NOW, BERLIN, 3)
-    meetings = [
-        ("ics", "m1", "ada", epoch("2026-11-03T10:00:00+01:00")),  # W45, with two contacts
-        ("ics", "m1", "bob", epoch("2026-11-03T10:00:00+01:00")),
-        ("ics", "m1", "bob", epoch("2026-11-03T10:00:00+01:00")),  # bob under a second address
-        ("ics", "m2", "cy", epoch("2026-11-17T09:00:00+01:00")),  # W47
-    ]
+    meetings_by_week = {0: 1, 2: 1}  # W45: m1 (with ada and bob, one coffee); W47: m2 with cy
+    meetings_of = [("cy", epoch("2026-11-17T09:00:00+01:00")), ("ada", epoch("2026-11-03T10:00:00+01:00"))]
     holds = [
         ("cy", epoch("2026-11-17T08:30:00+01:00")),  # same contact, same day as m2: the same coffee
         ("dee", epoch("2026-11-18T08:30:00+01:00")),  # a hold that happened: a coffee
-        ("ada", epoch("2026-11-10T08:30:00+01:00")),  # W46
+        ("ada", epoch("2026-11-10T08:30:00+01:00")),  # W46, a week after meeting her: a coffee
+        ("eve", epoch("2026-10-01T08:30:00+02:00")),  # before the first week
     ]
-    weeks = rhythm(meetings, holds, starts, BERLIN, per_week=2)
+    weeks = rhythm(meetings_by_week, meetings_of, holds, starts, BERLIN, per_week=2)
     assert [(w.week, w.coffees, w.target) for w in weeks] == [
         ("2026-W45", 1, 2),
         ("2026-W46", 1, 2),
@@ -134,7 +134,7 @@ def sample_report():
         UpcomingHold("ann-cold", "Ann Cold", NOW + timedelta(days=5), NOW + timedelta(days=5, minutes=30)),
         UpcomingHold("ann-cold", "Ann Cold", NOW + timedelta(days=2), NOW + timedelta(days=2, minutes=30)),
     ]
-    kept = rhythm([], [], week_starts(NOW, BERLIN, 12), BERLIN, 1)
+    kept = rhythm({}, [], [], week_starts(NOW, BERLIN, 12), BERLIN, 1)
     return build_report(statuses, lambda s: s.contact.tier, TIERS, weekly, chart, kept, holds, NOW, BERLIN)
 
 
@@ -249,6 +249,17 @@ def world(cli):
 
 def test_report_json_from_the_store(world):
     assert world("touch", "ada", "--date", "2026-11-18T10:00", now=NOW_TEXT).code == 0  # a call: a meeting
+    store = Store.open(world.home / ".local/share/syncd/syncd.db")
+    with store.transaction():
+        for event_id, contact_id, start, state in (
+            ("h1", "carol-never", "2026-11-11T09:00:00+01:00", PAST),  # went by: a coffee in W46
+            ("h2", "ada-lovelace", "2026-11-03T08:00:00+01:00", PAST),  # the day she was met: the same coffee
+            ("h3", "bob-stone", "2026-11-12T09:00:00+01:00", DELETED),  # deleted by the user: none
+        ):
+            begin = datetime.fromisoformat(start)
+            hold = StoredHold(event_id, contact_id, "ics:x", begin, begin + timedelta(minutes=30), None, state)
+            holds_store.insert(store, hold, NOW)
+    store.close()
     result = world("report", "--json", now=NOW_TEXT)
     assert result.code == 0, result.err
     data = result.json()
@@ -270,7 +281,7 @@ def test_report_json_from_the_store(world):
     assert by_id["carol-never"]["cold"] is True and by_id["carol-never"]["touches_by_week"] == []
     rhythm_weeks = {week["week"]: week for week in data["rhythm"]}
     assert rhythm_weeks["2026-W45"] == {"week": "2026-W45", "coffees": 1, "target": 2}  # one meeting, two contacts
-    assert rhythm_weeks["2026-W46"]["coffees"] == 0  # a meeting with an ignored contact is no coffee
+    assert rhythm_weeks["2026-W46"]["coffees"] == 1  # Carol's hold; the meeting with an ignored contact is none
     assert data["generated_at"] == NOW_TEXT
 
 
