@@ -12,14 +12,13 @@ import re
 import shlex
 import string
 import tomllib
-from dataclasses import dataclass, field
-from datetime import timedelta, tzinfo
+from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from syncd.config_accounts import account_tables, google_account_tables
 from syncd.config_spec import REPEATED_SECTIONS, SPEC, TIERS, TITLE_FIELDS, Key
+from syncd.config_types import FIELD_OF_SECTION, SECTION_TYPES, CaldavConfig, Config, GoogleConfig, ImapConfig
 from syncd.errors import ConfigError
 from syncd.timeutil import format_duration, local_timezone, parse_duration, parse_hhmm, parse_timezone
 
@@ -46,38 +45,6 @@ def expand_path(text: str, base: Path | None = None) -> Path:
     if not path.is_absolute() and base is not None:
         path = base / path
     return path
-
-
-@dataclass
-class Config:
-    path: Path | None
-    tz: tzinfo
-    sections: dict[str, SimpleNamespace] = field(default_factory=dict)
-    repeated: dict[str, list[SimpleNamespace]] = field(default_factory=dict)  # `[[sources.imap]]`: one per account
-    google_accounts: list[SimpleNamespace] = field(default_factory=list)  # `[[sources.google]]`, when an array
-
-    def __getattr__(self, name: str) -> Any:
-        repeated = self.__dict__.get("repeated", {})
-        if f"sources.{name}" in repeated:
-            return repeated[f"sources.{name}"]
-        sections = self.__dict__.get("sections", {})
-        key = {"google": "sources.google", "ics": "sources.ics", "mail": "sources.mail"}.get(name, name)
-        if key in sections:
-            return sections[key]
-        raise AttributeError(name)
-
-    @property
-    def store_path(self) -> Path:
-        return self.store.path or default_data_dir() / "syncd.db"
-
-    @property
-    def hold_sink(self) -> str | None:
-        """Only a sink the config names: holds never go to a place the user did not choose."""
-        sink: str | None = self.holds.sink
-        return sink
-
-    def tier_cadence(self, tier: str) -> int:
-        return getattr(self.tiers, tier)
 
 
 def _convert(key: Key, value: Any, base: Path | None) -> Any:
@@ -259,8 +226,16 @@ def parse_config(text: str, path: Path | None) -> Config:
     if problems:
         raise ConfigError(problems)
     tz = values["user"]["timezone"] or local_timezone()
-    sections = {name: SimpleNamespace(**items) for name, items in values.items()}
-    return Config(path=path, tz=tz, sections=sections, repeated=repeated, google_accounts=google_accounts)
+    sections = {FIELD_OF_SECTION.get(name, name): SECTION_TYPES[name](**items) for name, items in values.items()}
+    return Config(
+        path=path,
+        tz=tz,
+        store_path=values["store"]["path"] or default_data_dir() / "syncd.db",
+        imap=tuple(ImapConfig(**table) for table in repeated["sources.imap"]),
+        caldav=tuple(CaldavConfig(**table) for table in repeated["sources.caldav"]),
+        google_accounts=tuple(GoogleConfig(**table) for table in google_accounts),
+        **sections,
+    )
 
 
 def _cross_checks(label: str, text: str, values: dict[str, dict[str, Any]]) -> list[str]:

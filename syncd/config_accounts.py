@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any
 
 from syncd.config_spec import IMAP_SECURITY, LOCAL_HOSTS, REPEATED_SECTIONS, SPEC, Key
@@ -19,10 +18,11 @@ Convert = Callable[[Key, Any], Any]
 
 def account_tables(
     data: dict[str, Any], label: str, text: str, convert: Convert, did_you_mean: Callable[[str, Any], str]
-) -> tuple[dict[str, list[SimpleNamespace]], list[str]]:
+) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
     """`[[sources.imap]]` tables (taken out of `data`), each checked like a section; a
-    single `[sources.imap]` table counts as one. Problems name the table by its number."""
-    tables: dict[str, list[SimpleNamespace]] = {}
+    single `[sources.imap]` table counts as one. Problems name the table by its number;
+    each table comes back as its converted values, every key of the spec filled in."""
+    tables: dict[str, list[dict[str, Any]]] = {}
     problems: list[str] = []
     for section in REPEATED_SECTIONS:
         tables[section] = []
@@ -41,8 +41,8 @@ def account_tables(
             values, where, found = _table_values(section, number, entry, label, text, convert, did_you_mean)
             problems += found
             problems += [f"{where}: [[{section}]] #{number} {problem}" for problem in _check_account(section, values)]
-            tables[section].append(SimpleNamespace(**values))
-    names = [f"{section}:{table.name}" for section, items in tables.items() for table in items if table.name]
+            tables[section].append(values)
+    names = [f"{section}:{table['name']}" for section, items in tables.items() for table in items if table["name"]]
     problems += [f"{label}: two accounts are both named {name!r}; give each a unique name" for name in _twice(names)]
     return tables, problems
 
@@ -78,7 +78,7 @@ def _table_values(
 
 def google_account_tables(
     data: dict[str, Any], label: str, text: str, convert: Convert, did_you_mean: Callable[[str, Any], str]
-) -> tuple[list[SimpleNamespace], list[str]]:
+) -> tuple[list[dict[str, Any]], list[str]]:
     """`[[sources.google]]`: one table per Google account, each checked like `[sources.google]`.
 
     The array is replaced in `data` by one of its tables (the first enabled one), so the
@@ -92,7 +92,7 @@ def google_account_tables(
     if not raw or not all(isinstance(entry, dict) for entry in raw):
         sources.pop("google")
         return [], [f"{label}: [[sources.google]]: expected tables, one per Google account"]
-    tables: list[SimpleNamespace] = []
+    tables: list[dict[str, Any]] = []
     problems: list[str] = []
     for number, entry in enumerate(raw, 1):
         values, where, found = _table_values("sources.google", number, entry, label, text, convert, did_you_mean)
@@ -103,10 +103,10 @@ def google_account_tables(
             problems.append(
                 f"{where}: [[sources.google]] #{number}: no calendars and gmail = false leaves nothing to read"
             )
-        tables.append(SimpleNamespace(**values))
-    accounts = [table.account for table in tables if table.account]
+        tables.append(values)
+    accounts = [table["account"] for table in tables if table["account"]]
     problems += [f"{label}: two [[sources.google]] tables are both account {name!r}" for name in _twice(accounts)]
-    chosen = next((entry for entry, table in zip(raw, tables, strict=True) if table.enabled), raw[0])
+    chosen = next((entry for entry, table in zip(raw, tables, strict=True) if table["enabled"]), raw[0])
     known = {key.name for key in SPEC if key.section == "sources.google"}
     sources["google"] = {name: value for name, value in chosen.items() if name in known}  # reported once, above
     return tables, problems

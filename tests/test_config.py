@@ -89,8 +89,8 @@ def test_timezone_from_config() -> None:
 def test_every_spec_key_has_a_value_after_parsing() -> None:
     config = parse("")
     for key in SPEC:
-        if key.section in REPEATED_SECTIONS:  # account tables: a list, empty without tables
-            assert config.repeated[key.section] == []
+        if key.section in REPEATED_SECTIONS:  # account tables: a tuple, empty without tables
+            assert config.repeated[key.section] == ()
             continue
         assert hasattr(config.sections[key.section], key.name)
 

@@ -58,7 +58,7 @@ def test_a_single_table_is_one_account():
 
 
 def test_no_tables_no_imap_sources():
-    assert load("").imap == []
+    assert load("").imap == ()
 
 
 def test_every_table_problem_is_reported_with_its_number_and_line():
@@ -124,7 +124,7 @@ def test_two_accounts_may_not_share_a_name():
 def test_the_starter_config_documents_imap_and_still_loads():
     template = starter_config()
     assert "# [[sources.imap]]" in template and "\n#   password_command = " in template
-    assert load(template).imap == []
+    assert load(template).imap == ()
 
 
 def test_folder_names_in_modified_utf7():
