@@ -15,7 +15,7 @@ from pathlib import Path
 from syncd.app import App
 from syncd.cold import ContactStatus
 from syncd.health import problems
-from syncd.holds import plan_holds
+from syncd.holds import HoldOutcome, plan_holds
 from syncd.config_spec import TIERS
 from syncd.errors import SyncdError
 from syncd.network import (
@@ -85,14 +85,17 @@ def network_report(app: App, statuses: list[ContactStatus] | None = None) -> Net
     return build_report(statuses, lambda s: app.tier_of(s.contact), tier_order, weekly, chart, kept, holds, now, tz)
 
 
-def cold_reasons(app: App, report: NetworkReport, statuses: list[ContactStatus]) -> dict[str, str]:
+def cold_reasons(
+    app: App, report: NetworkReport, statuses: list[ContactStatus], planning: HoldOutcome | None = None
+) -> dict[str, str]:
     """Why each cold contact is cold and whether a hold is coming, in the words of `syncd why`.
 
     The hold part is :func:`syncd.why.hold_explanation`, fed as :mod:`syncd.explain` feeds
-    it, but with one dry planning run for every cold contact instead of one per contact.
+    it, but with one dry planning run for every cold contact instead of one per contact;
+    or, right after a planning run (the daemon), with that run's outcome.
     """
     tz = app.config.tz
-    facts = _hold_facts(app, report, statuses)
+    facts = _hold_facts(app, report, statuses, planning)
     keys = [(t.source, t.item_id) for row in report.cold if (t := row.status.last_touch) and t.source and t.item_id]
     titles = interaction_titles(app.store, keys)
     reasons = {}
@@ -110,18 +113,23 @@ def cold_reasons(app: App, report: NetworkReport, statuses: list[ContactStatus])
     return reasons
 
 
-def _hold_facts(app: App, report: NetworkReport, statuses: list[ContactStatus]) -> dict[str, HoldFacts]:
-    """`syncd.explain.hold_facts` for every cold contact at once; the dry run plans with the statuses in hand."""
+def _hold_facts(
+    app: App, report: NetworkReport, statuses: list[ContactStatus], planning: HoldOutcome | None
+) -> dict[str, HoldFacts]:
+    """`syncd.explain.hold_facts` for every cold contact at once; a dry run plans with the statuses in hand."""
     booked: dict[str, tuple[datetime, datetime]] = {}
     for hold in report.holds:
         booked.setdefault(hold.contact_id, (hold.start, hold.end))
     facts = {row.status.contact.id: HoldFacts(booked=booked.get(row.status.contact.id)) for row in report.cold}
-    waiting = [row.status.contact.id for row in report.cold if row.status.contact.id not in booked]
+    # whom the planner must be asked about: not booked, not snoozed (the snooze is their reason)
+    waiting = [
+        row.status.contact.id for row in report.cold if row.status.contact.id not in booked and not row.status.snoozed
+    ]
     if not waiting:
         return facts
     missing_sink = app.missing_sink()
-    outcome = None
-    if missing_sink is None:
+    outcome = planning
+    if outcome is None and missing_sink is None:
         outcome = plan_holds(app.config, app.store, lambda: statuses, problems(app.health()), app.now, dry_run=True)
     if outcome is None or outcome.blocked is not None or outcome.plan is None:
         disabled = not app.config.holds.enabled or missing_sink is not None
@@ -146,19 +154,20 @@ def _hold_words(hold: HoldExplanation, tz: tzinfo) -> str:
     return f"no hold: {hold.detail or words}"
 
 
-def render_page(app: App) -> str:
+def render_page(app: App, planning: HoldOutcome | None = None) -> str:
+    """The page; `planning` is the outcome of a planning run just made (else a dry run explains missing holds)."""
     statuses = app.statuses()
     report = network_report(app, statuses)
-    return render_html(report, cold_reasons(app, report, statuses))
+    return render_html(report, cold_reasons(app, report, statuses, planning))
 
 
-def write_page(app: App, path: Path) -> int:
+def write_page(app: App, path: Path, planning: HoldOutcome | None = None) -> int:
     """Write the HTML report to `path` atomically; returns its size in bytes.
 
     A place it cannot write is a :class:`SyncdError` naming the file: one line for the CLI
     (exit 1) and for the daemon's log.
     """
-    page = render_page(app).encode("utf-8")
+    page = render_page(app, planning).encode("utf-8")
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -351,6 +351,7 @@ def test_the_daemon_writes_the_page_after_planning_and_survives_a_place_it_canno
     run_in_process(world.config, FakeClock(DAEMON_NOW), lambda daemon: page.exists())
     text = page.read_text(encoding="utf-8")
     assert "Ada Lovelace" in text and '<section id="cold">' in text
+    assert "hold booked" in text  # the run's own outcome: the holds it just booked
 
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")

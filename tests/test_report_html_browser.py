@@ -153,3 +153,21 @@ def test_demo_report_renders_in_headless_chromium(demo_page, tmp_path):
     width, height, colours = png_colours(shot.read_bytes())
     assert (width, height) == (1200, 1600)
     assert colours >= 20, f"the screenshot looks blank: {colours} distinct colours"
+
+
+def test_the_cold_list_says_what_syncd_why_says(demo_page, cli):
+    page, contacts = demo_page
+    text = page.read_text(encoding="utf-8")
+    rows = dict(re.findall(r'<tr><td class="[^"]*">([^<]*)</td>.*?<td class="why">([^<]*)</td></tr>', text))
+    cold = [item for item in contacts if item["cold"]]
+    shown = {item["id"]: escape(item["name"].replace("\x1b", "\\x1b")) for item in cold}
+    assert cold and set(shown.values()) == set(rows)
+    for item in cold:
+        hold = cli("why", item["id"], "--json", now=DEMO_NOW).json()["hold"]
+        said = rows[shown[item["id"]]]
+        if hold["state"] == "booked":
+            assert "hold booked" in said, (item["name"], said)
+        else:
+            assert "no hold" in said, (item["name"], said)
+    assert "limits reached" in rows["Donald Knuth"] and "hold booked" in rows["Grace Hopper"]
+    assert "(Typesetting chat)" in rows["Donald Knuth"]  # the title of the meeting that set the date

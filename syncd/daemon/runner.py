@@ -44,6 +44,7 @@ from syncd.daemon.timing import (
 )
 from syncd.daemon.watch import ConfigFingerprint, FileIdentity
 from syncd.errors import SyncdError, first_line
+from syncd.holds import HoldOutcome
 from syncd.lock import StoreLocked, daemon_lock, store_lock
 from syncd.logs import redact
 from syncd.network_report import write_page
@@ -331,12 +332,13 @@ class Daemon:
             (log.info if outcome.changed else log.debug)("hold planning (%s): %s", action.reason, headline)
         log.debug("%s", summary)
         if self.config.report.html is not None:
-            self._write_report_page(app, self.config.report.html)
+            self._write_report_page(app, self.config.report.html, outcome)
 
-    def _write_report_page(self, app: App, path: Path) -> None:
-        """`[report] html`: the page follows each planning run; failing to write it never stops the daemon."""
+    def _write_report_page(self, app: App, path: Path, outcome: HoldOutcome) -> None:
+        """`[report] html`: the page follows each planning run (whose outcome explains missing holds);
+        failing to write it never stops the daemon."""
         try:
-            write_page(app, path)
+            write_page(app, path, outcome)
         except (OSError, sqlite3.Error, SyncdError) as error:
             log.warning("report page %s: %s", path, redact(first_line(error)))
 
