@@ -68,13 +68,16 @@ class MailConfig:
 
 @dataclass(frozen=True)
 class ImapConfig:
-    """One `[[sources.imap]]` table; `name` is filled in (USERNAME@HOST) when the table names none."""
+    """One `[[sources.imap]]` table; `name` is filled in (USERNAME@HOST) when the table names none.
 
-    name: str | None
-    host: str | None
+    `host` and `username` are required: a config without them fails to load, so never None here.
+    """
+
+    name: str
+    host: str
     port: int | None
     security: str
-    username: str | None
+    username: str
     password_command: tuple[str, ...] | None
     folders: list[str] | None
     ca_file: Path | None
@@ -82,11 +85,11 @@ class ImapConfig:
 
 @dataclass(frozen=True)
 class CaldavConfig:
-    """One `[[sources.caldav]]` table."""
+    """One `[[sources.caldav]]` table; `name`, `url` and `username` are required to load."""
 
-    name: str | None
-    url: str | None
-    username: str | None
+    name: str
+    url: str
+    username: str
     password_command: tuple[str, ...] | None
     calendars: list[str] | None
 

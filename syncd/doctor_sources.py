@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from syncd.config import Config
+from syncd.config_types import CaldavConfig, GoogleConfig, ImapConfig
 from syncd.doctor import FAIL, OK, WARN, Check
 from syncd.errors import SyncdError, first_line
 from syncd.google.accounts import google_accounts, several_accounts
@@ -35,10 +35,10 @@ def source_checks(config: Config) -> Iterator[Check]:
             yield _guarded(f"mbox:{display_path(path)}", partial(mbox_check, path))
         for path in config.mail.maildir:
             yield _guarded(f"maildir:{display_path(path)}", partial(maildir_check, path))
-    for table in getattr(config, "imap", None) or []:
-        yield _guarded(f"imap:{table.name}", partial(imap_check, table))
-    for table in getattr(config, "caldav", None) or []:
-        yield _guarded(f"caldav:{table.name}", partial(caldav_check, table))
+    for imap in config.imap:
+        yield _guarded(f"imap:{imap.name}", partial(imap_check, imap))
+    for caldav in config.caldav:
+        yield _guarded(f"caldav:{caldav.name}", partial(caldav_check, caldav))
 
 
 def _guarded(name: str, check: Callable[[], tuple[str, str]]) -> Check:
@@ -89,7 +89,7 @@ def maildir_check(path: Path) -> tuple[str, str]:
     return OK, "readable Maildir"
 
 
-def google_check(google: Any) -> tuple[str, str]:
+def google_check(google: GoogleConfig) -> tuple[str, str]:
     """The stored token refreshed once against its token endpoint: proves both credentials and reachability."""
     from syncd.google.client import GoogleSession
     from syncd.google.credentials import credentials_from_info, load_info
@@ -103,7 +103,7 @@ def google_check(google: Any) -> tuple[str, str]:
     return OK, f"token for {info.get('account') or 'the account'} ({where}) refreshed at {info['token_uri']}"
 
 
-def imap_check(table: Any) -> tuple[str, str]:
+def imap_check(table: ImapConfig) -> tuple[str, str]:
     from syncd.secrets import resolve_password
     from syncd.sources.imap import ImapAccount
     from syncd.sources.imap_protocol import connect, login, logout
@@ -120,7 +120,7 @@ def imap_check(table: Any) -> tuple[str, str]:
     return OK, f"logged in to {endpoint.label}"
 
 
-def caldav_check(table: Any) -> tuple[str, str]:
+def caldav_check(table: CaldavConfig) -> tuple[str, str]:
     from syncd.secrets import resolve_password
     from syncd.sources.caldav import account_from_table, check_login
 

@@ -7,31 +7,30 @@ the account (`google_calendar:ADDRESS/ID`, `google:ADDRESS/ID`).
 
 from __future__ import annotations
 
-from typing import Any
+from syncd.config_types import Config, GoogleConfig
 
 
-def configured_accounts(config: Any) -> list[Any]:
+def configured_accounts(config: Config) -> list[GoogleConfig]:
     """Every Google account table, enabled or not, in the config's order."""
-    tables = list(getattr(config, "google_accounts", None) or [])
-    return tables or [config.google]
+    return list(config.google_accounts) or [config.google]
 
 
-def google_accounts(config: Any) -> list[Any]:
+def google_accounts(config: Config) -> list[GoogleConfig]:
     """The enabled Google account tables."""
     return [table for table in configured_accounts(config) if table.enabled]
 
 
-def several_accounts(config: Any) -> bool:
+def several_accounts(config: Config) -> bool:
     return len(configured_accounts(config)) > 1
 
 
-def account_named(config: Any, address: str) -> Any | None:
+def account_named(config: Config, address: str) -> GoogleConfig | None:
     """The table whose `account` is `address` (case as Google ignores it), or None."""
     wanted = address.strip().lower()
     return next((t for t in configured_accounts(config) if (t.account or "").lower() == wanted), None)
 
 
-def split_calendar(config: Any, spec: str) -> tuple[Any | None, str]:
+def split_calendar(config: Config, spec: str) -> tuple[GoogleConfig | None, str]:
     """`ACCOUNT/CALENDAR_ID` or, with one account, `CALENDAR_ID` → (account table, calendar id).
 
     The table is None when several accounts are configured and `spec` names none of them.

@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from syncd.config_types import Config, GoogleConfig
 from syncd.errors import SourceError, first_line
 from syncd.google import SCOPE_PREFIX, SCOPES
 from syncd.google.accounts import account_named, configured_accounts
@@ -49,7 +50,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def required_scopes(google: Any) -> set[str]:
+def required_scopes(google: GoogleConfig) -> set[str]:
     """What one account table needs: Calendar always, Gmail's metadata scope when `gmail = true`."""
     needed = {SCOPE_PREFIX + "calendar.events", SCOPE_PREFIX + "calendar.freebusy"}
     if google.gmail:
@@ -57,7 +58,7 @@ def required_scopes(google: Any) -> set[str]:
     return needed
 
 
-def _account_of(google: Any, credentials: Any) -> str | None:
+def _account_of(google: GoogleConfig, credentials: Any) -> str | None:
     if google.gmail:
         session = GoogleSession(credentials, google.api_endpoint, retry=RetryPolicy(attempts=3, base_delay=0.5))
         profile = session.execute(session.gmail().users().getProfile(userId="me"), "gmail", "profile")
@@ -65,7 +66,7 @@ def _account_of(google: Any, credentials: Any) -> str | None:
     return google.account
 
 
-def _pick_account(config: Any, account: str | None) -> tuple[Any | None, str]:
+def _pick_account(config: Config, account: str | None) -> tuple[GoogleConfig | None, str]:
     """The account table `syncd auth` works on, or None and why not (a configuration problem)."""
     tables = configured_accounts(config)
     if account:
@@ -77,13 +78,13 @@ def _pick_account(config: Any, account: str | None) -> tuple[Any | None, str]:
             return None, f"syncd auth: no [sources.google] account {account!r} in the config (accounts: {known})"
         return table, ""
     if len(tables) > 1:
-        known = ", ".join(t.account for t in tables)
+        known = ", ".join(t.account for t in tables if t.account)
         return None, f"syncd auth: several Google accounts are configured; pick one with --account ({known})"
     return tables[0], ""
 
 
 def run_auth(
-    config: Any,
+    config: Config,
     no_browser: bool = False,
     port: int = 0,
     *,

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from syncd.config_types import Config, GoogleConfig
 from syncd.google.failures import GoogleApiError, Transient, api_label, classify
 from syncd.google.retry import GaveUp, RetryPolicy, call_with_retry
 
@@ -260,7 +261,7 @@ def _worst(hints: list[Transient]) -> Transient:
     )
 
 
-def session_for(config: Any, retry: RetryPolicy | None = None, google: Any = None) -> GoogleSession:
+def session_for(config: Config, retry: RetryPolicy | None = None, google: GoogleConfig | None = None) -> GoogleSession:
     """The session for one Google account (`google`, default `[sources.google]`): credentials loaded lazily.
 
     One call never waits between its tries for longer than a quarter of `sync_every` in

@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from syncd.config_types import GoogleConfig
 from syncd.google import SCOPES
 from syncd.errors import NeedsAuth
 from syncd.sources.base import display_path
@@ -40,10 +41,6 @@ REQUIRED_FIELDS = ("refresh_token", "token_uri", "client_id", "client_secret")
 
 class KeyringUnavailable(NeedsAuth):
     """No usable OS keyring: the user must configure `token_file` (never a silent fallback)."""
-
-
-def _token_file(google: Any) -> Path | None:
-    return getattr(google, "token_file", None)
 
 
 def _no_keyring(error: Exception) -> KeyringUnavailable:
@@ -172,10 +169,9 @@ def _keyring_accounts() -> list[str]:
     return [item for item in accounts if isinstance(item, str) and item]
 
 
-def _keyring_account(google: Any) -> str | None:
-    configured = getattr(google, "account", None)
-    if configured:
-        return configured
+def _keyring_account(google: GoogleConfig) -> str | None:
+    if google.account:
+        return google.account
     accounts = _keyring_accounts()
     return accounts[-1] if accounts else None  # the most recently authorised
 
@@ -183,11 +179,10 @@ def _keyring_account(google: Any) -> str | None:
 # --- public ------------------------------------------------------------------------
 
 
-def load_info(google: Any) -> dict[str, Any]:
+def load_info(google: GoogleConfig) -> dict[str, Any]:
     """The stored authorized-user info of one `[sources.google]` table's account; NeedsAuth when absent."""
-    path = _token_file(google)
-    if path is not None:
-        return _read_token_file(path)
+    if google.token_file is not None:
+        return _read_token_file(google.token_file)
     import keyring
 
     account = _keyring_account(google)
@@ -206,16 +201,15 @@ def load_info(google: Any) -> dict[str, Any]:
     return info
 
 
-def load_credentials(google: Any) -> Any:
+def load_credentials(google: GoogleConfig) -> Any:
     """google.oauth2 Credentials, not yet refreshed (the first API call refreshes them)."""
     return credentials_from_info(load_info(google))
 
 
-def known_account(google: Any) -> str | None:
+def known_account(google: GoogleConfig) -> str | None:
     """The account's address without any network call, or None (never raises)."""
-    configured = getattr(google, "account", None)
-    if configured:
-        return configured
+    if google.account:
+        return google.account
     try:
         return load_info(google).get("account") or None
     except NeedsAuth:
@@ -225,14 +219,13 @@ def known_account(google: Any) -> str | None:
         return None
 
 
-def store_credentials(google: Any, credentials: Any, account: str | None) -> str:
+def store_credentials(google: GoogleConfig, credentials: Any, account: str | None) -> str:
     """Store the token where the account's table says; returns where, for the user (no secrets)."""
     info = credentials_to_info(credentials, account)
     text = json.dumps(info, indent=1, sort_keys=True)
-    path = _token_file(google)
-    if path is not None:
-        write_private_file(path, text + "\n")
-        return display_path(path)
+    if google.token_file is not None:
+        write_private_file(google.token_file, text + "\n")
+        return display_path(google.token_file)
     import keyring
 
     username = info["account"] or "default"

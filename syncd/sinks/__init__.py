@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, tzinfo
-from typing import Any
 
+from syncd.config_types import Config
 from syncd.sinks.base import HoldGone, HoldSink, HoldWrite, SinkError, SinkHold, SinkSpecError, apply_all
 
 __all__ = ["make_sink", "SinkSpecError", "HoldGone", "HoldSink", "HoldWrite", "SinkError", "SinkHold", "apply_all"]
@@ -16,7 +16,7 @@ def make_sink(
     *,
     tz: tzinfo | None = None,
     clock: Callable[[], datetime] | None = None,
-    config: Any = None,
+    config: Config | None = None,
 ) -> HoldSink:
     """Build the sink named by ``[holds] sink``: ``"ics:PATH"`` (``~`` expanded) or
     ``"google:CALENDAR_ID"`` (credentials, endpoint and busy calendars from ``config``).
@@ -30,7 +30,7 @@ def make_sink(
     known sink: that is a configuration error (exit 2).
     """
     if tz is None and config is not None:
-        tz = getattr(config, "tz", None)
+        tz = config.tz
     kind, sep, rest = spec.partition(":")
     kind = kind.strip().lower()
     if kind == "ics" and sep and rest.strip():
@@ -43,7 +43,7 @@ def make_sink(
         calendar_id = rest.strip()
         if not sep or not calendar_id:
             raise SinkSpecError(f"hold sink {spec!r}: expected 'google:CALENDAR_ID', e.g. 'google:primary'")
-        if config is None or getattr(config, "google", None) is None:
+        if config is None:
             raise SinkSpecError(
                 f"hold sink {spec!r}: the Google Calendar hold sink needs the [sources.google] configuration"
             )
@@ -54,6 +54,6 @@ def make_sink(
         from syncd.sinks.caldav import caldav_sink
         from syncd.sources.caldav import caldav_accounts
 
-        return caldav_sink(rest, caldav_accounts(config), tz=tz, clock=clock)
+        return caldav_sink(rest, caldav_accounts(config) if config is not None else [], tz=tz, clock=clock)
     expected = "'ics:PATH', 'google:CALENDAR_ID' or 'caldav:NAME/CALENDAR'"
     raise SinkSpecError(f"unknown hold sink {spec!r}: expected {expected}")

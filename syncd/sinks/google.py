@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from syncd.config_types import Config
 from syncd.errors import NeedsAuth, SourceError
 from syncd.google.client import GoogleSession
 from syncd.google.event_time import event_time, parse_instant, rfc3339
@@ -97,7 +98,7 @@ class GoogleHoldSink:
 
     @classmethod
     def from_config(
-        cls, calendar_id: str, config: Any, *, tz: tzinfo | None = None, clock: Callable[[], datetime] | None = None
+        cls, calendar_id: str, config: Config, *, tz: tzinfo | None = None, clock: Callable[[], datetime] | None = None
     ) -> GoogleHoldSink:
         """The sink for ``[holds] sink = "google:ID"`` (or ``"google:ACCOUNT/ID"`` with several
         accounts): that account's credentials, endpoint and calendars."""
@@ -114,7 +115,7 @@ class GoogleHoldSink:
             calendar,
             session_for(config, google=google),
             busy_calendars=list(google.calendars or []),
-            tz=tz or getattr(config, "tz", None),
+            tz=tz or config.tz,
             clock=clock,
             account=google.account if several_accounts(config) else None,
         )

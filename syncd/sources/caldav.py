@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from syncd.config_types import CaldavConfig, Config
 from syncd.errors import CursorInvalid, NeedsAuth, SourceError
 from syncd.records import Batch, Meeting
 from syncd.sources.base import SyncContext, log
@@ -219,12 +220,12 @@ def caldav_sources(accounts: list[CaldavAccount]) -> list[CaldavSource]:
     return sources
 
 
-def caldav_accounts(config: Any) -> list[CaldavAccount]:
+def caldav_accounts(config: Config) -> list[CaldavAccount]:
     """The `[[sources.caldav]]` tables of a loaded config (none when there are none)."""
-    return [account_from_table(table) for table in getattr(config, "caldav", None) or []]
+    return [account_from_table(table) for table in config.caldav]
 
 
-def account_from_table(table: Any) -> CaldavAccount:
+def account_from_table(table: CaldavConfig) -> CaldavAccount:
     return CaldavAccount(
         name=table.name,
         url=table.url,

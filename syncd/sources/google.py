@@ -10,8 +10,7 @@ With several `[[sources.google]]` accounts a calendar's name carries its account
 
 from __future__ import annotations
 
-from typing import Any
-
+from syncd.config_types import Config
 from syncd.google.accounts import google_accounts, several_accounts
 from syncd.google.client import GoogleSession, session_for
 from syncd.google.credentials import known_account
@@ -22,7 +21,7 @@ from syncd.sources.google_calendar import GoogleCalendarSource
 
 
 def google_sources(
-    config: Any, *, retry: RetryPolicy | None = None, session: GoogleSession | None = None
+    config: Config, *, retry: RetryPolicy | None = None, session: GoogleSession | None = None
 ) -> list[Source]:
     """Per enabled account: `google_calendar:` for each of `calendars`, then `gmail:ADDRESS` when `gmail = true`.
 

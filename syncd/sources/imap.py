@@ -22,6 +22,7 @@ from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 
+from syncd.config_types import ImapConfig
 from syncd.errors import SourceError
 from syncd.records import Batch, Message
 from syncd.secrets import resolve_password
@@ -64,7 +65,7 @@ class ImapAccount:
     ca_file: Path | None = None
 
     @classmethod
-    def from_config(cls, table: Any) -> ImapAccount:
+    def from_config(cls, table: ImapConfig) -> ImapAccount:
         return cls(
             host=table.host,
             username=table.username,
