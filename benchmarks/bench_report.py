@@ -5,7 +5,7 @@ through `import_entries`, the interactions as meetings and messages through
 `Store.apply_batch` (so touches are derived by the touch rules), spread over the year
 before `now`, 60 % with contacts and the rest with people who are not; and a few hundred
 holds, booked and gone by. Then runs, each as its own `python -m syncd` process and
-alternating so both see the same machine, `syncd cold --json` and `syncd report --html`
+alternating so both see the same machine, `syncd cold` and `syncd report --html`
 (best of N wall times each), plus `report --json` and `contacts suggest --json` for the
 record.
 
@@ -141,14 +141,14 @@ def main() -> int:
         cold: list[tuple[float, float]] = []
         html: list[tuple[float, float]] = []
         for _ in range(args.repeats):  # alternating, so a busy moment on the machine hits both
-            cold.append(timed(config, "cold", "--json")[:2])
+            cold.append(timed(config, "cold")[:2])
             html.append(timed(config, "report", "--html", str(page))[:2])
         cold_count = timed(config, "cold", "--json")[2].stdout.count('"id"')
         wall = min(item[0] for item in html) / min(item[0] for item in cold)
         cpu = min(item[1] for item in html) / min(item[1] for item in cold)
         size = page.stat().st_size
         best = f"best of {args.repeats}"
-        _line(f"syncd cold --json ({cold_count:,} cold), {best}", f"{min(c[0] for c in cold):6.2f} s wall")
+        _line(f"syncd cold ({cold_count:,} cold), {best}", f"{min(c[0] for c in cold):6.2f} s wall")
         _line(f"syncd report --html, {best}", f"{min(h[0] for h in html):6.2f} s wall")
         _line(f"report --html ÷ cold, wall (target ≤ {RATIO_TARGET:.0f}×)", f"{wall:6.2f}×  {_verdict(wall)}")
         _line("report --html ÷ cold, CPU", f"{cpu:6.2f}×")
