@@ -1,0 +1,145 @@
+"""How fast the read-only commands answer: `status`, `cold`, `contacts list`, `holds` against `syncd --version`.
+
+`--version` is the floor of any syncd command (the interpreter, the CLI's imports, argparse).
+The store holds C contacts and N interactions (mail to and from them, written through the
+real engine and store from generated records, so every touch row exists); each command runs
+as a user runs it, a fresh process with its bytecode cached and its output into a pipe,
+interleaved round by round, and the medians are compared.
+
+    .venv/bin/python benchmarks/bench_cli.py [--contacts 5000] [--interactions 100000] [--rounds 9]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_ingest import ME, NOW, contact_people, write_contacts  # noqa: E402
+
+RATIO_TARGET = 1.5
+COMMANDS = [["status"], ["cold"], ["contacts", "list"], ["holds"]]
+
+
+class GeneratedMail:
+    """A source that yields generated messages to and from the contacts (and strangers), as an mbox would."""
+
+    kind = "mbox"
+
+    def __init__(self, name: str, people: list[tuple[str, str, str]], count: int):
+        self.name, self.people, self.count = name, people, count
+
+    def sync(self, cursor: dict[str, Any] | None, context: Any) -> Iterator[Any]:
+        from syncd.records import Batch, Message
+
+        rng = random.Random(3)
+        batch: list[Message] = []
+        for number in range(self.count):
+            person = rng.choice(self.people)[1].lower() if rng.random() < 0.8 else f"stranger{number}@example.net"
+            sent = rng.random() < 0.4
+            batch.append(
+                Message(
+                    item_id=f"{number}@bench",
+                    date=NOW - timedelta(seconds=rng.randrange(360 * 86400)),
+                    sender=(ME,) if sent else (person,),
+                    to=(person,) if sent else (ME,),
+                    bulk=rng.random() < 0.1,
+                    subject=f"message {number}",
+                )
+            )
+            if len(batch) == 5000:
+                yield Batch(upserts=batch, cursor=None, scope="", generation="bench")
+                batch = []
+        yield Batch(upserts=batch, cursor={"bench": True}, scope="", generation="bench", prune=True)
+
+
+def build(folder: Path, contacts: int, interactions: int) -> Path:
+    from syncd.app import App
+    from syncd.config import load_config
+    from syncd.engine import import_contact_files, sync_source
+    from syncd.rules import touch_rules
+
+    people = contact_people(contacts)
+    write_contacts(folder / "contacts.toml", people)
+    (folder / "archive.mbox").write_bytes(b"")
+    config_path = folder / "config.toml"
+    config_path.write_text(
+        f'[user]\nemails = ["{ME}"]\ntimezone = "Europe/Berlin"\n[store]\npath = "{folder / "store.db"}"\n'
+        f'[contacts]\nfiles = ["{folder / "contacts.toml"}"]\n[sources.mail]\nmbox = ["{folder / "archive.mbox"}"]\n'
+        f'[holds]\nsink = "ics:{folder / "holds.ics"}"\n',
+        encoding="utf-8",
+    )
+    config = load_config(config_path, explicit=True)
+    app = App(config, NOW)
+    import_contact_files(config, app.store, NOW)
+    source = GeneratedMail(app.sources[0].name, people, interactions)
+    outcome = sync_source(source, app.store, config, touch_rules(config, app.store), NOW)
+    if not outcome.ok:
+        raise SystemExit(f"building the store failed: {outcome.error}")
+    rows = app.store.interaction_count()
+    app.close()
+    print(f"store: {contacts:,} contacts, {rows:,} interactions", flush=True)
+    return config_path
+
+
+def run_environment(folder: Path) -> dict[str, str]:
+    """As installed syncd runs: bytecode cached (here under `folder`, whatever PYTHONDONTWRITEBYTECODE says)."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": str(folder / "pycache")}
+
+
+def timed(arguments: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    completed = subprocess.run([sys.executable, "-m", "syncd", *arguments], capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - started
+    if completed.returncode not in (0, 1):  # status exits 1 while a problem is listed
+        raise SystemExit(f"syncd {' '.join(arguments)} failed ({completed.returncode}): {completed.stderr[-400:]}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--contacts", type=int, default=5_000)
+    parser.add_argument("--interactions", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=9)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="syncd-bench-cli-") as name:
+        env = run_environment(Path(name))
+        config = build(Path(name), args.contacts, args.interactions)
+        common = ["--config", str(config), "--now", NOW.isoformat()]
+        runs: dict[str, list[float]] = {"--version": []}
+        timed(common + ["status"], env)  # warm the page cache and write the bytecode
+        for _ in range(args.rounds):
+            runs["--version"].append(timed(["--version"], env))
+            for command in COMMANDS:
+                runs.setdefault(" ".join(command), []).append(timed(common + command, env))
+    floor = statistics.median(runs["--version"])
+    load = os.getloadavg()[0]
+    print(f"\nsyncd read-only commands vs `syncd --version` — medians of {args.rounds} rounds, load {load:.1f}")
+    print(f"  {'--version':16} {floor:6.3f} s")
+    ok = True
+    for command in COMMANDS:
+        label = " ".join(command)
+        median = statistics.median(runs[label])
+        ratio = median / floor
+        ok &= ratio <= RATIO_TARGET or label == "holds"
+        target = f"(target ≤ {RATIO_TARGET}×) {'ok' if ratio <= RATIO_TARGET else 'MISSED'}" if label != "holds" else ""
+        print(f"  {label:16} {median:6.3f} s  {ratio:.2f}×  {target}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
