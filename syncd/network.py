@@ -8,11 +8,11 @@ never disagree. Weeks are ISO weeks (Monday to Sunday) in the user's time zone.
 from __future__ import annotations
 
 from bisect import bisect_right
-from itertools import groupby
-from operator import itemgetter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from syncd.cold import SECONDS_PER_DAY, ContactStatus
@@ -105,7 +105,7 @@ def offset_schedule(start: datetime, end: datetime, tz: tzinfo) -> list[tuple[in
     """The zone's UTC offsets over [start, end]: (epoch second from which it applies, offset in seconds), in order.
 
     Lets SQL turn an epoch into the user's wall-clock time exactly (a CASE over a few
-    changes), so touches are counted into local weeks without a row per touch reaching Python.
+    changes), so touches are put into local weeks without building a datetime per touch.
     Found by stepping a day at a time and bisecting each change to the second.
     """
     first, last = int(start.timestamp()), int(end.timestamp())
@@ -204,6 +204,7 @@ def build_report(
     now: datetime,
     tz: tzinfo,
 ) -> NetworkReport:
+    """The report as of `now`: every contact not ignored, by tier (in `tier_order`) and name, with its weeks."""
     hold_start = {}
     for hold in sorted(holds, key=lambda item: item.start, reverse=True):
         hold_start[hold.contact_id] = hold.start  # the earliest wins

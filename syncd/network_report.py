@@ -14,10 +14,10 @@ from pathlib import Path
 
 from syncd.app import App
 from syncd.cold import ContactStatus
-from syncd.health import problems
-from syncd.holds import HoldOutcome, plan_holds
 from syncd.config_spec import TIERS
 from syncd.errors import SyncdError
+from syncd.health import problems
+from syncd.holds import HoldOutcome, plan_holds
 from syncd.network import (
     RHYTHM_WEEKS,
     NetworkReport,
@@ -37,6 +37,7 @@ from syncd.network_queries import (
     meetings_with,
 )
 from syncd.report import ago
+from syncd.report_html import render_html
 from syncd.why import (
     BOOKED,
     HOLDS_DISABLED,
@@ -48,7 +49,6 @@ from syncd.why import (
     HoldFacts,
     hold_explanation,
 )
-from syncd.report_html import render_html
 
 HOLD_WORDS = {
     HOLDS_DISABLED: "holds are disabled (or no [holds] sink is set)",
