@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from syncd.network import ContactWarmth, NetworkReport
+from syncd.terminal import paint as styled
 from syncd.textsafe import display_width, inert
 
 BAR = 20  # columns for twice the cadence
 NAME_WIDTH = 28
-Paint = Callable[[str, str], str]
-GREEN, YELLOW, RED, DIM, BOLD, RESET = "\x1b[32m", "\x1b[33m", "\x1b[31m", "\x1b[2m", "\x1b[1m", "\x1b[0m"
+Paint = Callable[[str, str], str]  # (style of syncd.terminal.STYLES, text) → text, coloured or not
+GREEN, YELLOW, RED, DIM, BOLD = "ok", "warn", "fail", "dim", "bold"
 
 
 def render_terminal(report: NetworkReport, colour: bool = False) -> str:
@@ -86,7 +87,7 @@ def _name(row: ContactWarmth) -> str:
 
 
 def _painter(colour: bool) -> Paint:
-    def paint(code: str, text: str) -> str:
-        return f"{code}{text}{RESET}" if colour and text else text
+    def paint(style: str, text: str) -> str:
+        return styled(text, style, colour and bool(text))
 
     return paint
