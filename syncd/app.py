@@ -21,7 +21,6 @@ from syncd.store import Store
 
 
 HOLDS_ERROR = "holds_last_error"
-HOLDS_ERROR_AT = "holds_last_error_at"
 
 
 @dataclass
@@ -84,7 +83,6 @@ class App:
             error = "; ".join(outcome.errors) or ((outcome.blocked or "") if outcome.sink_failed else "")
             with self.store.transaction() as connection:
                 self.store.set_meta(HOLDS_ERROR, error, connection)
-                self.store.set_meta(HOLDS_ERROR_AT, self.now.isoformat() if error else "", connection)
         return outcome
 
     def holds_error(self) -> str | None:

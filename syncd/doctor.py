@@ -20,7 +20,7 @@ from pathlib import Path
 
 from syncd.config import Config, xdg_config_home
 from syncd.contact_files import read_contact_files
-from syncd.errors import SyncdError
+from syncd.errors import SyncdError, first_line, first_line_of
 from syncd.google.accounts import google_accounts
 from syncd.service import UNIT_NAME, unit_path
 from syncd.sources.base import display_path
@@ -116,7 +116,7 @@ def contacts_checks(config: Config) -> Iterator[Check]:
         try:
             entries = read_contact_files([path])
         except SyncdError as error:
-            yield Check(name, FAIL, str(error).splitlines()[0])
+            yield Check(name, FAIL, first_line(error))
         except OSError as error:
             yield Check(name, FAIL, f"{display_path(path)}: cannot read: {error.strerror or error}")
         else:
@@ -162,7 +162,7 @@ def _keyring_trouble(error: Exception) -> str:
         return "the OS keyring is locked"
     if isinstance(error, keyring.errors.NoKeyringError):
         return "no OS keyring is available here"
-    return f"the OS keyring cannot be used: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    return f"the OS keyring cannot be used: {type(error).__name__}: {first_line_of(str(error))}"
 
 
 # --- the sink and the service ------------------------------------------------------

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from syncd.config import Config
 from syncd.contact_files import read_contact_files
 from syncd.contacts import import_file_entries
-from syncd.errors import UsageError
+from syncd.errors import UsageError, first_line
 from syncd.sources.base import CursorInvalid, Source, SourceError, SyncContext
 from syncd.rules import touch_rules
 from syncd.store import Store
@@ -103,7 +103,7 @@ def sync_source(
 
 
 def _failed(store: Store, source: Source, error: SourceError, written: int) -> SourceOutcome:
-    message = str(error).splitlines()[0] if str(error) else type(error).__name__
+    message = first_line(error)
     store.record_failure(source.name, error.state, message)
     log.warning("%s: %s", source.name, message)
     return SourceOutcome(source.name, source.kind, False, written, message)

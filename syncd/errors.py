@@ -45,5 +45,10 @@ class CursorInvalid(SourceError):
 
 def first_line(error: BaseException) -> str:
     """The first line of an error's message (its class name if it has none): status and logs show one line."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    return first_line_of(str(error)) or type(error).__name__
+
+
+def first_line_of(text: str) -> str:
+    """The first line of `text` that is not blank, or "": for messages whose caller has its own fallback."""
+    lines = text.strip().splitlines()
+    return lines[0].strip() if lines else ""

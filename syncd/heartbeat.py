@@ -62,10 +62,6 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="seconds")
-
-
 def parse_iso(text: str | None) -> datetime | None:
     if not text:
         return None

@@ -139,19 +139,10 @@ def resolve_now(option: str | None, tz: tzinfo) -> datetime:
     return datetime.now(UTC)
 
 
-def to_utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("naive datetime reached a place that needs a zone")
-    return value.astimezone(UTC)
-
-
-def iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+def iso(value: datetime) -> str:
+    """UTC to the second: what the store keeps, so stored instants sort and compare as text."""
+    return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def from_iso(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
-
-
-def start_of_day(day: date, tz: tzinfo) -> datetime:
-    return datetime.combine(day, time(0, 0), tzinfo=tz)

@@ -18,8 +18,6 @@ from syncd.timeutil import (
     parse_instant,
     parse_timezone,
     resolve_now,
-    start_of_day,
-    to_utc,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -208,18 +206,11 @@ def test_resolve_now_naive_value_is_in_the_user_zone(monkeypatch: pytest.MonkeyP
 # --- helpers ---------------------------------------------------------------------
 
 
-def test_to_utc_and_iso_helpers() -> None:
-    berlin_nine = datetime(2026, 11, 20, 9, 0, tzinfo=BERLIN)
-    assert to_utc(berlin_nine) == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
-    with pytest.raises(ValueError, match="naive"):
-        to_utc(datetime(2026, 11, 20, 9, 0))
-    assert iso(None) is None and from_iso(None) is None
-    assert from_iso(iso(berlin_nine)) == berlin_nine
-    assert iso(datetime(2026, 11, 20, 8, 0, tzinfo=UTC)) == "2026-11-20T08:00:00+00:00"
-
-
-def test_start_of_day() -> None:
-    assert start_of_day(datetime(2026, 3, 29).date(), BERLIN) == datetime(2026, 3, 29, 0, 0, tzinfo=BERLIN)
+def test_iso_is_utc_to_the_second_and_reads_back() -> None:
+    berlin_nine = datetime(2026, 11, 20, 9, 0, 5, 999_999, tzinfo=BERLIN)
+    assert iso(berlin_nine) == "2026-11-20T08:00:05+00:00"
+    assert from_iso(iso(berlin_nine)) == berlin_nine.replace(microsecond=0)
+    assert from_iso(None) is None
 
 
 # --- `touch --date` with a date only, through the real command --------------------

@@ -10,6 +10,7 @@ from typing import Any
 
 from syncd.app import App
 from syncd.cold import ContactStatus
+from syncd.config_spec import TIERS
 from syncd.cli import contacts_edit, suggest
 from syncd.cli.holds_cmd import report_withdrawal
 from syncd.contact_files import entry_from_fields, read_contact_files
@@ -38,7 +39,7 @@ def register(commands: Any) -> None:
     adding.add_argument("emails", nargs="+", metavar="EMAIL", help="their addresses (the first is the primary)")
     adding.add_argument(
         "--tier",
-        choices=("meaningful", "intimate", "familiar", "unfamiliar"),
+        choices=TIERS,
         help="how close: the tier gives the default cadence ([tiers] in the config)",
     )
     adding.add_argument("--cadence-days", type=int, help="see them every N days (overrides the tier's cadence)")

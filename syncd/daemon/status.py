@@ -16,11 +16,10 @@ from syncd.heartbeat import (
     META_PID,
     META_SYNC_ERROR,
     META_SYNC_EVERY,
-    iso,
 )
 from syncd.sdnotify import Notifier
 from syncd.store import Store
-from syncd.timeutil import format_duration
+from syncd.timeutil import format_duration, iso
 
 log = logging.getLogger("syncd.daemon")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from icalendar import Calendar, Event
 
+from syncd.errors import first_line
 from syncd.sinks.base import CONTACT_PROP, MARKER, HoldWrite, SinkError
 from syncd.textsafe import inert, inert_lines
 
@@ -91,8 +92,7 @@ def parse_doc(raw: bytes, path: Path) -> Doc:
         try:
             cal = Calendar.from_ical(text)
         except Exception as e:  # icalendar raises ValueError, KeyError, IndexError… on bad input
-            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-            raise SinkError(f"{path}: not a valid iCalendar file ({msg}); not touching it") from e
+            raise SinkError(f"{path}: not a valid iCalendar file ({first_line(e)}); not touching it") from e
         if getattr(cal, "name", None) != "VCALENDAR":
             raise SinkError(f"{path}: not a valid iCalendar file (no VCALENDAR); not touching it")
         doc = _scan(text, [c for c in cal.subcomponents if isinstance(c, Event)], path)

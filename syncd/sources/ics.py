@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from collections.abc import Iterator
 
 from syncd.addresses import normalize
+from syncd.errors import first_line
 from syncd.records import Attendee, Meeting
 from syncd.sources.base import SourceError, SyncContext, display_path, file_signature, log
 from syncd.records import Batch
@@ -308,8 +309,7 @@ def _drop_events_without_one_start(calendar: icalendar.Calendar) -> list[tuple[A
 def _one_line(error: BaseException) -> str:
     if isinstance(error, KeyError) and error.args:
         return f"missing {error.args[0]}"  # str(KeyError("DTSTART")) is just "'DTSTART'"
-    text = str(error).strip().splitlines()
-    return (text[0] if text else type(error).__name__)[:200]
+    return first_line(error)[:200]
 
 
 def _address(value: Any) -> str | None:

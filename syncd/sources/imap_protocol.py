@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from syncd.config_spec import LOCAL_HOSTS
-from syncd.errors import NeedsAuth, SourceError
+from syncd.errors import NeedsAuth, SourceError, first_line_of
 
 CONNECT_TIMEOUT_SECONDS = 10  # a refused or unreachable server fails well within the 15 s promise
 READ_TIMEOUT_SECONDS = 60
@@ -75,18 +75,18 @@ def describe(error: BaseException) -> str:
     if isinstance(error, ConnectionRefusedError):
         return "connection refused"
     if isinstance(error, (imaplib.IMAP4.abort, EOFError)):
-        return f"connection lost ({_first_line(error) or 'closed by the server'})"
+        return f"connection lost ({_reply(error) or 'closed by the server'})"
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
-    return _first_line(error) or type(error).__name__
+    return _reply(error) or type(error).__name__
 
 
-def _first_line(error: BaseException) -> str:
+def _reply(error: BaseException) -> str:
+    """The first line of what the server said: imaplib puts the reply in args[0], often as a bytes repr."""
     text = str(error.args[0] if error.args else error)
     if text.startswith("b'") or text.startswith('b"'):
         text = text[2:-1]
-    lines = text.strip().splitlines()
-    return lines[0][:200] if lines else ""
+    return first_line_of(text)[:200]
 
 
 def connect(endpoint: Endpoint) -> imaplib.IMAP4:
@@ -125,7 +125,7 @@ def login(client: imaplib.IMAP4, endpoint: Endpoint, username: str, password: st
     except imaplib.IMAP4.abort as error:
         raise SourceError(f"{endpoint.label}: {describe(error)}") from None
     except imaplib.IMAP4.error as error:
-        raise NeedsAuth(f"{endpoint.label}: login as {username} refused ({_first_line(error)}); {auth_hint}") from None
+        raise NeedsAuth(f"{endpoint.label}: login as {username} refused ({_reply(error)}); {auth_hint}") from None
     except OSError as error:
         raise SourceError(f"{endpoint.label}: {describe(error)}") from None
     _, answer = client.response("CAPABILITY")  # most servers name them in the LOGIN answer
