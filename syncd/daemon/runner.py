@@ -43,7 +43,7 @@ from syncd.daemon.timing import (
     reconfigured,
 )
 from syncd.daemon.watch import ConfigFingerprint, FileIdentity
-from syncd.errors import SyncdError, first_line
+from syncd.errors import SyncdError, first_line, first_line_of
 from syncd.holds import HoldOutcome
 from syncd.lock import StoreLocked, daemon_lock, store_lock
 from syncd.logs import redact
@@ -325,7 +325,7 @@ class Daemon:
             log.info("%s; skipping the %s planning (that sync plans too)", redact(str(error)), action.reason)
             return
         summary = outcome.summary(self.config.tz)
-        headline = redact(summary.splitlines()[0]) if summary else ""
+        headline = redact(first_line_of(summary))
         if outcome.failed:
             log.warning("hold planning (%s): %s", action.reason, headline)
         else:
