@@ -109,7 +109,7 @@ def test_rhythm_counts_each_meeting_once_and_a_hold_that_became_a_meeting_once()
 # --- the report data ------------------------------------------------------------------------------
 
 
-def person(name: str, tier: str | None = None, **fields) -> Contact:
+def person(name: str, tier: str, **fields) -> Contact:
     slug = name.lower().replace(" ", "-")
     return Contact(id=slug, name=name, emails=[f"{slug}@example.com"], tier=tier, **fields)
 
@@ -127,7 +127,7 @@ def sample_report():
         (person("Ned Never", "familiar"), None),
         (person("Ola Close", "intimate"), touch(1)),
     ]
-    statuses = [contact_status(c, cadence[c.tier], t, NOW) for c, t in people]
+    statuses = [contact_status(c, cadence[c.tier or ""], t, NOW) for c, t in people]
     chart = week_starts(NOW, BERLIN, 8)
     weekly = touches_by_week([("zoe-warm", 7, 0, 1)], len(chart))  # column 7: this week
     holds = [
@@ -135,7 +135,7 @@ def sample_report():
         UpcomingHold("ann-cold", "Ann Cold", NOW + timedelta(days=2), NOW + timedelta(days=2, minutes=30)),
     ]
     kept = rhythm({}, [], [], week_starts(NOW, BERLIN, 12), BERLIN, 1)
-    return build_report(statuses, lambda s: s.contact.tier, TIERS, weekly, chart, kept, holds, NOW, BERLIN)
+    return build_report(statuses, lambda s: s.contact.tier or "", TIERS, weekly, chart, kept, holds, NOW, BERLIN)
 
 
 def test_report_groups_by_tier_order_leaves_out_ignored_and_summarises_tiers() -> None:

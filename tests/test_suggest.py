@@ -85,7 +85,9 @@ def test_name_from_address(address: str, name: str) -> None:
 # --- the command -----------------------------------------------------------------------------
 
 
-def mail(number: int, sender: str, to: list[str], day: int, extra: list[str] = (), cc: list[str] = ()) -> str:
+def mail(
+    number: int, sender: str, to: list[str], day: int, extra: tuple[str, ...] = (), cc: tuple[str, ...] = ()
+) -> str:
     return mbox_message(f"{number}@x", sender, to, f"{day:02d} Nov 2026 10:00:00 +0000", list(extra), list(cc))
 
 
@@ -97,16 +99,16 @@ def world(cli):
     messages = [
         mail(1, f"Me <{ME}>", ["Nora Stranger <nora.stranger@example.com>"], 2),
         mail(2, "Nora <nora.stranger@example.com>", [ME], 3),
-        mail(3, f"Me <{ME}>", ["ada@example.com"], 4, cc=["nora.stranger@example.com"]),
+        mail(3, f"Me <{ME}>", ["ada@example.com"], 4, cc=("nora.stranger@example.com",)),
         mail(4, f"Me <{ME}>", ["omar@example.net"], 5),
         mail(5, "Omar <omar@example.net>", [ME], 6),
         mail(6, "Omar <omar@example.net>", [ME], 7),
         mail(7, f"Me <{ME}>", crowd, 8),  # to a crowd: not direct
         mail(8, f"Me <{ME}>", crowd, 9),
         mail(9, f"Me <{ME}>", crowd, 10),
-        mail(10, "News <news@letters.example>", [ME], 11, ["List-Id: <weekly.letters.example>"]),
-        mail(11, "News <news@letters.example>", [ME], 12, ["List-Id: <weekly.letters.example>"]),
-        mail(12, "News <news@letters.example>", [ME], 13, ["List-Id: <weekly.letters.example>"]),
+        mail(10, "News <news@letters.example>", [ME], 11, ("List-Id: <weekly.letters.example>",)),
+        mail(11, "News <news@letters.example>", [ME], 12, ("List-Id: <weekly.letters.example>",)),
+        mail(12, "News <news@letters.example>", [ME], 13, ("List-Id: <weekly.letters.example>",)),
         mail(13, "Shop <no-reply@shop.example>", [ME], 14),
         mail(14, "Shop <no-reply@shop.example>", [ME], 15),
         mail(15, "Shop <no-reply@shop.example>", [ME], 16),
