@@ -8,8 +8,10 @@ never disagree. Weeks are ISO weeks (Monday to Sunday) in the user's time zone.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime, time, timedelta, tzinfo
 from itertools import groupby
 from operator import itemgetter
@@ -76,7 +78,7 @@ class NetworkReport:
     rhythm: tuple[RhythmWeek, ...]  # the last RHYTHM_WEEKS weeks, this one last
     holds: tuple[UpcomingHold, ...]
 
-    @property
+    @cached_property
     def cold(self) -> list[ContactWarmth]:
         """Cold contacts, never-touched first, then most overdue against their cadence."""
         cold = [row for row in self.contacts if row.status.cold]
@@ -184,13 +186,10 @@ def rhythm(
 
 def tier_summaries(rows: Sequence[ContactWarmth], tier_order: Sequence[str]) -> tuple[TierSummary, ...]:
     """Every known tier with its count and how many are warm; a tier nobody is in shows 0."""
-    order = list(tier_order) + sorted({row.tier for row in rows} - set(tier_order))
-    return tuple(
-        TierSummary(
-            tier, sum(1 for row in rows if row.tier == tier), sum(1 for row in rows if row.tier == tier and row.warm)
-        )
-        for tier in order
-    )
+    count = Counter(row.tier for row in rows)
+    warm = Counter(row.tier for row in rows if row.warm)
+    order = list(tier_order) + sorted(set(count) - set(tier_order))
+    return tuple(TierSummary(tier, count[tier], warm[tier]) for tier in order)
 
 
 def build_report(

@@ -7,6 +7,7 @@ into weeks with integer comparisons; the decisions in :mod:`syncd.network` and
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -30,21 +31,23 @@ def contact_week_counts(
     contact's addresses is one touch, as for the last-touch query); a touch logged by
     hand counts as a meeting. Rows come per contact, by week within each query's part,
     and may repeat a (contact, week) pair; :func:`syncd.network.touches_by_week` sums them.
+    Weeks before `first_week` would be negative: `since` must not be earlier.
     """
     case, params = _offset_case(offsets, "at")
     first_local = int(first_week.timestamp()) + _offset_at(offsets, int(first_week.timestamp()))
     touch_case, _ = _offset_case(offsets, "t.at")
     week = f"(t.at + {touch_case} - ?) / 604800"
-    # Contacts with one address (nearly all): read in index order, already by contact and
-    # time, so no sort runs and consecutive touches of a week are summed here in one pass.
+    # Contacts with one address (nearly all): one row per contact, read in index order with
+    # no sort, its touches as a list of codes (week × 2 + 1 for a message) counted in Python:
+    # ~5,000 rows instead of ~100,000.
     single = store.connection.execute(
-        f"""SELECT e.contact_id, {week}, t.kind != ?
+        f"""SELECT e.contact_id, group_concat({week} * 2 + (t.kind = ?))
             FROM contact_emails e CROSS JOIN touches t ON t.address = e.address
             WHERE t.at >= ? AND t.at <= ? AND e.contact_id NOT IN (SELECT contact_id FROM {_SEVERAL})
-            ORDER BY e.contact_id""",
+            GROUP BY e.contact_id""",
         (*params, first_local, MESSAGE_KIND, ts(since), ts(until)),
     )
-    rows = _summed_runs(single)
+    rows = _weeks_from_codes(single)
     # Several addresses: one interaction may touch two of them, so DISTINCT first; and the
     # touches logged by hand. Few rows: grouped in SQL.
     rows += store.connection.execute(
@@ -63,20 +66,19 @@ def contact_week_counts(
 _SEVERAL = "(SELECT contact_id FROM contact_emails GROUP BY contact_id HAVING COUNT(*) > 1)"
 
 
-def _summed_runs(rows: Iterable[tuple[str, int, int]]) -> list[tuple[str, int, int, int]]:
-    """(contact, week, is a meeting) rows in contact and time order → (contact, week, meetings, messages) per run."""
+def _weeks_from_codes(rows: Iterable[tuple[str, str]]) -> list[tuple[str, int, int, int]]:
+    """(contact, "code,code,…") with code = week × 2 + 1 for a message, in any order →
+    (contact, week, meetings, messages), weeks rising per contact."""
     result: list[tuple[str, int, int, int]] = []
-    current: tuple[str, int] | None = None
-    meetings = messages = 0
-    for contact_id, week, meeting in rows:
-        if (contact_id, week) != current:
-            if current is not None:
-                result.append((*current, meetings, messages))
-            current, meetings, messages = (contact_id, week), 0, 0
-        meetings += meeting
-        messages += 1 - meeting
-    if current is not None:
-        result.append((*current, meetings, messages))
+    for contact_id, codes in rows:
+        counted = Counter(map(int, codes.split(",")))
+        for code in sorted(counted):
+            week, message = divmod(code, 2)
+            last = result[-1] if result else None
+            if message and last is not None and last[0] == contact_id and last[1] == week:
+                result[-1] = (contact_id, week, last[2], counted[code])  # the week's meetings came just before
+            else:
+                result.append((contact_id, week, 0, counted[code]) if message else (contact_id, week, counted[code], 0))
     return result
 
 
