@@ -20,8 +20,9 @@ from pathlib import Path
 
 from syncd.config import Config, xdg_config_home
 from syncd.contact_files import read_contact_files
-from syncd.errors import SyncdError, first_line, first_line_of
+from syncd.errors import SyncdError, first_line
 from syncd.google.accounts import google_accounts
+from syncd.secrets import keyring_trouble
 from syncd.service import UNIT_NAME, unit_path
 from syncd.sources.base import display_path
 
@@ -130,8 +131,8 @@ def keyring_users(config: Config) -> list[str]:
     """What keeps its secret in the OS keyring: Google accounts without a token_file,
     IMAP/CalDAV accounts without a password_command."""
     users = [f"google {google.account or ''}".strip() for google in google_accounts(config) if not google.token_file]
-    for kind in ("imap", "caldav"):
-        users += [f"{kind}:{table.name}" for table in getattr(config, kind, None) or [] if not table.password_command]
+    users += [f"imap:{table.name}" for table in config.imap if not table.password_command]
+    users += [f"caldav:{table.name}" for table in config.caldav if not table.password_command]
     return users
 
 
@@ -149,20 +150,10 @@ def keyring_check(config: Config) -> Check | None:
         return Check(
             "keyring",
             FAIL,
-            f"{_keyring_trouble(error)} ({label}); needed by {', '.join(users)}: unlock it, "
+            f"{keyring_trouble(error)} ({label}); needed by {', '.join(users)}: unlock it, "
             "or set token_file (Google) / password_command (IMAP, CalDAV) in the config",
         )
     return Check("keyring", OK, f"{label} answers (needed by {', '.join(users)})")
-
-
-def _keyring_trouble(error: Exception) -> str:
-    import keyring.errors
-
-    if isinstance(error, keyring.errors.KeyringLocked):
-        return "the OS keyring is locked"
-    if isinstance(error, keyring.errors.NoKeyringError):
-        return "no OS keyring is available here"
-    return f"the OS keyring cannot be used: {type(error).__name__}: {first_line_of(str(error))}"
 
 
 # --- the sink and the service ------------------------------------------------------

@@ -106,17 +106,10 @@ def google_check(google: GoogleConfig) -> tuple[str, str]:
 def imap_check(table: ImapConfig) -> tuple[str, str]:
     from syncd.secrets import resolve_password
     from syncd.sources.imap import ImapAccount
-    from syncd.sources.imap_protocol import connect, login, logout
 
     account = ImapAccount.from_config(table)
     source = f"imap:{table.name}"
-    password = resolve_password(source, account.password_command)
-    endpoint = account.endpoint
-    client = connect(endpoint)
-    try:
-        login(client, endpoint, account.username, password, f"run `syncd auth {source}`")
-    finally:
-        logout(client)
+    endpoint = account.check_login(resolve_password(source, account.password_command), f"run `syncd auth {source}`")
     return OK, f"logged in to {endpoint.label}"
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Sequence
 
-from syncd.errors import NeedsAuth, UsageError
+from syncd.errors import NeedsAuth, UsageError, first_line_of
 
 KEYRING_SERVICE = "syncd"
 COMMAND_TIMEOUT_SECONDS = 60
@@ -61,22 +61,24 @@ def split_source_id(text: str) -> tuple[str, str]:
 
 
 class KeyringUnavailable(NeedsAuth):
-    """No usable OS keyring: the user has to unlock it or configure password_command."""
+    """No usable OS keyring: the user has to unlock it, or configure password_command (IMAP,
+    CalDAV) or token_file (Google); syncd never falls back silently."""
 
 
-def _keyring_failure(source: str, error: Exception) -> KeyringUnavailable:
+def keyring_trouble(error: Exception) -> str:
+    """What is wrong with the OS keyring, in words: a locked one and a missing one need different fixes."""
     import keyring.errors
 
     if isinstance(error, keyring.errors.KeyringLocked):
-        why = "the OS keyring is locked"
-    elif isinstance(error, keyring.errors.NoKeyringError):
-        why = "no OS keyring is available here"
-    else:
-        why = f"the OS keyring cannot be used ({type(error).__name__})"
-    return KeyringUnavailable(f"{source}: {why}; unlock it, or set password_command for this source in the config")
+        return "the OS keyring is locked"
+    if isinstance(error, keyring.errors.NoKeyringError):
+        return "no OS keyring is available here"
+    detail = first_line_of(str(error))
+    return f"the OS keyring cannot be used ({type(error).__name__}{': ' + detail if detail else ''})"
 
 
-def _is_keyring_error(error: Exception) -> bool:
+def is_keyring_error(error: Exception) -> bool:
+    """A failure of the keyring itself (to be said as such), not a bug in syncd."""
     import keyring.errors
 
     if isinstance(error, (keyring.errors.KeyringError, RuntimeError, OSError)):
@@ -85,13 +87,18 @@ def _is_keyring_error(error: Exception) -> bool:
     return type(error).__module__.split(".")[0] in ("secretstorage", "jeepney", "dbus")
 
 
+def _keyring_failure(source: str, error: Exception) -> KeyringUnavailable:
+    why = keyring_trouble(error)
+    return KeyringUnavailable(f"{source}: {why}; unlock it, or set password_command for this source in the config")
+
+
 def keyring_password(source: str) -> str | None:
     import keyring
 
     try:
         return keyring.get_password(KEYRING_SERVICE, source)
     except Exception as error:
-        if _is_keyring_error(error):
+        if is_keyring_error(error):
             raise _keyring_failure(source, error) from None
         raise
 
@@ -102,7 +109,7 @@ def store_password(source: str, password: str) -> None:
     try:
         keyring.set_password(KEYRING_SERVICE, source, password)
     except Exception as error:
-        if _is_keyring_error(error):
+        if is_keyring_error(error):
             raise _keyring_failure(source, error) from None
         raise
 

@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import getpass
 import sys
-from typing import Any
 
 from syncd.config import Config
+from syncd.config_types import CaldavConfig, ImapConfig
 from syncd.errors import UsageError
 from syncd.secrets import split_source_id, store_password
 from syncd.sources.imap import ImapAccount
-from syncd.sources.imap_protocol import connect, login, logout
 
 
-def account_table(config: Config, source: str) -> Any:
+def account_table(config: Config, source: str) -> ImapConfig | CaldavConfig:
     """The `[[sources.KIND]]` table named in `source`, or a usage error listing the names."""
     kind, name = split_source_id(source)
-    tables = getattr(config, kind, None) or []
+    tables: tuple[ImapConfig, ...] | tuple[CaldavConfig, ...] = config.imap if kind == "imap" else config.caldav
     for table in tables:
         if table.name == name:
             return table
@@ -40,25 +39,17 @@ def auth_password(config: Config, source: str) -> int:
     table = account_table(config, source)
     if table.password_command:
         raise UsageError(f"{source} has a password_command; its password comes from there, not from the keyring")
-    password = read_password(f"Password for {table.username} at {getattr(table, 'host', None) or table.url}: ")
+    where = table.host if isinstance(table, ImapConfig) else table.url
+    password = read_password(f"Password for {table.username} at {where}: ")
     if not password:
         raise UsageError(f"{source}: no password given; nothing stored")
-    if source.startswith("imap:"):
-        check_imap_login(ImapAccount.from_config(table), source, password)
-    if source.startswith("caldav:"):
+    if isinstance(table, ImapConfig):
+        # A refusal raises NeedsAuth (exit 1) and nothing is stored.
+        ImapAccount.from_config(table).check_login(password, f"nothing stored; run `syncd auth {source}` again")
+    else:
         from syncd.sources.caldav import account_from_table, check_login
 
         check_login(account_from_table(table), password)
     store_password(source, password)
     print(f"stored the password for {source} in the OS keyring")
     return 0
-
-
-def check_imap_login(account: ImapAccount, source: str, password: str) -> None:
-    """One login attempt; a refusal raises NeedsAuth (exit 1) and nothing is stored."""
-    endpoint = account.endpoint
-    client = connect(endpoint)
-    try:
-        login(client, endpoint, account.username, password, f"nothing stored; run `syncd auth {source}` again")
-    finally:
-        logout(client)

@@ -31,8 +31,9 @@ from syncd.errors import SourceError, first_line
 from syncd.google import SCOPE_PREFIX, SCOPES
 from syncd.google.accounts import account_named, configured_accounts
 from syncd.google.client import GoogleSession
-from syncd.google.credentials import KeyringUnavailable, store_credentials
+from syncd.google.credentials import store_credentials
 from syncd.google.retry import RetryPolicy
+from syncd.secrets import KeyringUnavailable
 from syncd.sources.base import display_path
 
 PROMPT = "Open this URL in a browser and allow syncd read access to your calendar and mail headers:\n\n    {url}\n"

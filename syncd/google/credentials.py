@@ -28,6 +28,7 @@ from typing import Any
 from syncd.config_types import GoogleConfig
 from syncd.google import SCOPES
 from syncd.errors import NeedsAuth
+from syncd.secrets import KeyringUnavailable, is_keyring_error, keyring_trouble
 from syncd.sources.base import display_path
 import contextlib
 
@@ -39,34 +40,18 @@ ACCOUNTS_ENTRY = "syncd-google-accounts"
 REQUIRED_FIELDS = ("refresh_token", "token_uri", "client_id", "client_secret")
 
 
-class KeyringUnavailable(NeedsAuth):
-    """No usable OS keyring: the user must configure `token_file` (never a silent fallback)."""
-
-
 def _no_keyring(error: Exception) -> KeyringUnavailable:
-    import keyring.errors
-
-    if isinstance(error, keyring.errors.KeyringLocked):
-        why = "the OS keyring is locked"
-    elif isinstance(error, keyring.errors.NoKeyringError):
-        why = "no OS keyring is available here"
-    else:
-        why = f"the OS keyring cannot be used ({type(error).__name__})"
     return KeyringUnavailable(
-        f'{why}; unlock it, or set [sources.google] token_file (e.g. "~/.config/syncd/google-token.json") '
-        "and run `syncd auth` again"
+        f"{keyring_trouble(error)}; unlock it, or set [sources.google] token_file "
+        '(e.g. "~/.config/syncd/google-token.json") and run `syncd auth` again'
     )
 
 
 def _keyring_call(function, *args):
-    import keyring.errors
-
     try:
         return function(*args)
-    except (keyring.errors.KeyringError, RuntimeError, OSError) as error:
-        raise _no_keyring(error) from None
-    except Exception as error:  # D-Bus and Secret Service backends raise their own types
-        if type(error).__module__.split(".")[0] in ("secretstorage", "jeepney", "dbus"):
+    except Exception as error:
+        if is_keyring_error(error):
             raise _no_keyring(error) from None
         raise
 

@@ -230,22 +230,14 @@ class GoogleCalendarSource:
                 upserts.append(record)
             own_addresses = self._own(state, items)
             page_token = response.get("nextPageToken")
-            if page_token:
-                # Mid-delta: keep the old token (a resumed delta is replayed; upserts are idempotent).
-                yield Batch(
-                    upserts=upserts,
-                    deletes=deletes,
-                    cursor={"sync_token": sync_token, "own": state["own"]},
-                    scope=SCOPE,
-                    own_addresses=own_addresses,
-                )
-                continue
-            next_token = response.get("nextSyncToken") or sync_token
+            # Mid-delta: keep the old token (a resumed delta is replayed; upserts are idempotent).
+            token = sync_token if page_token else response.get("nextSyncToken") or sync_token
             yield Batch(
                 upserts=upserts,
                 deletes=deletes,
-                cursor={"sync_token": next_token, "own": state["own"]},
+                cursor={"sync_token": token, "own": state["own"]},
                 scope=SCOPE,
                 own_addresses=own_addresses,
             )
-            return
+            if not page_token:
+                return

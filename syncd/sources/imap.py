@@ -82,6 +82,17 @@ class ImapAccount:
         port = self.port or (993 if self.security == "tls" else 143)
         return Endpoint(self.host, port, self.security, self.ca_file)
 
+    def check_login(self, password: str, auth_hint: str) -> Endpoint:
+        """One login and logout, before `syncd auth` stores a password or when `doctor` asks: a
+        refusal is NeedsAuth ending in `auth_hint`, an unreachable server SourceError."""
+        endpoint = self.endpoint
+        client = connect(endpoint)
+        try:
+            login(client, endpoint, self.username, password, auth_hint)
+        finally:
+            logout(client)
+        return endpoint
+
 
 @dataclass
 class _Run:
