@@ -33,7 +33,6 @@ from syncd.google.credentials import (
     known_account,
     load_credentials,
     store_credentials,
-    write_private_file,
 )
 from syncd.sources.base import NeedsAuth
 from tests.fakegoogle import FakeGoogle
@@ -301,10 +300,3 @@ def test_several_accounts_default_to_the_last_authorised(fake, tmp_path, memory_
     assert known_account(make_config(fake, tmp_path, extra='account = "ada@example.com"\n').google) == "ada@example.com"
     assert load_credentials(make_config(fake, tmp_path, extra='account = "ada@example.com"\n').google).refresh_token
 
-
-def test_private_file_replaces_atomically(tmp_path):
-    target = tmp_path / "t.json"
-    target.write_text("old")
-    target.chmod(0o644)
-    write_private_file(target, "new")
-    assert target.read_text() == "new" and stat.S_IMODE(target.stat().st_mode) == 0o600

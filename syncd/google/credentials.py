@@ -21,16 +21,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from syncd.config_types import GoogleConfig
 from syncd.google import SCOPES
 from syncd.errors import NeedsAuth
+from syncd.private_file import write_private
 from syncd.secrets import KeyringUnavailable, is_keyring_error, keyring_trouble
 from syncd.sources.base import display_path
-import contextlib
 
 log = logging.getLogger("syncd.google")
 
@@ -88,32 +87,6 @@ def credentials_from_info(info: dict[str, Any]) -> Any:
 
 
 # --- token_file --------------------------------------------------------------------
-
-
-def write_private_file(path: Path, text: str) -> None:
-    """Atomically replace `path` with `text`, 0600 from the first byte (folder 0700 if new)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    try:
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-    except OSError:
-        pass
 
 
 def _read_token_file(path: Path) -> dict[str, Any]:
@@ -209,7 +182,7 @@ def store_credentials(google: GoogleConfig, credentials: Any, account: str | Non
     info = credentials_to_info(credentials, account)
     text = json.dumps(info, indent=1, sort_keys=True)
     if google.token_file is not None:
-        write_private_file(google.token_file, text + "\n")
+        write_private(google.token_file, (text + "\n").encode("utf-8"))
         return display_path(google.token_file)
     import keyring
 

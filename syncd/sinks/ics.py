@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo, UTC
 from pathlib import Path
@@ -34,6 +33,7 @@ from icalendar import Calendar, Event
 from syncd.errors import SyncdError
 from syncd.intervals import Interval
 from syncd.lock import file_lock
+from syncd.private_file import write_private
 from syncd.planner import NewHold
 from syncd.sinks.base import CONTACT_PROP, HoldWrite, SinkError, SinkHold
 from syncd.sinks.ics_file import Block, Doc, hold_event_lines, new_doc, parse_doc
@@ -244,33 +244,14 @@ class IcsHoldSink:
 
     def _write(self, text: str) -> None:
         target = self._target()
-        folder = target.parent
         try:
             Calendar.from_ical(text.lstrip("\ufeff"))  # never write what we could not read back
         except Exception as e:  # pragma: no cover - a bug in this module
             raise self._fail(f"refusing to write an unparsable calendar ({e})") from e
-        tmp = None
         try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-            with os.fdopen(fd, "wb") as f:
-                f.write(text.encode("utf-8"))
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, target)
-            tmp = None
-            dfd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+            write_private(target, text.encode("utf-8"))
         except OSError as e:
             raise self._fail(f"cannot write the holds file ({e.strerror or e})") from e
-        finally:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
 
 
 def _transparent(event: Event) -> bool:
