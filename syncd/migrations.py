@@ -94,6 +94,11 @@ STEPS: list[str] = [
     ALTER TABLE contacts ADD COLUMN archived_at INTEGER;
     ALTER TABLE contacts ADD COLUMN from_files INTEGER NOT NULL DEFAULT 0;
     """,
+    # 4: busy time reads the meetings that end after the planning window opens; without
+    # this index every planning run (and `report`, `why`) scanned every past meeting.
+    """
+    CREATE INDEX interactions_kind_end ON interactions(kind, end_at);
+    """,
 ]
 
 
