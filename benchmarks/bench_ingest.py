@@ -371,11 +371,11 @@ def run_child(config_path: Path, profile: bool, baseline: bool) -> dict:
 
     profilers = {"parse": cProfile.Profile(), "store": cProfile.Profile()} if profile else {}
 
-    def timed_apply(source, batch, rules):
+    def timed_apply(source, batch, rules, **options):
         started, cpu = time.perf_counter(), time.thread_time()
         if profile:
             profilers["store"].enable()
-        written = apply_batch(source, batch, rules)
+        written = apply_batch(source, batch, rules, **options)
         if profile:
             profilers["store"].disable()
         clock["store"] += time.perf_counter() - started
@@ -527,6 +527,8 @@ def main() -> int:
         if holder:
             holder.cleanup()
     print_table(args, main_run, small_run, small_count)
+    if main_run["failed"] or small_run["failed"]:
+        return 1  # figures of a run whose sources failed measure nothing
     if args.json:
         print(
             json.dumps(
