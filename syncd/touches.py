@@ -110,11 +110,6 @@ def user_declined(meeting: Meeting, own_addresses: frozenset[str]) -> bool:
     return any(a.response == "declined" and (a.is_self or a.address in own_addresses) for a in meeting.attendees)
 
 
-def counts_as_meeting(meeting: Meeting, rules: TouchRules) -> bool:
-    """The event-level conditions, shared with the planner's "already meeting them" check."""
-    return _meeting_reason(meeting, rules) is None
-
-
 def _meeting_reason(meeting: Meeting, rules: TouchRules) -> str | None:
     if meeting.cancelled:
         return CANCELLED

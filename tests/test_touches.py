@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, UTC
 import pytest
 
 from syncd.records import Attendee, Meeting, Message
-from syncd.touches import TouchRules, counts_as_meeting, meeting_size, touched_addresses, user_declined
+from syncd.touches import TouchRules, meeting_size, touched_addresses, user_declined
 
 ME = "me@example.com"
 ALT = "me.alt@example.org"
@@ -148,11 +148,11 @@ def test_meeting_size_limit_is_configurable() -> None:
     assert touched_addresses(m, replace(RULES, max_meeting_size=3)) == [ADA, BOB]
 
 
-def test_counts_as_meeting_event_level_conditions() -> None:
+def test_event_level_conditions_touch_nobody() -> None:
     base = meeting(att(ME), att(ADA))
-    assert counts_as_meeting(base, RULES)
+    assert touched_addresses(base, RULES) == [ADA]
     for change in ({"cancelled": True}, {"all_day": True}, {"transparent": True}):
-        assert not counts_as_meeting(replace(base, **change), RULES)
+        assert touched_addresses(replace(base, **change), RULES) == []
 
 
 def test_meeting_touches_are_unique() -> None:

@@ -62,10 +62,6 @@ class PageLister(threading.Thread):
         self.stopped_at: int | None = None
         self.error: BaseException | None = None
 
-    @property
-    def pages(self) -> int:
-        return len(self.pages_listed)
-
     def run(self) -> None:
         try:
             gmail = self.session.gmail()

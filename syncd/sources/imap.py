@@ -49,7 +49,6 @@ from syncd.sources.progress import Progress
 UID_RANGE = 5000  # UIDs per FETCH: large ranges, few round trips, bounded memory per batch
 WITHDRAWING_FLAGS = {"\\junk": "SPAM", "\\trash": "TRASH"}
 HEADER_ITEMS = f"(UID FLAGS INTERNALDATE BODY.PEEK[HEADER.FIELDS ({' '.join(RECORD_HEADERS).upper()})])"
-FLAG_ITEMS = "(UID FLAGS) (CHANGEDSINCE"
 MESSAGE_ID_ITEMS = "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
 
 
