@@ -98,13 +98,19 @@ def writable_file(path: Path) -> str | None:
 
 def store_check(config: Config) -> Check:
     path = config.store_path
+    # SQLite writes its journal beside the file: the folder must be writable too.
     problem = writable_file(path) or writable_folder(path.parent)
+    return place_check("store", path, problem, "fix the permissions or set [store] path")
+
+
+def place_check(name: str, path: Path, problem: str | None, fix: str) -> Check:
+    """A file syncd writes: writable here, and inside what the installed service may write."""
     if problem:
-        return Check("store", FAIL, f"{problem}; fix the permissions or set [store] path")
+        return Check(name, FAIL, f"{problem}; {fix}")
     outside = outside_unit(path)
     if outside:
-        return Check("store", FAIL, outside)
-    return Check("store", OK, f"{display_path(path)} writable")
+        return Check(name, FAIL, outside)
+    return Check(name, OK, f"{display_path(path)} writable")
 
 
 def contacts_checks(config: Config) -> Iterator[Check]:
@@ -169,13 +175,7 @@ def sink_check(config: Config) -> Check | None:
     if kind != "ics":
         return Check("sink", OK, f"{sink} (written with the credentials checked above)")
     path = Path(os.path.expanduser(rest.strip())).absolute()
-    problem = writable_file(path)
-    if problem:
-        return Check("sink", FAIL, f"{problem}; the holds cannot be written there")
-    outside = outside_unit(path)
-    if outside:
-        return Check("sink", FAIL, outside)
-    return Check("sink", OK, f"{display_path(path)} writable")
+    return place_check("sink", path, writable_file(path), "the holds cannot be written there")
 
 
 def unit_files() -> list[Path]:
