@@ -70,7 +70,8 @@ def _run(folder: Path, now_text: str) -> int:
     app = App(config, resolve_now(now_text, config.tz))
     try:
         print(
-            f"syncd demo — the clock is fixed at {app.now.astimezone(config.tz):%A %Y-%m-%d %H:%M %Z}; files in {folder}\n"
+            f"syncd demo — the clock is fixed at {app.now.astimezone(config.tz):%A %Y-%m-%d %H:%M %Z}; "
+            f"files in {folder}\n"
         )
         result = app.sync_sources()
         for outcome in result.outcomes:

@@ -56,8 +56,6 @@ class SourceState:
     own_addresses: list[str]
 
 
-
-
 class Store:
     def __init__(self, connection: sqlite3.Connection, path: Path):
         self.connection = connection
@@ -121,14 +119,16 @@ class Store:
 
     def source_state(self, name: str) -> SourceState | None:
         row = self.connection.execute(
-            "SELECT name, kind, state, last_attempt_at, last_success_at, error, items, failures, cursor, own_addresses FROM sources WHERE name = ?",
+            "SELECT name, kind, state, last_attempt_at, last_success_at, error, items, failures, cursor, own_addresses "
+            "FROM sources WHERE name = ?",
             (name,),
         ).fetchone()
         return _source_state(row) if row else None
 
     def source_states(self) -> list[SourceState]:
         rows = self.connection.execute(
-            "SELECT name, kind, state, last_attempt_at, last_success_at, error, items, failures, cursor, own_addresses FROM sources ORDER BY name"
+            "SELECT name, kind, state, last_attempt_at, last_success_at, error, items, failures, cursor, own_addresses "
+            "FROM sources ORDER BY name"
         ).fetchall()
         return [_source_state(row) for row in rows]
 
@@ -143,7 +143,8 @@ class Store:
         with self.transaction() as connection:
             items = connection.execute("SELECT COUNT(*) FROM interactions WHERE source = ?", (name,)).fetchone()[0]
             connection.execute(
-                "UPDATE sources SET state = 'ok', last_success_at = ?, error = NULL, failures = 0, items = ? WHERE name = ?",
+                "UPDATE sources SET state = 'ok', last_success_at = ?, error = NULL, failures = 0, items = ? "
+                "WHERE name = ?",
                 (ts(now), items, name),
             )
 
