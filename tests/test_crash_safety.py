@@ -20,6 +20,9 @@ import pytest
 
 from tests.daemon_helpers import World, make_world, store_snapshot
 
+# Real processes killed at every commit: the full tier (make test-all) runs these.
+pytestmark = pytest.mark.slow
+
 MAX_COMMITS = 60  # a sync of this data set commits far fewer; more means a loop
 
 
