@@ -7,14 +7,13 @@ so a browser reloading it never sees half a page.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import datetime, tzinfo
 from pathlib import Path
 
 from syncd.app import App
 from syncd.cold import ContactStatus
 from syncd.config_spec import TIERS
+from syncd.private_file import write_private
 from syncd.errors import SyncdError
 from syncd.health import problems
 from syncd.holds import HoldOutcome, plan_holds
@@ -168,21 +167,8 @@ def write_page(app: App, path: Path, planning: HoldOutcome | None = None) -> int
     (exit 1) and for the daemon's log.
     """
     page = render_page(app, planning).encode("utf-8")
-    path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        write_private(Path(path), page)
     except OSError as error:
         raise SyncdError(f"{path}: cannot write the report page there ({error.strerror or error})") from None
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(page)
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
-        raise SyncdError(f"{path}: cannot write the report page there ({error.strerror or error})") from None
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return len(page)
