@@ -195,7 +195,8 @@ def test_ics_source_sync_into_a_real_store(path: Path, tmp_path: Path):
                 "SELECT COUNT(*) FROM interactions WHERE source = ?", (source.name,)
             ).fetchone()[0] == len(expected)
         orphans = store.connection.execute(
-            "SELECT COUNT(*) FROM touches t LEFT JOIN interactions i ON i.source = t.source AND i.item_id = t.item_id WHERE i.item_id IS NULL"
+            "SELECT COUNT(*) FROM touches t LEFT JOIN interactions i"
+            " ON i.source = t.source AND i.item_id = t.item_id WHERE i.item_id IS NULL"
         ).fetchone()[0]
         assert orphans == 0
         assert store.connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
