@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from syncd.addresses import decode_rfc2047, normalize, parse_address_list
+from syncd.records import Message
 from syncd.sources.mail_headers import _PARSER, _index, message_from_headers, parse_headers
 from tests.mail_strategies import (
     FAST,
@@ -35,6 +36,12 @@ from tests.mail_strategies import (
 
 
 # --- message_from_headers ------------------------------------------------------------------
+
+
+def parsed(raw: bytes) -> Message:
+    message = message_from_headers(raw)
+    assert message is not None
+    return message
 
 
 @FAST
@@ -89,18 +96,18 @@ def test_non_ascii_headers_keep_their_letters():
         "Date: Mon, 2 Mar 2026 10:00:00 +0000\nFrom: Jérôme <JÉRÔME@exämple.com>\n"
         "To: Zoë <zoe@example.com>\nSubject: Grüße\n"
     ).encode()
-    message = message_from_headers(utf8)
+    message = parsed(utf8)
     assert message.sender == ("jérôme@exämple.com",) and message.subject == "Grüße"
     latin1 = "Date: Mon, 2 Mar 2026 10:00:00 +0000\nFrom: Jérôme <jerome@example.com>\nSubject: Grüße\n".encode(
         "latin-1"
     )
-    message = message_from_headers(latin1)
+    message = parsed(latin1)
     assert message.sender == ("jerome@example.com",) and message.subject == "Grüße"
     encoded = (
         b"Date: Mon, 2 Mar 2026 10:00:00 +0000\nFrom: =?iso-8859-1?q?J=E9r=F4me?= <jerome@example.com>\n"
         b"Subject: =?utf-8?b?R3LDvMOfZQ==?=\n"
     )
-    message = message_from_headers(encoded)
+    message = parsed(encoded)
     assert message.sender == ("jerome@example.com",) and message.subject == "Grüße"
 
 
@@ -110,7 +117,7 @@ def test_bad_encoded_words_never_swallow_or_invent_addresses():
         b"To: =?bogus?q?Ada?= <ada@example.com>, =?utf-8?b?!!!?= <bob@example.com>, =?utf-8?q?=FF=?= <cy@example.com>,"
         b" =?utf-8?q?Evil=2C_x=40y=2Ecom?= <dee@example.com>\n"
     )
-    assert message_from_headers(raw).to == ("ada@example.com", "bob@example.com", "cy@example.com", "dee@example.com")
+    assert parsed(raw).to == ("ada@example.com", "bob@example.com", "cy@example.com", "dee@example.com")
 
 
 def test_huge_headers_thousands_of_addresses():
@@ -119,7 +126,7 @@ def test_huge_headers_thousands_of_addresses():
     raw = ("Date: Mon, 2 Mar 2026 10:00:00 +0000\nFrom: me@example.com\nTo: " + to + "\n").encode()
     assert len(raw) > 200_000
     started = time.monotonic()
-    message = message_from_headers(raw)
+    message = parsed(raw)
     elapsed = time.monotonic() - started
     assert_valid_message(message)
     assert len(message.to) == count and message.to[0] == "p0@example0.com"

@@ -114,7 +114,9 @@ def _write_mbox(path: Path, messages: list[tuple[str, str]], from_lines: dict[st
 
 def _check_store(store: Store, source: str, ids: set[str], touched: set[str]) -> None:
     for item_id in ids:
-        assert_valid_message(store.interaction(source, item_id))
+        record = store.interaction(source, item_id)
+        assert record is None or isinstance(record, Message)
+        assert_valid_message(record)
     assert {
         "ada@example.com",
         "jerome@example.com",
@@ -209,6 +211,7 @@ def test_any_mailbox_of_generated_messages_syncs(blocks, kind: str):
             if message is not None and message.date >= NOW - timedelta(days=365):
                 expected.setdefault(message.item_id, message)
             payloads.append(raw + b"\nbody\n")
+        source: MboxSource | MaildirSource
         if kind == "mbox":
             path = tmp / "mail.mbox"
             path.write_bytes(
@@ -259,10 +262,10 @@ def test_a_big_mbox_is_read_in_batches_and_pruned_only_at_the_end(tmp_path: Path
         False,
         True,
     ]
-    assert [batch.cursor for batch in batches[:-1]] == [None, None, None] and batches[-1].cursor["file"]
-    assert next(r for b in batches for r in b.upserts if r.item_id == "m0@example.com").to == (
-        "p0@example.com",
-    )  # first copy wins
+    assert [batch.cursor for batch in batches[:-1]] == [None, None, None]
+    assert batches[-1].cursor is not None and batches[-1].cursor["file"]
+    first_copy = next(r for b in batches for r in b.upserts if r.item_id == "m0@example.com")
+    assert isinstance(first_copy, Message) and first_copy.to == ("p0@example.com",)  # first copy wins
 
     store, outcome, ids, _ = _sync(tmp_path, source, config)
     try:
