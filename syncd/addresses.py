@@ -59,10 +59,20 @@ _COMMON_MAILBOX = re.compile(rf"{_FWS}(?:({_ADDR_SPEC})|(?:{_NAME}{_FWS})?<({_AD
 _ROLE_PATTERN = re.compile(r"(^|[._+-])(no-?reply|do-?not-?reply|bounces?|mailer-daemon)([._+-]|$)")
 
 
-@lru_cache(maxsize=1 << 16)
 def normalize(address: str) -> str | None:
     """The canonical form of one address, or None when it is not an address at all.
-    Memoised: a mailbox sees the same few thousand addresses over and over."""
+
+    Memoised: a mailbox sees the same few thousand addresses over and over. Only strings of
+    an address's length are kept (RFC 5321 allows 254 characters), so hostile headers with
+    huge unique "addresses" cannot grow the cache of a long-running daemon: at most
+    16,384 × 320 characters."""
+    return _memoised_normalize(address) if len(address) <= MEMO_MAX_LENGTH else _normalize(address)
+
+
+MEMO_MAX_LENGTH = 320
+
+
+def _normalize(address: str) -> str | None:
     text = address.strip().strip("<>").strip()
     if _CONTROL.search(text):
         return None
@@ -83,6 +93,9 @@ def normalize(address: str) -> str | None:
         if not local:
             return None
     return f"{local}@{domain}"
+
+
+_memoised_normalize = lru_cache(maxsize=1 << 14)(_normalize)
 
 
 def parse_address_list(header_values: list[str] | str | None) -> list[str]:

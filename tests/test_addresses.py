@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncd.addresses import (
+    _memoised_normalize,
     common_addresses,
     decode_rfc2047,
     is_blocked,
@@ -334,7 +335,11 @@ def test_comments_groups_routes_and_odd_quoting_go_to_the_stdlib(text: str) -> N
     ]
 
 
-def test_normalize_is_memoised() -> None:
-    before = normalize.cache_info().hits
+def test_normalize_is_memoised_for_strings_of_an_address_length_only() -> None:
+    before = _memoised_normalize.cache_info()
     assert normalize("Memo.Ised@GoogleMail.com") == normalize("Memo.Ised@GoogleMail.com") == "memoised@gmail.com"
-    assert normalize.cache_info().hits > before
+    assert _memoised_normalize.cache_info().hits > before.hits
+    huge = "x" * 100_000 + "@example.com"
+    size = _memoised_normalize.cache_info().currsize
+    assert normalize(huge) == normalize(huge) == huge
+    assert _memoised_normalize.cache_info().currsize == size
