@@ -53,8 +53,78 @@ RSS_LIMIT_MB = 150
 RATIO_TARGET = 2.0
 RAW_REPEATS = 3
 
-FIRST = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Frances", "Niklaus", "John", "Radia", "Leslie", "Shafi", "Jean", "Tim", "Hedy", "Lynn", "Katherine", "Dennis", "Bjarne", "Guido", "Yukihiro", "Anders", "Sophie", "Mary", "Sanjay", "Fei-Fei", "Zoë", "Jérôme", "Søren", "Łukasz", "José", "Chloé"]
-LAST = ["Lovelace", "Turing", "Hopper", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson", "Allen", "Wirth", "McCarthy", "Perlman", "Lamport", "Goldwasser", "Sammet", "Berners-Lee", "Lamarr", "Conway", "Johnson", "Ritchie", "Stroustrup", "Rossum", "Matsumoto", "Hejlsberg", "Wilson", "Shaw", "Ghemawat", "Li", "Müller", "Dubois", "Kierkegaard", "Wałęsa", "García", "Martin"]
+FIRST = [
+    "Ada",
+    "Alan",
+    "Grace",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Margaret",
+    "Ken",
+    "Frances",
+    "Niklaus",
+    "John",
+    "Radia",
+    "Leslie",
+    "Shafi",
+    "Jean",
+    "Tim",
+    "Hedy",
+    "Lynn",
+    "Katherine",
+    "Dennis",
+    "Bjarne",
+    "Guido",
+    "Yukihiro",
+    "Anders",
+    "Sophie",
+    "Mary",
+    "Sanjay",
+    "Fei-Fei",
+    "Zoë",
+    "Jérôme",
+    "Søren",
+    "Łukasz",
+    "José",
+    "Chloé",
+]
+LAST = [
+    "Lovelace",
+    "Turing",
+    "Hopper",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Hamilton",
+    "Thompson",
+    "Allen",
+    "Wirth",
+    "McCarthy",
+    "Perlman",
+    "Lamport",
+    "Goldwasser",
+    "Sammet",
+    "Berners-Lee",
+    "Lamarr",
+    "Conway",
+    "Johnson",
+    "Ritchie",
+    "Stroustrup",
+    "Rossum",
+    "Matsumoto",
+    "Hejlsberg",
+    "Wilson",
+    "Shaw",
+    "Ghemawat",
+    "Li",
+    "Müller",
+    "Dubois",
+    "Kierkegaard",
+    "Wałęsa",
+    "García",
+    "Martin",
+]
 DOMAINS = [
     "example.com",
     "example.org",
@@ -128,10 +198,12 @@ def message(i: int, people: list[tuple[str, str, str]], rng: random.Random) -> b
     others = [rng.choice(people) for _ in range(rng.randrange(3))]
     lines = [
         f"Return-Path: <bounce-{i}@mail.example.net>",
-        f"Received: from mx{i % 7}.example.net (mx{i % 7}.example.net [192.0.2.{i % 250}]) by mail.example.com with ESMTPS id {i:x};"
+        f"Received: from mx{i % 7}.example.net (mx{i % 7}.example.net [192.0.2.{i % 250}])"
+        f" by mail.example.com with ESMTPS id {i:x};"
         f" {format_datetime(when)}",
         f"Received: from localhost (localhost [127.0.0.1]) by mx{i % 7}.example.net; {format_datetime(when)}",
-        f"DKIM-Signature: v=1; a=rsa-sha256; d=example.net; s=sel; h=from:to:subject:date; bh={base64.b64encode(os.urandom(24)).decode()};"
+        "DKIM-Signature: v=1; a=rsa-sha256; d=example.net; s=sel; h=from:to:subject:date;"
+        f" bh={base64.b64encode(os.urandom(24)).decode()};"
         f"\n b={base64.b64encode(os.urandom(96)).decode()}",
         f"Message-ID: <{i}.{rng.randrange(10**9)}@mail.example.net>",
         f"Date: {format_datetime(when.astimezone(offset))}",
@@ -178,7 +250,10 @@ def message(i: int, people: list[tuple[str, str, str]], rng: random.Random) -> b
     if rng.random() < 0.02:  # an attachment the header-only reader must skip over
         lines.append('Content-Type: multipart/mixed; boundary="b1"')
         payload = base64.encodebytes(os.urandom(48 * 1024)).decode()
-        body = f"--b1\nContent-Type: text/plain\n\n{body}\n--b1\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n{payload}--b1--\n"
+        body = (
+            f"--b1\nContent-Type: text/plain\n\n{body}\n--b1\nContent-Type: application/pdf\n"
+            f"Content-Transfer-Encoding: base64\n\n{payload}--b1--\n"
+        )
     else:
         lines.append("Content-Type: text/plain; charset=utf-8")
     return ("\n".join(lines) + "\n\n" + body).encode("utf-8")
@@ -232,9 +307,7 @@ def write_calendar(path: Path, count: int, people: list[tuple[str, str, str]]) -
     with open(path, "w", encoding="utf-8", newline="\r\n") as out:
         out.write("BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//syncd bench//EN\n" + VTIMEZONE)
         for i in range(count):
-            start = (NOW - timedelta(days=400) + timedelta(minutes=15 * rng.randrange(430 * 96))).astimezone(
-                UTC
-            )
+            start = (NOW - timedelta(days=400) + timedelta(minutes=15 * rng.randrange(430 * 96))).astimezone(UTC)
             local = start.astimezone(timezone(timedelta(hours=1)))
             guests = [rng.choice(people) for _ in range(1 + rng.randrange(5))]
             lines = [
@@ -516,8 +589,9 @@ def main() -> int:
         )
         generated = time.perf_counter() - started
         mbox_mb = big["mbox"].stat().st_size / 2**20
+        maildir_files = len(os.listdir(big["maildir"] / "new")) + len(os.listdir(big["maildir"] / "cur"))
         print(
-            f"generated {args.messages:,} messages ({mbox_mb:.0f} MB mbox + {len(os.listdir(big['maildir'] / 'new')) + len(os.listdir(big['maildir'] / 'cur')):,}"
+            f"generated {args.messages:,} messages ({mbox_mb:.0f} MB mbox + {maildir_files:,}"
             f" Maildir files), {args.events:,} events, {args.contacts:,} contacts in {generated:.0f} s",
             flush=True,
         )
@@ -567,7 +641,8 @@ def print_table(args, big: dict, small: dict, small_count: int) -> None:
     width = 44
     print(f"  {'':{width}} {'rows':>9} {'seconds':>8} {'rows/s':>9}")
     print(
-        f"  {'parse (files → records, in the sources)':{width}} {records:>9,} {big['parse_s']:>8.2f} {records / big['parse_s']:>9,.0f}"
+        f"  {'parse (files → records, in the sources)':{width}} {records:>9,} {big['parse_s']:>8.2f}"
+        f" {records / big['parse_s']:>9,.0f}"
     )
     for kind, seconds in sorted(big["parse_by_kind"].items()):
         count = big["records"].get(kind, 0)
@@ -581,16 +656,19 @@ def print_table(args, big: dict, small: dict, small_count: int) -> None:
     cpu_ratio = big["store_cpu_s"] / big["raw_cpu_s"] if big["raw_cpu_s"] else float("inf")
     print(f"  {'store ÷ raw, wall time (target ≤ 2×)':{width}} {ratio:>27.2f}×  {mark(ratio <= RATIO_TARGET)}")
     print(
-        f"  {'store ÷ raw, CPU time':{width}} {cpu_ratio:>27.2f}×  ({big['store_cpu_s']:.2f} s ÷ {big['raw_cpu_s']:.2f} s)"
+        f"  {'store ÷ raw, CPU time':{width}} {cpu_ratio:>27.2f}×"
+        f"  ({big['store_cpu_s']:.2f} s ÷ {big['raw_cpu_s']:.2f} s)"
     )
     print(f"  {'whole run_cycle (+ contacts, rules)':{width}} {'':>9} {big['total_s']:>8.2f}")
     cold_label = f"cold list (App.cold), {big['contacts']:,} contacts, {big['cold_count']:,} cold"
     print(f"  {cold_label:{width}} {'':>9} {big['cold_s']:>8.3f}")
     print(
-        f"  {'peak RSS, ingest of ' + format(small_count, ',') + ' messages':{width}} {small['rss_peak_mb']:>21.0f} MB  (after imports {small['rss_imports_mb']:.0f} MB)"
+        f"  {'peak RSS, ingest of ' + format(small_count, ',') + ' messages':{width}} {small['rss_peak_mb']:>21.0f} MB"
+        f"  (after imports {small['rss_imports_mb']:.0f} MB)"
     )
     print(
-        f"  {'peak RSS, ingest of ' + format(args.messages, ',') + ' messages':{width}} {big['rss_peak_mb']:>21.0f} MB  (after imports {big['rss_imports_mb']:.0f} MB)"
+        f"  {'peak RSS, ingest of ' + format(args.messages, ',') + ' messages':{width}} {big['rss_peak_mb']:>21.0f} MB"
+        f"  (after imports {big['rss_imports_mb']:.0f} MB)"
     )
     print(f"  {'RSS flat and ≤ 150 MB':{width}} {'':>27}  {mark(rss_ok)}")
 

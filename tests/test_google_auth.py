@@ -299,4 +299,3 @@ def test_several_accounts_default_to_the_last_authorised(fake, tmp_path, memory_
     assert known_account(config.google) == "bob@example.com"
     assert known_account(make_config(fake, tmp_path, extra='account = "ada@example.com"\n').google) == "ada@example.com"
     assert load_credentials(make_config(fake, tmp_path, extra='account = "ada@example.com"\n').google).refresh_token
-
