@@ -36,8 +36,10 @@ class HoldOutcome:
             return f"no holds booked: {self.blocked}"
         assert self.plan is not None
         book, remove = ("would book", "would remove") if self.dry_run else ("booked", "removed")
-        lines = [f"{book} {len(self.plan.create)} hold(s), {remove} {len(self.plan.remove)}"]
-        for hold in self.plan.create:
+        # A real run names only what the calendar took; a failed booking is an error line below.
+        booking = self.plan.create if self.dry_run else self.created
+        lines = [f"{book} {len(booking)} hold(s), {remove} {len(self.plan.remove)}"]
+        for hold in booking:
             start, end = hold.start.astimezone(tz), hold.end.astimezone(tz)
             lines.append(f"  + {start:%a %Y-%m-%d %H:%M}–{end:%H:%M}  {hold.name}  ({hold.reason})")
         for removal in self.plan.remove:

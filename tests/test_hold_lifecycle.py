@@ -341,6 +341,9 @@ def test_a_failed_booking_is_reported_and_leaves_no_pending_row(world):
     assert outcome.errors[0].startswith("could not book a hold for Bob Stone: memory: event id")
     assert world.booked() == [("ada-lovelace", WEDNESDAY)]
     assert holds_store.stored_holds(world.store, states=(PENDING,)) == []
+    summary = outcome.summary(UTC).splitlines()
+    assert summary[0].startswith("booked 1 hold(s)")  # what the calendar took, not what was planned
+    assert not any("Bob Stone" in line for line in summary if line.startswith("  +"))
 
 
 def test_own_holds_synced_back_from_a_calendar_file_are_not_busy_time() -> None:
