@@ -43,7 +43,7 @@ from syncd.sources.imap_protocol import (
     quote,
     uid_ranges,
 )
-from syncd.sources.mail_headers import RECORD_HEADERS, message_from_headers
+from syncd.sources.mail_headers import RECORD_HEADERS, build_message, message_date, parse_headers
 from syncd.sources.progress import Progress
 
 UID_RANGE = 5000  # UIDs per FETCH: large ranges, few round trips, bounded memory per batch
@@ -222,7 +222,7 @@ class ImapSource:
                 yield Batch(upserts=records, cursor=_copy(run.cursor))
         for uids in uid_ranges(first, status.uidnext - 1, UID_RANGE):
             fetched = parse_fetch(run.call(f"FETCH {folder.name}", run.client.uid, "FETCH", uids, HEADER_ITEMS))
-            records = [record for record in map(self._record, fetched) if record and record.date >= run.since]
+            records = [record for item in fetched if (record := self._record(item, since=run.since))]
             state["deleted"] = sorted(
                 set(state["deleted"]) | {item.uid for item in fetched if "\\deleted" in item.flags}
             )
@@ -297,19 +297,44 @@ class ImapSource:
             records = [record for record in (self._record(item, (label,)) for item in fetched) if record]
         yield Batch(upserts=records, cursor=_copy(run.cursor))
 
-    def _record(self, item: Fetched, labels: tuple[str, ...] = ()) -> Message | None:
-        """The shared mbox/Maildir parsing; INTERNALDATE stands in for a missing Date the way
-        an mbox `From ` line does (and makes a Message-ID-less fingerprint unique per copy)."""
+    def _record(self, item: Fetched, labels: tuple[str, ...] = (), since: datetime | None = None) -> Message | None:
+        """The header parsing shared with mbox/Maildir; INTERNALDATE stands in for a missing Date the way
+        an mbox `From ` line does (and makes a Message-ID-less fingerprint unique per copy). A message
+        dated before `since` is dropped before its record is built."""
         if "\\deleted" in item.flags:
             labels = (*labels, "TRASH")
-        envelope = b""
-        if item.internaldate:
-            envelope = b"From MAILER-DAEMON " + item.internaldate.strftime("%a %b %d %H:%M:%S %Y").encode()
         try:
-            return message_from_headers(item.headers, envelope, labels)
+            headers = parse_headers(_unix_lines(item.headers))
+            date = message_date(headers) or item.internaldate
+            if date is None or (since is not None and date < since):
+                return None
+            return build_message(headers, date, _envelope(item.internaldate), labels)
         except (ValueError, TypeError, LookupError, UnicodeError) as error:
             log.warning("%s: skipping message UID %d: %s", self.name, item.uid, type(error).__name__)
             return None
+
+
+def _unix_lines(block: bytes) -> bytes:
+    """A FETCHed header block as mbox and Maildir files hold it: `\\n` line ends and no blank line
+    after it. IMAP sends CRLF, and a CR sends the shared parser down its stdlib path, 5 times slower."""
+    text = block.replace(b"\r\n", b"\n").rstrip(b"\n")
+    return text + b"\n" if text else b""
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _envelope(internaldate: datetime | None) -> bytes:
+    """The mbox `From ` line INTERNALDATE stands for, as `strftime("%a %b %d %H:%M:%S %Y")` wrote it
+    (the fingerprint of a message without Message-ID hashes it, so it must not change), in a fifth
+    of strftime's time."""
+    if internaldate is None:
+        return b""
+    when = internaldate
+    clock = f"{when.hour:02d}:{when.minute:02d}:{when.second:02d}"
+    stamp = f"{_DAYS[when.weekday()]} {_MONTHS[when.month - 1]} {when.day:02d} {clock} {when.year}"
+    return b"From MAILER-DAEMON " + stamp.encode()
 
 
 def _message_id(headers: bytes) -> str:
