@@ -6,12 +6,16 @@ real engine and store from generated records, so every touch row exists); each c
 as a user runs it, a fresh process with its bytecode cached and its output into a pipe,
 interleaved round by round, and the medians are compared.
 
-    .venv/bin/python benchmarks/bench_cli.py [--contacts 5000] [--interactions 100000] [--rounds 9]
+    .venv/bin/python benchmarks/bench_cli.py [--contacts 5000] [--interactions 100000] [--rounds 9] [--keep DIR]
+
+`--keep DIR` builds the store in DIR (or reuses the one a previous `--keep DIR` left there) and
+leaves it, so a profiler can run the commands against the same world.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import statistics
@@ -115,10 +119,20 @@ def main() -> int:
     parser.add_argument("--contacts", type=int, default=5_000)
     parser.add_argument("--interactions", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="build the store in DIR (or reuse it) and keep it")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="syncd-bench-cli-") as name:
-        env = run_environment(Path(name))
-        config = build(Path(name), args.contacts, args.interactions)
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            folder = args.keep.resolve()
+            folder.mkdir(parents=True, exist_ok=True)
+        else:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="syncd-bench-cli-")))
+        env = run_environment(folder)
+        if (folder / "config.toml").exists() and (folder / "store.db").exists():
+            config = folder / "config.toml"
+            print(f"store: reusing {folder}", flush=True)
+        else:
+            config = build(folder, args.contacts, args.interactions)
         common = ["--config", str(config), "--now", NOW.isoformat()]
         runs: dict[str, list[float]] = {"--version": []}
         timed(common + ["status"], env)  # warm the page cache and write the bytecode
