@@ -43,7 +43,13 @@ from syncd.sources.imap_protocol import (
     quote,
     uid_ranges,
 )
-from syncd.sources.mail_headers import RECORD_HEADERS, build_message, message_date, parse_headers
+from syncd.sources.mail_headers import (
+    RECORD_HEADERS,
+    build_message,
+    message_date,
+    message_from_headers,
+    parse_headers,
+)
 from syncd.sources.progress import Progress
 
 UID_RANGE = 5000  # UIDs per FETCH: large ranges, few round trips, bounded memory per batch
@@ -300,7 +306,9 @@ class ImapSource:
     def _record(self, item: Fetched, labels: tuple[str, ...] = (), since: datetime | None = None) -> Message | None:
         """The header parsing shared with mbox/Maildir; INTERNALDATE stands in for a missing Date the way
         an mbox `From ` line does (and makes a Message-ID-less fingerprint unique per copy). A message
-        dated before `since` is dropped before its record is built."""
+        dated before `since` is dropped before its record is built. A message without Message-ID is
+        read again from the CRLF block, so that its fingerprint (which hashes folded values with their
+        line ends) stays the id stores already hold."""
         if "\\deleted" in item.flags:
             labels = (*labels, "TRASH")
         try:
@@ -308,7 +316,11 @@ class ImapSource:
             date = message_date(headers) or item.internaldate
             if date is None or (since is not None and date < since):
                 return None
-            return build_message(headers, date, _envelope(item.internaldate), labels)
+            envelope = _envelope(item.internaldate)
+            record = build_message(headers, date, envelope, labels)
+            if record.item_id.startswith("sha1:"):  # fingerprinted: hash the block as sent, as earlier versions did
+                return message_from_headers(item.headers, envelope, labels)
+            return record
         except (ValueError, TypeError, LookupError, UnicodeError) as error:
             log.warning("%s: skipping message UID %d: %s", self.name, item.uid, type(error).__name__)
             return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,9 @@ import pytest
 from syncd.config import parse_config, starter_config
 from syncd.errors import ConfigError
 from syncd.sources import configured_sources
-from syncd.sources.imap import ImapAccount
-from syncd.sources.imap_protocol import encode_folder_name, parse_fetch, parse_list, parse_status, uid_ranges
+from syncd.sources.imap import ImapAccount, ImapSource
+from syncd.sources.imap_protocol import Fetched, encode_folder_name, parse_fetch, parse_list, parse_status, uid_ranges
+from syncd.sources.mail_headers import message_from_headers
 
 
 def load(text: str, path: Path | None = None):
@@ -169,6 +171,40 @@ def test_status_and_fetch_answers():
     assert [(item.uid, sorted(item.flags)) for item in fetched] == [(17, ["\\deleted", "\\seen"]), (18, ["\\seen"])]
     assert fetched[0].internaldate.isoformat() == "2026-11-02T08:00:00+00:00"
     assert fetched[0].headers.startswith(b"From: ada@example.com")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"02-Dec-2026 23:30:00 -0130", "2026-12-03T01:00:00+00:00"),
+        (b"1-jan-2000 00:30:00 +0100", "1999-12-31T23:30:00+00:00"),
+        (b"31-Feb-2026 00:00:00 +0000", None),
+        (b"01-Jan-0001 00:30:00 +0100", None),
+        (b"02-Dec-2026", None),
+    ],
+)
+def test_internaldate_in_utc_or_none(raw, expected):
+    (item,) = parse_fetch([b'1 (UID 5 INTERNALDATE "' + raw + b'")'])
+    assert (item.internaldate.isoformat() if item.internaldate else None) == expected
+
+
+def test_a_fetched_header_block_is_the_record_mbox_would_make_of_it():
+    """IMAP's CRLF block gives the record of the same block in an mbox (a folded Subject keeps its
+    line feed); without a Message-ID, the fingerprint is the one earlier versions stored: the CRLF
+    block hashed with the INTERNALDATE `From ` line."""
+    block = b"From: Ada <ada@example.com>\r\nTo: me@example.com,\r\n  bob@example.org\r\nSubject: a\r\n b\r\n\r\n"
+    when = datetime(2026, 11, 2, 8, 0, 9, tzinfo=UTC)
+    source = ImapSource(ImapAccount(host="localhost", username="me"))
+    from_line = b"From MAILER-DAEMON " + when.strftime("%a %b %d %H:%M:%S %Y").encode()
+    with_id = b"Message-ID: <m1@example.com>\r\n" + block
+    item = Fetched(uid=1, flags=frozenset({"\\deleted"}), internaldate=when, headers=with_id)
+    expected = message_from_headers(with_id.replace(b"\r\n", b"\n")[:-1], from_line, ("TRASH",))
+    assert expected is not None and expected.subject == "a\n b" and expected.to == ("me@example.com", "bob@example.org")
+    assert source._record(item) == expected
+    assert source._record(item, since=when + timedelta(seconds=1)) is None
+    fingerprinted = source._record(Fetched(uid=2, flags=frozenset(), internaldate=when, headers=block))
+    assert fingerprinted == message_from_headers(block, from_line)
+    assert fingerprinted is not None and fingerprinted.item_id.startswith("sha1:")
 
 
 def test_uid_ranges_cover_every_uid_once():
