@@ -54,8 +54,9 @@ _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _ADDR_SPEC = rf"{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*"
 _NAME_WORD = r"[^\x00-\x20\x7f<>()\[\]:;@\\,\"]+"
 _NAME = rf'(?:"[^"\\\x00-\x1f\x7f]*"|{_NAME_WORD}(?:[ \t\r\n]+{_NAME_WORD})*)'
-# One mailbox of a common shape and the comma (or the end) after it; group 1 or 2 is the address.
-_COMMON_MAILBOX = re.compile(rf"{_FWS}(?:({_ADDR_SPEC})|(?:{_NAME}{_FWS})?<({_ADDR_SPEC})>){_FWS}(?:,|\Z)")
+# One mailbox of a common shape and the comma (or the end) after it; group 1 or 3 is the address,
+# group 2 the display name as written (quotes included).
+_COMMON_MAILBOX = re.compile(rf"{_FWS}(?:({_ADDR_SPEC})|(?:({_NAME}){_FWS})?<({_ADDR_SPEC})>){_FWS}(?:,|\Z)")
 _ROLE_PATTERN = re.compile(r"(^|[._+-])(no-?reply|do-?not-?reply|bounces?|mailer-daemon)([._+-]|$)")
 
 
@@ -100,44 +101,58 @@ _memoised_normalize = lru_cache(maxsize=1 << 14)(_normalize)
 
 def parse_address_list(header_values: list[str] | str | None) -> list[str]:
     """Normalised addresses from raw header values; malformed entries are dropped, not fatal."""
+    return [address for address, _name in parse_mailbox_list(header_values)]
+
+
+def parse_mailbox_list(header_values: list[str] | str | None) -> list[tuple[str, str]]:
+    """(normalised address, display name or "") from raw header values, each address once
+    (its first mailbox); names are unquoted and RFC 2047-decoded, malformed entries dropped."""
     if not header_values:
         return []
     if isinstance(header_values, str):
         header_values = [header_values]
-    result: list[str] = []
+    result: list[tuple[str, str]] = []
     seen: set[str] = set()
     # Split the raw header first: a decoded display name may contain commas, quotes or
     # even "@", which would otherwise add or swallow addresses. The stdlib parser
     # recurses once per nested comment, so a hostile `((((…` costs this header only.
     values = [str(value) for value in header_values]
-    addresses = common_addresses(", ".join(values))
-    if addresses is None:
+    mailboxes = common_mailboxes(", ".join(values))
+    if mailboxes is None:
         try:
-            addresses = [address for _name, address in getaddresses(values)]
+            mailboxes = getaddresses(values)
         except (RecursionError, ValueError, TypeError, LookupError, UnicodeError, MessageError):
             return []
-    for address in addresses:
+    for name, address in mailboxes:
         canonical = normalize(address) if address else None
         if canonical and canonical not in seen:
             seen.add(canonical)
-            result.append(canonical)
+            result.append((canonical, decode_rfc2047(name) if name else ""))
     return result
 
 
 def common_addresses(text: str) -> list[str] | None:
     """The addresses of a header value made only of common shapes (as `getaddresses` would
     give them), or None when any part of it needs the full parser."""
-    addresses: list[str] = []
+    mailboxes = common_mailboxes(text)
+    return None if mailboxes is None else [address for _name, address in mailboxes]
+
+
+def common_mailboxes(text: str) -> list[tuple[str, str]] | None:
+    """(display name, address) of a header value made only of common shapes, as `getaddresses`
+    would give them (up to runs of whitespace in a name), or None when any part needs the full parser."""
+    mailboxes: list[tuple[str, str]] = []
     position, end = 0, len(text)
     while position < end:
         match = _COMMON_MAILBOX.match(text, position)
         if match is None:
             return None
-        addresses.append(match.group(1) or match.group(2))
+        name = match.group(2) or ""
+        mailboxes.append((name[1:-1] if name.startswith('"') else name, match.group(1) or match.group(3)))
         position = match.end()
         if position == end and text.endswith(","):
             return None  # an empty last entry: let the parser decide what it means
-    return addresses or None
+    return mailboxes or None
 
 
 def decode_rfc2047(value: str) -> str:

@@ -170,3 +170,28 @@ def non_contact_touches(store: Store, since: datetime, until: datetime) -> list[
         (MEETING_KIND, MEETING_KIND, MEETING_KIND, ts(since), ts(until)),
     )
     return [AddressTouches(*row) for row in rows]
+
+
+def display_name_sightings(
+    store: Store, addresses: Iterable[str], since: datetime, until: datetime
+) -> dict[str, list[tuple[str, int]]]:
+    """Per address: (display name, epoch seconds) of each touch in (since, until] whose record named it.
+
+    Read only for the addresses about to be shown, straight from the payload's `names`
+    object by SQLite (no record is decoded); rows stored before names were kept give none.
+    Normalised addresses never hold a double quote, so one quoted JSON path label is safe.
+    """
+    wanted = list(dict.fromkeys(addresses))
+    found: dict[str, list[tuple[str, int]]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = store.connection.execute(
+            f"""SELECT t.address, t.at, json_extract(i.payload, '$.names."' || t.address || '"')
+                FROM touches t JOIN interactions i ON i.source = t.source AND i.item_id = t.item_id
+                WHERE t.address IN ({",".join("?" * len(chunk))}) AND t.at > ? AND t.at <= ?""",
+            (*chunk, ts(since), ts(until)),
+        )
+        for address, at, name in rows:
+            if isinstance(name, str):
+                found.setdefault(address, []).append((name, at))
+    return found

@@ -3,14 +3,24 @@
 Sources only describe what happened; whether it counts as a touch is decided later by
 `syncd.touches`, so a rule change never needs a re-download. Records serialise to JSON
 so the store can re-derive touches from them.
+
+Display names ride along as metadata (`names`: address → the name its header or calendar
+entry gave) so `contacts suggest` can offer the name seen most; they are kept only when they
+say more than the address, which keeps the stored payload small.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
+
+from syncd.addresses import normalize
+
+# (normalised address, display name): at most one name per address, only names worth keeping.
+Names = tuple[tuple[str, str], ...]
+MAX_NAME_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,7 @@ class Meeting:
     all_day: bool = False
     transparent: bool = False
     title: str | None = None
+    names: Names = ()  # of attendees and the organiser (ICS `CN=`, Google `displayName`)
     kind: str = field(default="meeting", init=False)
 
 
@@ -47,10 +58,29 @@ class Message:
     labels: tuple[str, ...] = ()
     subject: str | None = None
     headers_cut: bool = False  # the header block was cut at the size cap: recipients unknown
+    names: Names = ()  # of From, To and Cc
     kind: str = field(default="email", init=False)
 
 
 Record = Meeting | Message
+
+
+def display_names(pairs: Iterable[tuple[str | None, str | None]]) -> Names:
+    """The (address, display name) pairs worth storing, the first name given for each address.
+
+    Whitespace runs become one space and surrounding quotes go; a name that is empty or is
+    itself an address (`"ada@example.com" <ada@example.com>`) says nothing the address does
+    not, so it is left out rather than stored in every row. Text stays as written: control
+    characters are escaped where names are shown (:mod:`syncd.textsafe`), not here.
+    """
+    kept: dict[str, str] = {}
+    for address, name in pairs:
+        if not address or not name or address in kept:
+            continue
+        text = " ".join(name.split()).strip("\"' ")[:MAX_NAME_LENGTH]
+        if text and not ("@" in text and normalize(text) is not None):
+            kept[address] = text
+    return tuple(kept.items())
 
 
 def record_time(record: Record) -> datetime:
@@ -74,7 +104,7 @@ def to_json(record: Record) -> dict[str, Any]:
             "transparent": record.transparent,
             "title": record.title,
             "kind": record.kind,
-        }
+        } | _names_json(record.names)
     return {
         "item_id": record.item_id,
         "date": record.date.isoformat(),
@@ -87,12 +117,19 @@ def to_json(record: Record) -> dict[str, Any]:
         "subject": record.subject,
         "headers_cut": record.headers_cut,
         "kind": record.kind,
-    }
+    } | _names_json(record.names)
+
+
+def _names_json(names: Names) -> dict[str, Any]:
+    """`{"names": {address: name}}`, or nothing at all when there are none (most meetings)."""
+    return {"names": dict(names)} if names else {}
 
 
 def from_json(data: dict[str, Any]) -> Record:
+    """Rows written before display names were kept have no `names`: they read as none."""
     data = dict(data)
     kind = data.pop("kind")
+    data["names"] = tuple(data.pop("names", {}).items())
     if kind == "meeting":
         attendees = tuple(Attendee(**item) for item in data.pop("attendees"))
         return Meeting(attendees=attendees, start=_when(data.pop("start")), end=_when(data.pop("end")), **data)

@@ -1,20 +1,26 @@
 """`contacts suggest`: people you keep meeting or writing to directly who are not contacts yet.
 
-Pure: per-address touch counts and `now`. The counts come from the stored touches, which
-:func:`syncd.touches.judge` derived (direct, not bulk, not role, not blocklisted, not the
-user), so a suggestion is judged exactly as a last touch is. The address rules are checked
-again here, so an address blocklisted or added to `[user] emails` since the last sync is
-left out even before the next sync re-derives the touches.
+Pure: per-address touch counts, display names seen and `now`. The counts come from the
+stored touches, which :func:`syncd.touches.judge` derived (direct, not bulk, not role, not
+blocklisted, not the user), so a suggestion is judged exactly as a last touch is. The address
+rules are checked again here, so an address blocklisted or added to `[user] emails` since the
+last sync is left out even before the next sync re-derives the touches.
+
+A suggestion's name is the display name seen most with the address in those touches (the
+records keep From/To/Cc names and calendar `CN=`/`displayName`); rows stored before names
+were kept, or an address nobody ever named, fall back to a name read from the address.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from syncd.addresses import is_blocked, is_role_address
+from syncd.textsafe import inert
 from syncd.touches import TouchRules
 
 DEFAULT_MIN_TOUCHES = 3
@@ -68,11 +74,34 @@ def new_people(rows: list[AddressTouches], rules: TouchRules, now: datetime) -> 
     return sorted(found, key=lambda item: (-item.first_at.timestamp(), item.email))
 
 
+def with_names(items: list[Suggestion], sightings: Mapping[str, Iterable[tuple[str, int]]]) -> list[Suggestion]:
+    """`items` named by the display name seen most with each address (`sightings`: address →
+    (name, epoch seconds) per touch that named it); an address never named keeps its guess."""
+    named = []
+    for item in items:
+        name = name_seen_most(sightings.get(item.email, ()))
+        named.append(replace(item, name=inert(name)) if name else item)
+    return named
+
+
+def name_seen_most(sightings: Iterable[tuple[str, int]]) -> str | None:
+    """The name given most often; between names given equally often, the one given last.
+
+    People change how their name is written (a married name, a nickname, an accent their old
+    mail client dropped), so the latest spelling wins a tie.
+    """
+    seen: dict[str, tuple[int, int]] = {}  # name → (times, last epoch second)
+    for name, at in sightings:
+        times, last = seen.get(name, (0, at))
+        seen[name] = (times + 1, max(last, at))
+    return max(seen, key=seen.__getitem__, default=None)
+
+
 def name_from_address(address: str) -> str:
     """A readable name from the mailbox: `ada.lovelace@…` → `Ada Lovelace`.
 
-    Records keep addresses only (metadata, no display names), so this is the best
-    name syncd can offer until the user renames the contact.
+    The fallback when no touch named the address (rows stored before display names were
+    kept, calendars without `CN=`), until the user renames the contact.
     """
     local = address.partition("@")[0].split("+", 1)[0]
     words = [word for word in re.split(r"[._\-]+", local) if word and not word.isdigit()]

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from syncd.suggest import AddressTouches, name_from_address, new_people, suggestions
+from syncd.suggest import (
+    AddressTouches,
+    name_from_address,
+    name_seen_most,
+    new_people,
+    suggestions,
+    with_names,
+)
 from syncd.touches import TouchRules
 from tests.conftest import ics_calendar, ics_event, mbox_message
 
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 NOW_TEXT = "2026-11-20T09:00:00+01:00"
 ME = "me@example.com"
+PIA = "pia.new@example.com"
+OMAR = "omar@example.net"
 
 
 def at(days_ago: float) -> int:
@@ -82,6 +92,23 @@ def test_name_from_address(address: str, name: str) -> None:
     assert name_from_address(address) == name
 
 
+def test_the_name_seen_most_wins_and_a_tie_goes_to_the_latest() -> None:
+    assert name_seen_most([("Nora", at(1)), ("Nora Stranger", at(5)), ("Nora Stranger", at(9))]) == "Nora Stranger"
+    assert name_seen_most([("Pia Newman", at(2)), ("Pia Neu", at(3)), ("Pia Neu", at(30)), ("Pia Newman", at(40))]) == (
+        "Pia Newman"
+    )
+    assert name_seen_most([]) is None
+
+
+def test_with_names_escapes_control_characters_and_keeps_the_guess_for_the_unnamed() -> None:
+    rows = [row("evil@example.com", 0, 3, 10, 1), row("quiet.one@example.com", 0, 3, 10, 2)]
+    found = with_names(suggestions(rows, RULES, 1), {"evil@example.com": [("Evil\x1b[2J\u202eX", at(1))]})
+    assert [(item.email, item.name) for item in found] == [
+        ("evil@example.com", "Evil\\x1b[2J\\u202eX"),
+        ("quiet.one@example.com", "Quiet One"),
+    ]
+
+
 # --- the command -----------------------------------------------------------------------------
 
 
@@ -97,12 +124,15 @@ def world(cli):
     (home / "contacts.toml").write_text('[[contact]]\nname = "Ada Lovelace"\nemails = ["ada@example.com"]\n')
     crowd = [f"person{index}@example.org" for index in range(12)]
     messages = [
+        # Nora: "Nora Stranger" twice, "Nora" once and last, once unnamed: the name seen most wins
         mail(1, f"Me <{ME}>", ["Nora Stranger <nora.stranger@example.com>"], 2),
-        mail(2, "Nora <nora.stranger@example.com>", [ME], 3),
-        mail(3, f"Me <{ME}>", ["ada@example.com"], 4, cc=("nora.stranger@example.com",)),
+        mail(2, '"Nora" <nora.stranger@example.com>', [ME], 6),
+        mail(3, f"Me <{ME}>", ["ada@example.com"], 4, cc=("=?utf-8?q?Nora_Stranger?= <nora.stranger@example.com>",)),
+        mail(22, f"Me <{ME}>", ["nora.stranger@example.com"], 5),
+        # Omar: never named in mail; twice "Omar Khayyam" in the calendar's CN=
         mail(4, f"Me <{ME}>", ["omar@example.net"], 5),
-        mail(5, "Omar <omar@example.net>", [ME], 6),
-        mail(6, "Omar <omar@example.net>", [ME], 7),
+        mail(5, "omar@example.net", [ME], 6),
+        mail(6, "<omar@example.net>", [ME], 7),
         mail(7, f"Me <{ME}>", crowd, 8),  # to a crowd: not direct
         mail(8, f"Me <{ME}>", crowd, 9),
         mail(9, f"Me <{ME}>", crowd, 10),
@@ -122,8 +152,17 @@ def world(cli):
     (home / "mail.mbox").write_text("".join(messages))
     (home / "cal.ics").write_text(
         ics_calendar(
-            ics_event("m1", "20261117T090000Z", "20261117T100000Z", [ME, "pia.new@example.com"], organizer=ME),
-            ics_event("m2", "20261010T090000Z", "20261010T100000Z", [ME, "omar@example.net"], organizer=ME),
+            # Pia: "Pia Neu" as an attendee, then "Pia Newman" as the organiser: a tie, the latest wins
+            ics_event("m1", "20261117T090000Z", "20261117T100000Z", [ME], ME, [f"ATTENDEE;CN=Pia Neu:mailto:{PIA}"]),
+            ics_event(
+                "m3", "20261118T090000Z", "20261118T100000Z", [ME], None, [f'ORGANIZER;CN="Pia Newman":mailto:{PIA}']
+            ),
+            ics_event(
+                "m2", "20261010T090000Z", "20261010T100000Z", [ME], ME, [f"ATTENDEE;CN=Omar Khayyam:mailto:{OMAR}"]
+            ),
+            ics_event(
+                "m4", "20261011T090000Z", "20261011T100000Z", [ME], ME, [f"ATTENDEE;CN=Omar Khayyam:mailto:{OMAR}"]
+            ),
         )
     )
     cli.write_config(f"""
@@ -154,14 +193,14 @@ def test_suggest_json_lists_direct_strangers_most_touched_first(world):
     omar, nora = data["suggestions"]
     assert omar == {
         "email": "omar@example.net",
-        "name": "Omar",
-        "meetings": 1,
+        "name": "Omar Khayyam",
+        "meetings": 2,
         "messages": 3,
         "first_at": "2026-10-10T11:00:00+02:00",
         "last_at": "2026-11-07T11:00:00+01:00",
     }
-    assert (nora["name"], nora["meetings"], nora["messages"]) == ("Nora Stranger", 0, 3)
-    assert [item["email"] for item in data["new_people"]] == ["pia.new@example.com"]
+    assert (nora["name"], nora["meetings"], nora["messages"]) == ("Nora Stranger", 0, 4)
+    assert [(item["email"], item["name"]) for item in data["new_people"]] == [(PIA, "Pia Newman")]
 
 
 def test_suggest_min_and_the_table(world):
@@ -181,7 +220,8 @@ def test_suggest_add_makes_contacts_and_they_leave_the_list(world):
     assert result.code == 0, result.err
     assert "added omar" in result.out
     contacts = {item["email"]: item for item in world("contacts", "list", "--json", now=NOW_TEXT).json()}
-    assert contacts["omar@example.net"]["name"] == "Omar" and contacts["omar@example.net"]["tier"] == "meaningful"
+    assert contacts[OMAR]["name"] == "Omar Khayyam" and contacts[OMAR]["tier"] == "meaningful"
+    assert contacts[PIA]["name"] == "Pia Newman"
     assert contacts["omar@example.net"]["last_touch_kind"] == "email"
     assert "pia.new@example.com" in contacts
     left = world("contacts", "suggest", "--json", now=NOW_TEXT).json()
@@ -195,3 +235,39 @@ def test_suggest_add_of_someone_not_suggested_adds_nobody(world):
     assert world("contacts", "suggest", "--add", "ada@example.com", now=NOW_TEXT).code == 2
     emails = {item["email"] for item in world("contacts", "list", "--json", now=NOW_TEXT).json()}
     assert emails == {"ada@example.com"}
+
+
+def test_names_shown_inert_and_rows_stored_without_names_fall_back_to_the_guess(cli):
+    evil, otto = "evil@example.com", "old.timer@example.com"
+    messages = [mail(day, f'"Evil\x1b[2J" <{evil}>', [ME], day) for day in (1, 2, 3)]
+    messages += [mail(10 + day, f"Otto Timer <{otto}>", [ME], day) for day in (1, 2, 3)]
+    (cli.home / "mail.mbox").write_text("".join(messages))
+    store_path = cli.home / "store.db"
+    cli.write_config(f"""
+        [user]
+        emails = ["{ME}"]
+        [store]
+        path = "{store_path}"
+        [sources.mail]
+        mbox = "mail.mbox"
+        [holds]
+        enabled = false
+    """)
+    assert cli("sync", now=NOW_TEXT).code == 0
+    table = cli("contacts", "suggest", now=NOW_TEXT)
+    assert table.code == 0 and "Evil\\x1b[2J" in table.out and "\x1b" not in table.out and "Otto Timer" in table.out
+    names = {
+        item["email"]: item["name"] for item in cli("contacts", "suggest", "--json", now=NOW_TEXT).json()["suggestions"]
+    }
+    assert names == {evil: "Evil\\x1b[2J", otto: "Otto Timer"}
+
+    store = sqlite3.connect(store_path)  # as a row written before display names were kept
+    with store:
+        store.execute(
+            "UPDATE interactions SET payload = json_remove(payload, '$.names') WHERE payload LIKE ?", (f"%{otto}%",)
+        )
+    store.close()
+    names = {
+        item["email"]: item["name"] for item in cli("contacts", "suggest", "--json", now=NOW_TEXT).json()["suggestions"]
+    }
+    assert names == {evil: "Evil\\x1b[2J", otto: "Old Timer"}

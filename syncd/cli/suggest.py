@@ -12,10 +12,18 @@ from syncd.config_spec import TIERS
 from syncd.contact_files import entry_from_fields
 from syncd.contacts import add_contact
 from syncd.errors import UsageError
-from syncd.network_queries import non_contact_touches
+from syncd.network_queries import display_name_sightings, non_contact_touches
 from syncd.report import contact_label, table
 from syncd.rules import touch_rules
-from syncd.suggest import DEFAULT_MIN_TOUCHES, NEW_PEOPLE_DAYS, Suggestion, new_people, suggestion_json, suggestions
+from syncd.suggest import (
+    DEFAULT_MIN_TOUCHES,
+    NEW_PEOPLE_DAYS,
+    Suggestion,
+    new_people,
+    suggestion_json,
+    suggestions,
+    with_names,
+)
 
 
 def register_action(actions: Any) -> None:
@@ -47,6 +55,7 @@ def cmd_suggest(app: App, args: argparse.Namespace) -> int:
         return _add(app, args, {item.email: item for item in suggestions(rows, rules, 1)})
     found = suggestions(rows, rules, args.min)
     recent = new_people(rows, rules, app.now)
+    found, recent = _named(app, found), _named(app, recent)
     if args.json:
         tz = app.config.tz
         data = {
@@ -82,6 +91,12 @@ def _table(app: App, items: list[Suggestion]) -> str:
     )
 
 
+def _named(app: App, items: list[Suggestion]) -> list[Suggestion]:
+    """Names are read only for the people shown: each costs its touches' payloads."""
+    since = app.now - app.config.sources.lookback
+    return with_names(items, display_name_sightings(app.store, [item.email for item in items], since, app.now))
+
+
 def _add(app: App, args: argparse.Namespace, known: dict[str, Suggestion]) -> int:
     """Every address is checked before any contact is made: a typo adds nobody."""
     wanted = []
@@ -94,6 +109,7 @@ def _add(app: App, args: argparse.Namespace, known: dict[str, Suggestion]) -> in
             )
         if address not in wanted:
             wanted.append(address)
+    known = {item.email: item for item in _named(app, [known[address] for address in wanted])}
     for address in wanted:
         problems: list[str] = []
         entry = entry_from_fields(

@@ -41,7 +41,7 @@ from datetime import datetime, UTC
 from typing import Any
 from collections.abc import Callable, Iterator
 
-from syncd.addresses import parse_address_list
+from syncd.addresses import parse_mailbox_list
 from syncd.errors import CursorInvalid
 from syncd.google.client import MAX_BATCH, GoogleSession
 from syncd.google.failures import GoogleApiError
@@ -49,7 +49,7 @@ from syncd.google.gmail_fetch import MetadataFetcher
 from syncd.google.gmail_listing import LIST_PAGE, PageLister, paced_execute
 from syncd.google.pacing import AdaptiveRate
 from syncd.sources.progress import Progress
-from syncd.records import Batch, Message
+from syncd.records import Batch, Message, display_names
 from syncd.sources.base import SyncContext
 
 log = logging.getLogger("syncd.sources.gmail")
@@ -74,21 +74,20 @@ def message_record(data: dict[str, Any]) -> Message | None:
     except (KeyError, TypeError, ValueError, OverflowError):
         return None
 
-    def addresses(name: str) -> tuple[str, ...]:
-        return tuple(parse_address_list(headers.get(name)))
-
     precedence = (headers.get("precedence") or [""])[0].strip().lower()
     bulk = bool(headers.get("list-id") or headers.get("list-unsubscribe")) or precedence in ("bulk", "list", "junk")
     auto = (headers.get("auto-submitted") or [""])[0].strip()
+    sender, to, cc = (parse_mailbox_list(headers.get(name)) for name in ("from", "to", "cc"))
     return Message(
         item_id=str(data["id"]),
         date=date,
-        sender=addresses("from"),
-        to=addresses("to"),
-        cc=addresses("cc"),
+        sender=tuple(address for address, _name in sender),
+        to=tuple(address for address, _name in to),
+        cc=tuple(address for address, _name in cc),
         bulk=bulk,
         auto_submitted=auto or None,
         labels=tuple(sorted(labels & KEPT_LABELS)),
+        names=display_names(sender + to + cc),
     )
 
 

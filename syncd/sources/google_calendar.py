@@ -44,7 +44,7 @@ from syncd.errors import CursorInvalid
 from syncd.google.client import GoogleSession
 from syncd.google.event_time import event_time, zone
 from syncd.google.failures import GoogleApiError
-from syncd.records import Attendee, Batch, Meeting
+from syncd.records import Attendee, Batch, Meeting, display_names
 from syncd.sources.base import SyncContext
 
 log = logging.getLogger("syncd.sources.google_calendar")
@@ -60,10 +60,12 @@ def meeting_record(event: dict[str, Any], tz: tzinfo) -> Meeting | None:
     if start is None or end is None:
         return None
     attendees = []
+    names: list[tuple[str | None, str | None]] = []
     for item in event.get("attendees") or []:
         address = normalize(str(item.get("email") or ""))
         if not address:
             continue
+        names.append((address, _display_name(item)))
         attendees.append(
             Attendee(
                 address=address,
@@ -72,7 +74,9 @@ def meeting_record(event: dict[str, Any], tz: tzinfo) -> Meeting | None:
                 is_self=bool(item.get("self")),
             )
         )
-    organizer = normalize(str((event.get("organizer") or {}).get("email") or "")) or None
+    organizer_item = event.get("organizer") or {}
+    organizer = normalize(str(organizer_item.get("email") or "")) or None
+    names.append((organizer, _display_name(organizer_item)))
     return Meeting(
         item_id=str(event["id"]),
         start=start[0],
@@ -83,7 +87,14 @@ def meeting_record(event: dict[str, Any], tz: tzinfo) -> Meeting | None:
         all_day=start[1],
         transparent=event.get("transparency") == "transparent",
         title=event.get("summary") or None,
+        names=display_names(names),
     )
+
+
+def _display_name(person: dict[str, Any]) -> str | None:
+    """Google's `displayName` of an attendee or the organiser, when the event carries one."""
+    name = person.get("displayName")
+    return str(name) if name else None
 
 
 def own_addresses_of(event: dict[str, Any]) -> set[str]:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 from syncd.addresses import normalize
 from syncd.errors import first_line
-from syncd.records import Attendee, Meeting
+from syncd.records import Attendee, Meeting, display_names
 from syncd.sources.base import SourceError, SyncContext, display_path, file_signature, log
 from syncd.records import Batch
 from syncd.sources.ics_series import as_datetime, as_list, drop_runaway_series
@@ -336,11 +336,13 @@ def _meeting(component: icalendar.Event, tz: tzinfo) -> Meeting | None:
     if end < start:
         end = start
     attendees = []
+    names: list[tuple[str | None, str | None]] = []
     for prop in as_list(component.get("ATTENDEE")):
         address = _address(prop)
         if address is None:
             continue
         params = getattr(prop, "params", {})
+        names.append((address, _common_name(params)))
         cutype = str(params.get("CUTYPE", "INDIVIDUAL")).upper()
         partstat = str(params.get("PARTSTAT", "NEEDS-ACTION")).upper()
         attendees.append(
@@ -350,7 +352,10 @@ def _meeting(component: icalendar.Event, tz: tzinfo) -> Meeting | None:
                 is_resource=cutype in ("ROOM", "RESOURCE"),
             )
         )
-    organizer = _address(component.get("ORGANIZER")) if component.get("ORGANIZER") is not None else None
+    organizer_prop = component.get("ORGANIZER")
+    organizer = _address(organizer_prop) if organizer_prop is not None else None
+    if organizer is not None:
+        names.append((organizer, _common_name(getattr(organizer_prop, "params", {}))))
     uid = str(component.get("UID") or "")
     if not uid:
         uid = hashlib.sha1(f"{start.isoformat()}|{component.get('SUMMARY', '')}".encode()).hexdigest()
@@ -368,7 +373,14 @@ def _meeting(component: icalendar.Event, tz: tzinfo) -> Meeting | None:
         all_day=all_day,
         transparent=transparent,
         title=str(summary) if summary is not None else None,
+        names=display_names(names),
     )
+
+
+def _common_name(params: Any) -> str | None:
+    """The `CN=` parameter of an ATTENDEE or ORGANIZER: the display name its calendar gave."""
+    value = params.get("CN")
+    return str(value) if value is not None else None
 
 
 _RESPONSES = {
