@@ -301,6 +301,7 @@ def stdlib_addresses(text: str) -> list[str]:
     return [address for _name, address in getaddresses([text])]
 
 
+@pytest.mark.slow  # hundreds of generated cases: the full tier
 @settings(max_examples=1000, deadline=None)
 @given(st.one_of(common_values, near_misses, st.text(ATEXT + ' <>@",.()\\:;', max_size=40)))
 def test_the_fast_path_agrees_with_the_stdlib_on_everything_it_accepts(text: str) -> None:
@@ -309,6 +310,7 @@ def test_the_fast_path_agrees_with_the_stdlib_on_everything_it_accepts(text: str
         assert fast == stdlib_addresses(text)
 
 
+@pytest.mark.slow  # hundreds of generated cases: the full tier
 @settings(max_examples=500, deadline=None)
 @given(common_values)
 def test_the_fast_path_takes_the_common_shapes(text: str) -> None:

@@ -274,6 +274,7 @@ FIELD_PIECES = [
 ]
 
 
+@pytest.mark.slow  # hundreds of generated cases: the full tier
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.one_of(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, UTC
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from zoneinfo import ZoneInfo
@@ -124,6 +125,7 @@ def _week(d: date) -> tuple[int, int]:
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow  # hundreds of generated cases: the full tier
 @SETTINGS
 @given(scenarios())
 def test_every_hold_respects_every_rule(sc):
@@ -237,6 +239,7 @@ def _check(sc, p) -> None:
     assert all(r.reason.startswith("touched on ") for r in p.remove)
 
 
+@pytest.mark.slow  # hundreds of generated cases: the full tier
 @SETTINGS
 @given(scenarios())
 def test_deterministic_and_replanning_adds_nothing(sc):
