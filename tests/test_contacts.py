@@ -631,6 +631,15 @@ def test_touches_of_unknown_addresses_are_nobody_s(people: Store) -> None:
     assert last_touches(people, NOW) == {}
 
 
+def test_at_the_same_instant_a_meeting_counts_over_a_mail(people: Store) -> None:
+    at = NOW - timedelta(days=1)
+    sync(people, record("mail", at, "ada@example.com"), record("meet", at, "adalovelace@gmail.com", "meeting"))
+    sync(people, record("mail-2", at, "king@example.org"), record("meet-2", at, "king@example.org", "meeting"))
+    touches = last_touches(people, NOW)
+    assert (touches["ada-lovelace"].kind, touches["ada-lovelace"].item_id) == ("meeting", "meet")
+    assert (touches["ada-king"].kind, touches["ada-king"].item_id) == ("meeting", "meet-2")
+
+
 def test_touch_follows_address_added_later(people: Store, tmp_path: Path) -> None:
     # touches are stored per address, so importing an address later attributes old mail at once
     sync(people, record("m", NOW - timedelta(days=5), "ada@work.example"))
