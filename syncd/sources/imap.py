@@ -37,10 +37,10 @@ from syncd.sources.imap_protocol import (
     encode_folder_name,
     login,
     logout,
-    parse_fetch,
     parse_list,
     parse_status,
     quote,
+    uid_fetch,
     uid_ranges,
 )
 from syncd.sources.mail_headers import (
@@ -114,6 +114,9 @@ class _Run:
 
     def call(self, what: str, function: Callable[..., tuple[str, list[Any]]], *args: Any) -> list[Any]:
         return command(self.client, self.endpoint, what, lambda: function(*args))
+
+    def fetch(self, folder: Folder, uids: str, items: str) -> list[Fetched]:
+        return self.call(f"FETCH {folder.name}", uid_fetch, self.client, uids, items)
 
     @property
     def condstore(self) -> bool:
@@ -227,7 +230,7 @@ class ImapSource:
             if records:
                 yield Batch(upserts=records, cursor=_copy(run.cursor))
         for uids in uid_ranges(first, status.uidnext - 1, UID_RANGE):
-            fetched = parse_fetch(run.call(f"FETCH {folder.name}", run.client.uid, "FETCH", uids, HEADER_ITEMS))
+            fetched = run.fetch(folder, uids, HEADER_ITEMS)
             records = [record for item in fetched if (record := self._record(item, since=run.since))]
             state["deleted"] = sorted(
                 set(state["deleted"]) | {item.uid for item in fetched if "\\deleted" in item.flags}
@@ -255,24 +258,14 @@ class ImapSource:
         """Messages whose \\Deleted flag changed since `modseq`, re-read with their new label."""
         if uidnext <= 1:
             return []
-        changed = parse_fetch(
-            run.call(
-                f"FETCH {folder.name}",
-                run.client.uid,
-                "FETCH",
-                f"1:{uidnext - 1}",
-                f"(UID FLAGS) (CHANGEDSINCE {modseq})",
-            )
-        )
+        changed = run.fetch(folder, f"1:{uidnext - 1}", f"(UID FLAGS) (CHANGEDSINCE {modseq})")
         deleted = set(state["deleted"])
         now_deleted = {item.uid for item in changed if "\\deleted" in item.flags}
         flipped = sorted((now_deleted - deleted) | ({item.uid for item in changed} - now_deleted) & deleted)
         state["deleted"] = sorted((deleted - {item.uid for item in changed}) | now_deleted)
         if not flipped:
             return []
-        fetched = parse_fetch(
-            run.call(f"FETCH {folder.name}", run.client.uid, "FETCH", ",".join(map(str, flipped)), HEADER_ITEMS)
-        )
+        fetched = run.fetch(folder, ",".join(map(str, flipped)), HEADER_ITEMS)
         known = run.known_ids()
         return [record for record in map(self._record, fetched) if record and record.item_id in known]
 
@@ -292,14 +285,12 @@ class ImapSource:
         first = old["uidnext"] if old and same else self._first_uid_since(run, folder)
         matches: list[int] = []
         for uids in uid_ranges(first, status.uidnext - 1, UID_RANGE):
-            ids = parse_fetch(run.call(f"FETCH {folder.name}", run.client.uid, "FETCH", uids, MESSAGE_ID_ITEMS))
+            ids = run.fetch(folder, uids, MESSAGE_ID_ITEMS)
             matches += [item.uid for item in ids if _message_id(item.headers) in known]
         records: list[Message] = []
         if matches:
             label = next(WITHDRAWING_FLAGS[flag] for flag in WITHDRAWING_FLAGS if flag in folder.flags)
-            fetched = parse_fetch(
-                run.call(f"FETCH {folder.name}", run.client.uid, "FETCH", ",".join(map(str, matches)), HEADER_ITEMS)
-            )
+            fetched = run.fetch(folder, ",".join(map(str, matches)), HEADER_ITEMS)
             records = [record for record in (self._record(item, (label,)) for item in fetched) if record]
         yield Batch(upserts=records, cursor=_copy(run.cursor))
 

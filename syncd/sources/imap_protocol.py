@@ -207,28 +207,48 @@ def parse_status(data: list[bytes]) -> FolderStatus:
 _UID = re.compile(rb"\bUID (\d+)")
 _FLAGS = re.compile(rb"\bFLAGS \(([^)]*)\)")
 _INTERNALDATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
+_LITERAL = re.compile(rb"\{(\d+)\}$")
 
 
-def parse_fetch(data: list[bytes | tuple[bytes, bytes]]) -> list[Fetched]:
-    """UID FETCH answers: each message is a (prefix, literal) tuple followed by b')'; a bare
-    line is an answer without a literal (flags only, or an unsolicited update)."""
-    fetched = []
-    for item in data:
-        prefix, literal = (item[0], item[1]) if isinstance(item, tuple) else (item, b"")
-        uid = _UID.search(prefix)
-        if not uid:
-            continue
-        flags = _FLAGS.search(prefix)
-        date = _INTERNALDATE.search(prefix)
-        fetched.append(
-            Fetched(
-                uid=int(uid.group(1)),
-                flags=_flag_set(flags.group(1)) if flags else frozenset(),
-                internaldate=_internaldate(date.group(1)) if date else None,
-                headers=literal,
-            )
-        )
-    return fetched
+def uid_fetch(client: imaplib.IMAP4, uids: str, items: str) -> tuple[str, list[Any]]:
+    """`UID FETCH`, its answers read straight off the connection into `Fetched` items; a NO or BAD
+    comes back as (status, [the server's text]) the way imaplib answers.
+
+    imaplib's general response loop (several regular expressions a line, every answer kept as a
+    tuple among the untagged data) cost as much as the server's whole work on a header fetch; here a
+    message costs two line reads, one literal read and three searches. Other untagged answers (an
+    unsolicited EXISTS, a FETCH without UID) are dropped: nothing syncd reads comes from them."""
+    tag = client._command("UID", "FETCH", uids, items)
+    fetched: list[Any] = []
+    while True:
+        line = client._get_line()
+        if line.startswith(tag + b" "):
+            del client.tagged_commands[tag]
+            status, _, text = line[len(tag) + 1 :].partition(b" ")
+            return status.decode("ascii", "replace"), fetched if status == b"OK" else [text]
+        literal = None
+        while size := _LITERAL.search(line):  # the answer goes on after each literal
+            data = client.read(int(size.group(1)))
+            literal = data if literal is None else literal
+            line = line[: size.start()] + client._get_line()
+        item = parse_fetch_answer(line, literal or b"") if line.startswith(b"* ") else None
+        if item:
+            fetched.append(item)
+
+
+def parse_fetch_answer(text: bytes, literal: bytes) -> Fetched | None:
+    """One FETCH answer, its text without the literal (the header block, when one was asked for)."""
+    uid = _UID.search(text)
+    if not uid:
+        return None
+    flags = _FLAGS.search(text)
+    date = _INTERNALDATE.search(text)
+    return Fetched(
+        uid=int(uid.group(1)),
+        flags=_flag_set(flags.group(1)) if flags else frozenset(),
+        internaldate=_internaldate(date.group(1)) if date else None,
+        headers=literal,
+    )
 
 
 @lru_cache(maxsize=256)

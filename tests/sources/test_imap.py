@@ -315,11 +315,14 @@ def test_no_change_sync_is_one_status_per_folder_and_no_fetch(world, store, conf
     assert proxy.commands() == ["CAPABILITY", "LOGIN", "ENABLE", "LIST"] + ["STATUS"] * 4 + ["LOGOUT"]
 
 
-def test_connection_dropped_mid_fetch_fails_the_source_and_keeps_what_was_synced(world, store, config, relay):
+@pytest.mark.parametrize("cut_after", [40, 260])  # in the answer's first line; inside its header literal
+def test_connection_dropped_mid_fetch_fails_the_source_and_keeps_what_was_synced(
+    world, store, config, relay, cut_after
+):
     world.add("a", "ada@example.com", NOW - timedelta(days=2))
     assert run(world.source(), store, config).ok
     world.add("b", "bob@example.com", NOW - timedelta(days=1))
-    relay(cut_on=b"UID FETCH")
+    relay(cut_on=b"UID FETCH", cut_after=cut_after)
     outcome = run(world.source(), store, config, LATER)
     assert not outcome.ok and "connection lost" in outcome.error and "\n" not in outcome.error
     assert touched(store) == {"ada@example.com": NOW - timedelta(days=2)}

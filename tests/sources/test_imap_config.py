@@ -12,7 +12,14 @@ from syncd.config import parse_config, starter_config
 from syncd.errors import ConfigError
 from syncd.sources import configured_sources
 from syncd.sources.imap import ImapAccount, ImapSource
-from syncd.sources.imap_protocol import Fetched, encode_folder_name, parse_fetch, parse_list, parse_status, uid_ranges
+from syncd.sources.imap_protocol import (
+    Fetched,
+    encode_folder_name,
+    parse_fetch_answer,
+    parse_list,
+    parse_status,
+    uid_ranges,
+)
 from syncd.sources.mail_headers import message_from_headers
 
 
@@ -157,19 +164,20 @@ def test_list_answers_with_quoted_and_literal_names():
 def test_status_and_fetch_answers():
     status = parse_status([b'"INBOX" (UIDVALIDITY 1700000000 UIDNEXT 42 HIGHESTMODSEQ 7)'])
     assert (status.uidvalidity, status.uidnext, status.highestmodseq) == (1700000000, 42, 7)
-    fetched = parse_fetch(
-        [
-            (
-                b'1 (UID 17 FLAGS (\\Seen \\Deleted) INTERNALDATE " 2-Nov-2026 09:00:00 +0100" '
-                b"BODY[HEADER.FIELDS (DATE FROM)] {30}",
-                b"From: ada@example.com\r\n\r\n",
-            ),
-            b")",
-            b"2 (FLAGS (\\Seen) UID 18)",
-        ]
-    )
-    assert [(item.uid, sorted(item.flags)) for item in fetched] == [(17, ["\\deleted", "\\seen"]), (18, ["\\seen"])]
-    assert fetched[0].internaldate.isoformat() == "2026-11-02T08:00:00+00:00"
+    fetched = [
+        parse_fetch_answer(
+            b'* 1 FETCH (UID 17 FLAGS (\\Seen \\Deleted) INTERNALDATE " 2-Nov-2026 09:00:00 +0100" '
+            b"BODY[HEADER.FIELDS (DATE FROM)] )",
+            b"From: ada@example.com\r\n\r\n",
+        ),
+        parse_fetch_answer(b"* 2 FETCH (FLAGS (\\Seen) UID 18)", b""),
+    ]
+    assert parse_fetch_answer(b"* 3 FETCH (FLAGS (\\Seen))", b"") is None  # unsolicited, without UID
+    assert [(item.uid, sorted(item.flags)) for item in fetched if item] == [
+        (17, ["\\deleted", "\\seen"]),
+        (18, ["\\seen"]),
+    ]
+    assert fetched[0] and fetched[0].internaldate and fetched[0].internaldate.isoformat() == "2026-11-02T08:00:00+00:00"
     assert fetched[0].headers.startswith(b"From: ada@example.com")
 
 
@@ -184,8 +192,8 @@ def test_status_and_fetch_answers():
     ],
 )
 def test_internaldate_in_utc_or_none(raw, expected):
-    (item,) = parse_fetch([b'1 (UID 5 INTERNALDATE "' + raw + b'")'])
-    assert (item.internaldate.isoformat() if item.internaldate else None) == expected
+    item = parse_fetch_answer(b'* 1 FETCH (UID 5 INTERNALDATE "' + raw + b'")', b"")
+    assert item and (item.internaldate.isoformat() if item.internaldate else None) == expected
 
 
 def test_a_fetched_header_block_is_the_record_mbox_would_make_of_it():
