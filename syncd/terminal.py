@@ -95,24 +95,27 @@ def table(headers: list[str], rows: list[list[str]], width: int | None = None) -
     columns = list(zip(*texts, strict=False))
     if not columns:
         return "\n".join("" for _ in texts)
-    plain = ["".join(column).isascii() for column in columns]
+    sizes = [None if "".join(column).isascii() else list(map(display_width, column)) for column in columns]
     natural = [
-        max(map(len, column)) if ascii else max(map(display_width, column))
-        for column, ascii in zip(columns, plain, strict=True)
+        max(map(len, column)) if measured is None else max(measured)
+        for column, measured in zip(columns, sizes, strict=True)
     ]
     limit = width if width is not None else terminal_width()
     widths = natural if limit is None else fit_widths(natural, limit)
     padded = [
-        _padded(column, size, ascii, cut=size < full)
-        for column, size, full, ascii in zip(columns, widths, natural, plain, strict=True)
+        _padded(column, size, measured, cut=size < full)
+        for column, size, full, measured in zip(columns, widths, natural, sizes, strict=True)
     ]
     return "\n".join(GAP.join(parts).rstrip() for parts in zip(*padded, strict=True))
 
 
-def _padded(column: tuple[str, ...], size: int, ascii: bool, cut: bool) -> list[str]:
+def _padded(column: tuple[str, ...], size: int, measured: list[int] | None, cut: bool) -> list[str]:
     """The column's cells filled to `size` columns, cut to it first when the column is wider.
-    An ASCII column stays a column a character when cut (the `…` is one column too)."""
-    shown = [truncate(cell, size) for cell in column] if cut else column
-    if ascii:
-        return [cell.ljust(size) for cell in shown]
-    return [cell + " " * (size - display_width(cell)) for cell in shown]
+    `measured` holds each cell's width, None for an ASCII column: a column a character, when
+    cut too (the `…` is one column)."""
+    if measured is None:
+        return [cell.ljust(size) for cell in ([truncate(cell, size) for cell in column] if cut else column)]
+    if cut:
+        shown = [truncate(cell, size) for cell in column]
+        return [cell + " " * (size - display_width(cell)) for cell in shown]
+    return [cell + " " * (size - width) for cell, width in zip(column, measured, strict=True)]

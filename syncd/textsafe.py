@@ -35,7 +35,7 @@ def inert_lines(text: str) -> str:
 def display_width(text: str) -> int:
     """Terminal columns: wide (CJK, emoji) characters take two, combining marks none.
     ASCII is one column a character: `contacts list` measures some 100,000 cells."""
-    if text.isascii():
+    if text.isascii() or max(text) < "\u0300":  # below the combining marks nothing is wide or zero-width
         return len(text)
     return sum(
         0 if unicodedata.combining(char) else 2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text

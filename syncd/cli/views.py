@@ -9,6 +9,7 @@ from typing import Any
 
 from syncd.app import App
 from syncd.cli.common import parse_local as _parse
+from syncd.contacts import list_contacts
 from syncd.errors import StoreError
 from syncd.health import problems
 from syncd.heartbeat import daemon_info, daemon_problems
@@ -60,7 +61,7 @@ def cmd_cold(app: App, args: argparse.Namespace) -> int:
 
 
 def holds_data(app: App) -> list[dict[str, Any]]:
-    contacts = {status.contact.id: status.contact for status in app.statuses()}
+    contacts = {contact.id: contact for contact in list_contacts(app.store)}  # names only: no touches needed
     result = []
     for hold in app.upcoming_holds():
         contact = contacts.get(hold.contact_id)
