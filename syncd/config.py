@@ -223,6 +223,7 @@ def parse_config(text: str, path: Path | None) -> Config:
         where = _where(label, text, "tiers", "default")
         problems.append(f"{where}: [tiers] default: expected one of {', '.join(TIERS)}, got {tier!r}")
     problems.extend(_cross_checks(label, text, values))
+    problems.extend(_google_sink_account(label, text, values["holds"]["sink"], google_accounts))
     if problems:
         raise ConfigError(problems)
     tz = values["user"]["timezone"] or local_timezone()
@@ -258,6 +259,21 @@ def _cross_checks(label: str, text: str, values: dict[str, dict[str, Any]]) -> l
     ):
         problems.append(f"{_where(label, text, 'holds', 'duration')}: [holds] duration: expected shorter than horizon")
     return problems
+
+
+def _google_sink_account(label: str, text: str, sink: str | None, accounts: list[dict[str, Any]]) -> list[str]:
+    """With several Google accounts the hold sink names one of them: caught at load, not at the first booking."""
+    if not sink or not sink.startswith("google:") or len(accounts) < 2:
+        return []
+    account, slash, _ = sink.removeprefix("google:").partition("/")
+    known = [table["account"] for table in accounts if table["account"]]
+    if slash and account.strip().lower() in {name.lower() for name in known}:
+        return []
+    where = _where(label, text, "holds", "sink")
+    return [
+        f"{where}: [holds] sink: {sink!r} names none of the Google accounts; with several, write "
+        f"google:ACCOUNT/CALENDAR_ID with ACCOUNT one of {', '.join(known)}"
+    ]
 
 
 def _where(label: str, text: str, section: str, name: str | None) -> str:

@@ -403,3 +403,28 @@ def test_touch_date_forms(demo, date, expected):
 def test_touch_date_defaults_to_now(demo):
     assert demo("touch", "alan-turing", now=NOW).code == 0
     assert by_id(demo("contacts", "list", "--json", now=NOW).json())["alan-turing"]["last_touch_at"] == NOW
+
+
+# --- Accounts beyond one Google login ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("sink", ["google:primary", "google:carol@example.com/primary"])
+def test_with_several_google_accounts_the_hold_sink_must_name_one_when_the_config_loads(cli, sink):
+    cli.write_config(f"""
+        [[sources.google]]
+        enabled = true
+        account = "ada@example.com"
+        token_file = "ada.json"
+        [[sources.google]]
+        enabled = true
+        account = "bob@example.org"
+        token_file = "bob.json"
+        [holds]
+        sink = "{sink}"
+    """)
+    result = cli("cold", now=NOW)
+    assert result.code == 2
+    assert f"{cli.config}:11: [holds] sink" in result.err and "google:ACCOUNT/CALENDAR_ID" in result.err
+    assert "ada@example.com" in result.err and "bob@example.org" in result.err
+    cli.write_config(cli.config.read_text().replace(sink, "google:Bob@example.org/primary"))
+    assert cli("cold", now=NOW).code == 0
