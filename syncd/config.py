@@ -223,7 +223,7 @@ def parse_config(text: str, path: Path | None) -> Config:
         where = _where(label, text, "tiers", "default")
         problems.append(f"{where}: [tiers] default: expected one of {', '.join(TIERS)}, got {tier!r}")
     problems.extend(_cross_checks(label, text, values))
-    problems.extend(_google_sink_account(label, text, values["holds"]["sink"], google_accounts))
+    problems.extend(_sink_account(label, text, values["holds"]["sink"], google_accounts, repeated["sources.caldav"]))
     if problems:
         raise ConfigError(problems)
     tz = values["user"]["timezone"] or local_timezone()
@@ -261,19 +261,29 @@ def _cross_checks(label: str, text: str, values: dict[str, dict[str, Any]]) -> l
     return problems
 
 
-def _google_sink_account(label: str, text: str, sink: str | None, accounts: list[dict[str, Any]]) -> list[str]:
-    """With several Google accounts the hold sink names one of them: caught at load, not at the first booking."""
-    if not sink or not sink.startswith("google:") or len(accounts) < 2:
+def _sink_account(
+    label: str, text: str, sink: str | None, google: list[dict[str, Any]], caldav: list[dict[str, Any]]
+) -> list[str]:
+    """The account a hold sink names must be configured: caught at load, not at the first booking.
+
+    `caldav:NAME/CALENDAR` names a `[[sources.caldav]]` table; with several Google accounts,
+    `google:ACCOUNT/CALENDAR_ID` names one of them.
+    """
+    kind, _, rest = (sink or "").partition(":")
+    account, slash, _ = rest.partition("/")
+    if kind == "caldav":
+        known = [table["name"] for table in caldav if table["name"]]
+        if account.strip() in known:
+            return []
+        problem = f"no [[sources.caldav]] table is named {account.strip()!r} (names: {', '.join(known) or 'none'})"
+    elif kind == "google" and len(google) > 1:
+        known = [table["account"] for table in google if table["account"]]
+        if slash and account.strip().lower() in {name.lower() for name in known}:
+            return []
+        problem = f"several Google accounts, so write google:ACCOUNT/CALENDAR_ID with ACCOUNT one of {', '.join(known)}"
+    else:
         return []
-    account, slash, _ = sink.removeprefix("google:").partition("/")
-    known = [table["account"] for table in accounts if table["account"]]
-    if slash and account.strip().lower() in {name.lower() for name in known}:
-        return []
-    where = _where(label, text, "holds", "sink")
-    return [
-        f"{where}: [holds] sink: {sink!r} names none of the Google accounts; with several, write "
-        f"google:ACCOUNT/CALENDAR_ID with ACCOUNT one of {', '.join(known)}"
-    ]
+    return [f"{_where(label, text, 'holds', 'sink')}: [holds] sink: {sink!r}: {problem}"]
 
 
 def _where(label: str, text: str, section: str, name: str | None) -> str:

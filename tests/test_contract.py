@@ -428,3 +428,19 @@ def test_with_several_google_accounts_the_hold_sink_must_name_one_when_the_confi
     assert "ada@example.com" in result.err and "bob@example.org" in result.err
     cli.write_config(cli.config.read_text().replace(sink, "google:Bob@example.org/primary"))
     assert cli("cold", now=NOW).code == 0
+
+
+def test_a_caldav_hold_sink_names_a_caldav_table_when_the_config_loads(cli):
+    cli.write_config("""
+        [[sources.caldav]]
+        name = "home"
+        url = "https://dav.example.com/"
+        username = "ada"
+        [holds]
+        sink = "caldav:work/Coffee"
+    """)
+    result = cli("cold", now=NOW)
+    assert result.code == 2
+    assert f"{cli.config}:7: [holds] sink" in result.err and "'work'" in result.err and "home" in result.err
+    cli.write_config(cli.config.read_text().replace("caldav:work/", "caldav:home/"))
+    assert cli("cold", now=NOW).code == 0
