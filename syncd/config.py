@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from syncd.addresses import normalize
 from syncd.config_accounts import account_tables, google_account_tables
 from syncd.config_spec import REPEATED_SECTIONS, SPEC, TIERS, TITLE_FIELDS, Key
 from syncd.config_types import FIELD_OF_SECTION, SECTION_TYPES, CaldavConfig, Config, GoogleConfig, ImapConfig
@@ -240,7 +241,11 @@ def parse_config(text: str, path: Path | None) -> Config:
 
 
 def _cross_checks(label: str, text: str, values: dict[str, dict[str, Any]]) -> list[str]:
-    problems = []
+    problems = [
+        f"{_where(label, text, 'user', 'emails')}: [user] emails: {address!r} is not an email address"
+        for address in values["user"]["emails"]
+        if normalize(address) is None
+    ]
     google = values["sources.google"]
     if google["enabled"] and not google["calendars"] and not google["gmail"]:
         where = _where(label, text, "sources.google", "enabled")

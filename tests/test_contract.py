@@ -444,3 +444,16 @@ def test_a_caldav_hold_sink_names_a_caldav_table_when_the_config_loads(cli):
     assert f"{cli.config}:7: [holds] sink" in result.err and "'work'" in result.err and "home" in result.err
     cli.write_config(cli.config.read_text().replace("caldav:work/", "caldav:home/"))
     assert cli("cold", now=NOW).code == 0
+
+
+def test_own_addresses_are_checked_when_the_config_loads(cli):
+    cli.write_config("""
+        [user]
+        emails = ["Me <ME@example.com>", "me at example dot com"]
+        [holds]
+        enabled = false
+    """)
+    result = cli("cold", now=NOW)
+    assert result.code == 2
+    assert f"{cli.config}:3: [user] emails" in result.err and "'me at example dot com'" in result.err
+    assert "ME@example.com" not in result.err, "a display name and capitals are an address as written"
