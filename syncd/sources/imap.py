@@ -40,7 +40,8 @@ from syncd.sources.imap_protocol import (
     parse_list,
     parse_status,
     quote,
-    uid_fetch,
+    read_uid_fetch,
+    send_uid_fetch,
     uid_ranges,
 )
 from syncd.sources.mail_headers import (
@@ -116,7 +117,18 @@ class _Run:
         return command(self.client, self.endpoint, what, lambda: function(*args))
 
     def fetch(self, folder: Folder, uids: str, items: str) -> list[Fetched]:
-        return self.call(f"FETCH {folder.name}", uid_fetch, self.client, uids, items)
+        return next(self.fetch_each(folder, [uids], items))[1]
+
+    def fetch_each(self, folder: Folder, uid_sets: list[str], items: str) -> Iterator[tuple[str, list[Fetched]]]:
+        """(UID set, its answers) for each set in order. The next set's command is sent before this
+        set's answer is read, so the server prepares it while this one is parsed and stored; an answer
+        left unread when the caller stops is read (and dropped) by imaplib at LOGOUT."""
+        what = f"FETCH {folder.name}"
+        tags = [self.call(what, send_uid_fetch, self.client, uids, items)[0] for uids in uid_sets[:1]]
+        for index, uids in enumerate(uid_sets):
+            if index + 1 < len(uid_sets):
+                tags.append(self.call(what, send_uid_fetch, self.client, uid_sets[index + 1], items)[0])
+            yield uids, self.call(what, read_uid_fetch, self.client, tags[index])
 
     @property
     def condstore(self) -> bool:
@@ -229,8 +241,7 @@ class ImapSource:
             records = self._flag_changes(run, folder, state, old["modseq"], old["uidnext"])
             if records:
                 yield Batch(upserts=records, cursor=_copy(run.cursor))
-        for uids in uid_ranges(first, status.uidnext - 1, UID_RANGE):
-            fetched = run.fetch(folder, uids, HEADER_ITEMS)
+        for uids, fetched in run.fetch_each(folder, uid_ranges(first, status.uidnext - 1, UID_RANGE), HEADER_ITEMS):
             records = [record for item in fetched if (record := self._record(item, since=run.since))]
             state["deleted"] = sorted(
                 set(state["deleted"]) | {item.uid for item in fetched if "\\deleted" in item.flags}
@@ -284,8 +295,7 @@ class ImapSource:
         same = old and old["uidvalidity"] == status.uidvalidity
         first = old["uidnext"] if old and same else self._first_uid_since(run, folder)
         matches: list[int] = []
-        for uids in uid_ranges(first, status.uidnext - 1, UID_RANGE):
-            ids = run.fetch(folder, uids, MESSAGE_ID_ITEMS)
+        for _, ids in run.fetch_each(folder, uid_ranges(first, status.uidnext - 1, UID_RANGE), MESSAGE_ID_ITEMS):
             matches += [item.uid for item in ids if _message_id(item.headers) in known]
         records: list[Message] = []
         if matches:

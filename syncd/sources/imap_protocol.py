@@ -210,15 +210,20 @@ _INTERNALDATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
 _LITERAL = re.compile(rb"\{(\d+)\}$")
 
 
-def uid_fetch(client: imaplib.IMAP4, uids: str, items: str) -> tuple[str, list[Any]]:
-    """`UID FETCH`, its answers read straight off the connection into `Fetched` items; a NO or BAD
-    comes back as (status, [the server's text]) the way imaplib answers.
+def send_uid_fetch(client: imaplib.IMAP4, uids: str, items: str) -> tuple[str, list[Any]]:
+    """Send `UID FETCH` without waiting for its answer (read it with `read_uid_fetch`): a command sent
+    ahead is prepared by the server while syncd stores the previous answer (pipelining, RFC 3501 5.5)."""
+    return "OK", [client._command("UID", "FETCH", uids, items)]
+
+
+def read_uid_fetch(client: imaplib.IMAP4, tag: bytes) -> tuple[str, list[Any]]:
+    """The answers to the UID FETCH sent as `tag`, read straight off the connection into `Fetched`
+    items; a NO or BAD comes back as (status, [the server's text]) the way imaplib answers.
 
     imaplib's general response loop (several regular expressions a line, every answer kept as a
     tuple among the untagged data) cost as much as the server's whole work on a header fetch; here a
     message costs two line reads, one literal read and three searches. Other untagged answers (an
     unsolicited EXISTS, a FETCH without UID) are dropped: nothing syncd reads comes from them."""
-    tag = client._command("UID", "FETCH", uids, items)
     fetched: list[Any] = []
     while True:
         line = client._get_line()
