@@ -135,7 +135,7 @@ def _twice(names: list[str]) -> list[str]:
 
 
 def _table_line(text: str, section: str, number: int) -> int | None:
-    """The line of the `number`-th `[[section]]` header."""
-    pattern = re.compile(rf"^\s*\[\[\s*{re.escape(section)}\s*\]\]")
+    """The line of the `number`-th `[[section]]` header (or of the one `[section]` table)."""
+    pattern = re.compile(rf"^\s*\[{{1,2}}\s*{re.escape(section)}\s*\]")
     headers = [line for line, content in enumerate(text.splitlines(), 1) if pattern.match(content)]
     return headers[number - 1] if len(headers) >= number else None

@@ -457,3 +457,16 @@ def test_own_addresses_are_checked_when_the_config_loads(cli):
     assert result.code == 2
     assert f"{cli.config}:3: [user] emails" in result.err and "'me at example dot com'" in result.err
     assert "ME@example.com" not in result.err, "a display name and capitals are an address as written"
+
+
+def test_a_single_account_table_problem_names_its_line(cli):
+    cli.write_config("""
+        [holds]
+        enabled = false
+        [sources.imap]
+        host = "imap.example.com"
+        username = "ada"
+        port = 0
+    """)
+    result = cli("cold", now=NOW)
+    assert result.code == 2 and f"{cli.config}:4: [[sources.imap]] #1 port" in result.err
