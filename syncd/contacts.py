@@ -13,7 +13,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from syncd import contacts_store
@@ -49,26 +49,31 @@ def slugify(name: str) -> str:
     return slug or "contact"
 
 
-def import_entries(store: Store, entries: Iterable[ContactEntry], now: datetime) -> tuple[int, int]:
+def import_entries(
+    store: Store, entries: Iterable[ContactEntry], now: datetime, own: frozenset[str] = frozenset()
+) -> tuple[int, int]:
     """Merge entries by address in one transaction: all of them land, or none.
 
     An entry whose addresses belong to an existing contact updates it (the fields it
     gives replace the old ones); an address claimed by two contacts is an error that
-    names both, because silently picking one would misattribute every touch.
+    names both, because silently picking one would misattribute every touch. The user's
+    `own` addresses are left out (see :func:`without_own`).
     """
     with store.transaction():
-        created, updated, _ = _merge(store, list(entries), now)
+        created, updated, _ = _merge(store, without_own(entries, own), now)
     return created, updated
 
 
-def import_file_entries(store: Store, entries: Iterable[ContactEntry], now: datetime) -> list[str]:
+def import_file_entries(
+    store: Store, entries: Iterable[ContactEntry], now: datetime, own: frozenset[str] = frozenset()
+) -> list[str]:
     """The configured `[contacts] files`: merge them, and archive the contacts they no longer give.
 
     Returns the ids archived now.  Only contacts a configured file gave are archived (one
     added by hand stays), and a read that gives nobody archives nobody: an emptied file is
     far more often a mistake than a network that vanished overnight.
     """
-    entries = list(entries)
+    entries = without_own(entries, own)
     with store.transaction():
         _, _, present = _merge(store, entries, now)
         contacts_store.mark_from_files(store, present)
@@ -76,6 +81,26 @@ def import_file_entries(store: Store, entries: Iterable[ContactEntry], now: date
     for contact_id in archived:
         log.info("archived %s: no configured contacts file lists them any more", _name_of(store, contact_id))
     return archived
+
+
+def without_own(entries: Iterable[ContactEntry], own: frozenset[str]) -> list[ContactEntry]:
+    """The entries without the user's own addresses, which are never a contact's.
+
+    Warned about, not refused: an address book exported with the user's own card in it is
+    common, and one card must not stop the rest importing. An entry left with no address is skipped.
+    """
+    kept = []
+    for entry in entries:
+        mine = [address for address in entry.emails if address in own]
+        if not mine:
+            kept.append(entry)
+            continue
+        rest = [address for address in entry.emails if address not in own]
+        skipped = "" if rest else "; the entry is skipped"
+        log.warning("%s: %s is your own address, never a contact's%s", entry.origin, ", ".join(mine), skipped)
+        if rest:
+            kept.append(replace(entry, emails=rest))
+    return kept
 
 
 def _merge(store: Store, entries: list[ContactEntry], now: datetime) -> tuple[int, int, set[str]]:
@@ -212,9 +237,11 @@ def resolve(store: Store, query: str) -> Contact:
     raise UsageError(f"{query!r} matches several contacts; use an id or address:\n{candidates}")
 
 
-def add_contact(store: Store, entry: ContactEntry, now: datetime) -> Contact:
-    """`contacts add`: a new contact only; an address already known is an error, not a merge."""
+def add_contact(store: Store, entry: ContactEntry, now: datetime, own: frozenset[str] = frozenset()) -> Contact:
+    """`contacts add`: a new contact only; an address already known, or the user's own, is an error, not a merge."""
     for address in entry.emails:
+        if address in own:
+            raise UsageError(f"{address} is your own address; you are never your own contact")
         owners = contacts_store.address_owners(store, [address])
         if owners:
             raise UsageError(f"{address} already belongs to {_name_of(store, owners.pop())}")
@@ -236,11 +263,16 @@ class ContactEdit:
     remove_emails: list[str] = field(default_factory=list)
 
 
-def edit_contact(store: Store, contact: Contact, edit: ContactEdit, now: datetime) -> Contact:
-    """Change one contact in one transaction; an address of someone else, or the last one, is refused."""
+def edit_contact(
+    store: Store, contact: Contact, edit: ContactEdit, now: datetime, own: frozenset[str] = frozenset()
+) -> Contact:
+    """Change one contact in one transaction; an address of someone else or the user's own, or the last one,
+    is refused."""
     added = [_address(item) for item in edit.add_emails]
     removed = {_address(item) for item in edit.remove_emails}
     for address in added:
+        if address in own:
+            raise UsageError(f"--add-email {address}: your own address; you are never your own contact")
         owners = contacts_store.address_owners(store, [address]) - {contact.id}
         if owners:
             raise UsageError(f"--add-email {address}: already belongs to {_name_of(store, owners.pop())}")

@@ -16,7 +16,7 @@ from syncd.contact_files import read_contact_files
 from syncd.contacts import import_file_entries
 from syncd.errors import UsageError, first_line
 from syncd.sources.base import CursorInvalid, Source, SourceError, SyncContext
-from syncd.rules import touch_rules
+from syncd.rules import own_addresses, touch_rules
 from syncd.store import Store
 from syncd.touches import TouchRules
 
@@ -54,7 +54,7 @@ def import_contact_files(config: Config, store: Store, now: datetime) -> str | N
     error = None
     if config.contacts.files:
         try:
-            import_file_entries(store, read_contact_files(config.contacts.files), now)
+            import_file_entries(store, read_contact_files(config.contacts.files), now, own_addresses(config, store))
         except UsageError as failure:  # the file, not the store: a StoreError still stops the cycle
             lines = str(failure).splitlines() or [type(failure).__name__]
             more = len([line for line in lines[1:] if line != "nothing was imported"])

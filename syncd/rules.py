@@ -13,12 +13,16 @@ from syncd.store import Store
 from syncd.touches import TouchRules
 
 
+def own_addresses(config: Config, store: Store) -> frozenset[str]:
+    """`[user] emails` and the addresses the providers reported as the user's: never touches, never contacts."""
+    own = {address for address in (normalize(item) for item in config.user.emails) if address}
+    return frozenset(own | store.own_addresses())
+
+
 def touch_rules(config: Config, store: Store) -> TouchRules:
     """The configured addresses and limits, plus the addresses the providers reported as the user's."""
-    own = {address for address in (normalize(item) for item in config.user.emails) if address}
-    own |= store.own_addresses()
     return TouchRules(
-        own_addresses=frozenset(own),
+        own_addresses=own_addresses(config, store),
         max_meeting_size=config.rules.max_meeting_size,
         max_recipients=config.rules.max_recipients,
         blocklist=tuple(config.rules.blocklist),

@@ -470,3 +470,24 @@ def test_a_single_account_table_problem_names_its_line(cli):
     """)
     result = cli("cold", now=NOW)
     assert result.code == 2 and f"{cli.config}:4: [[sources.imap]] #1 port" in result.err
+
+
+# --- Touch rules: the user's own addresses are never contacts ----------------------------------------
+
+
+def test_own_addresses_are_never_contacts(demo):
+    """The demo user is sam@rivera.example: as a contact, forever cold, booked for coffee with themselves."""
+    added = demo("contacts", "add", "Sam Rivera", "Sam@Rivera.example", now=NOW)
+    assert added.code == 2 and "sam@rivera.example" in added.err and "own" in added.err
+    edited = demo("contacts", "edit", "alan-turing", "--add-email", "sam@rivera.example", now=NOW)
+    assert edited.code == 2 and "own" in edited.err
+    (demo.home / "card.toml").write_text(
+        '[[contact]]\nname = "Sam"\nemails = ["sam@rivera.example"]\n\n'
+        '[[contact]]\nname = "Zoe Field"\nemails = ["zoe@field.example", "SAM@rivera.example"]\n'
+    )
+    imported = demo("contacts", "import", str(demo.home / "card.toml"), now=NOW)
+    assert imported.code == 0, imported.err
+    listed = demo("contacts", "list", "--json", now=NOW).json()
+    assert not [item for item in listed if "sam@rivera.example" in item["emails"]]
+    assert by_id(listed)["zoe-field"]["emails"] == ["zoe@field.example"]
+    assert "sam" not in {item["id"] for item in demo("cold", "--json", now=NOW).json()}

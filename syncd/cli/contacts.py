@@ -19,6 +19,7 @@ from syncd.errors import UsageError
 from syncd.explain import all_statuses, status_of
 from syncd.holds import withdraw
 from syncd.report import ago, contact_json, contact_label, describe_touch, local_iso, table
+from syncd.rules import own_addresses
 from syncd.timeutil import parse_instant
 
 
@@ -69,7 +70,8 @@ def register(commands: Any) -> None:
 def cmd_contacts(app: App, args: argparse.Namespace) -> int:
     action = args.contacts_command
     if action == "import":
-        created, updated = import_entries(app.store, read_contact_files(args.files), app.now)
+        own = own_addresses(app.config, app.store)
+        created, updated = import_entries(app.store, read_contact_files(args.files), app.now, own)
         print(f"imported {created} new and {updated} updated contacts")
         return 0
     if action == "add":
@@ -81,7 +83,7 @@ def cmd_contacts(app: App, args: argparse.Namespace) -> int:
         entry = entry_from_fields("contacts add", values, problems_found)
         if entry is None:
             raise UsageError("\n".join(problems_found))
-        contact = add_contact(app.store, entry, app.now)
+        contact = add_contact(app.store, entry, app.now, own_addresses(app.config, app.store))
         print(f"added {contact.id}: {contact_label(contact)}")
         return 0
     if action == "list":

@@ -12,6 +12,7 @@ from syncd.contacts import ContactEdit, edit_contact, remove_contact, resolve
 from syncd.errors import UsageError
 from syncd.holds import withdraw
 from syncd.report import contact_label
+from syncd.rules import own_addresses
 
 FROM_FILES_NOTE = "note: {name} comes from your [contacts] files; {what}"
 
@@ -80,7 +81,7 @@ def cmd_edit(app: App, args: argparse.Namespace) -> int:
     )
     if edit == ContactEdit():
         raise UsageError("contacts edit: nothing to change (give --name, --tier, --add-email, … ; see --help)")
-    edited = edit_contact(app.store, contact, edit, app.now)
+    edited = edit_contact(app.store, contact, edit, app.now, own_addresses(app.config, app.store))
     print(f"edited {edited.id}: {contact_label(edited)}")
     if contact.from_files:
         print(FROM_FILES_NOTE.format(name=edited.name, what="the fields the file gives come back on the next sync"))
