@@ -73,7 +73,7 @@ def import_file_entries(
     added by hand stays), and a read that gives nobody archives nobody: an emptied file is
     far more often a mistake than a network that vanished overnight.
     """
-    entries = without_own(entries, own)
+    entries = without_own(entries, own, logging.INFO)
     with store.transaction():
         _, _, present = _merge(store, entries, now)
         contacts_store.mark_from_files(store, present)
@@ -83,11 +83,15 @@ def import_file_entries(
     return archived
 
 
-def without_own(entries: Iterable[ContactEntry], own: frozenset[str]) -> list[ContactEntry]:
+def without_own(
+    entries: Iterable[ContactEntry], own: frozenset[str], level: int = logging.WARNING
+) -> list[ContactEntry]:
     """The entries without the user's own addresses, which are never a contact's.
 
-    Warned about, not refused: an address book exported with the user's own card in it is
-    common, and one card must not stop the rest importing. An entry left with no address is skipped.
+    Logged, not refused: an address book exported with the user's own card in it is common,
+    and one card must not stop the rest importing. An entry left with no address is skipped.
+    `level`: the `[contacts] files` are read on every sync, so there it is an INFO line, not a
+    WARNING in the journal every 15 minutes.
     """
     kept = []
     for entry in entries:
@@ -97,7 +101,7 @@ def without_own(entries: Iterable[ContactEntry], own: frozenset[str]) -> list[Co
             continue
         rest = [address for address in entry.emails if address not in own]
         skipped = "" if rest else "; the entry is skipped"
-        log.warning("%s: %s is your own address, never a contact's%s", entry.origin, ", ".join(mine), skipped)
+        log.log(level, "%s: %s is your own address, never a contact's%s", entry.origin, ", ".join(mine), skipped)
         if rest:
             kept.append(replace(entry, emails=rest))
     return kept
