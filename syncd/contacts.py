@@ -233,8 +233,9 @@ def resolve(store: Store, query: str) -> Contact:
     by_name = [contact for contact in contacts if contact.name.casefold() == text.casefold()]
     if not by_name:
         by_name = [contact for contact in contacts if text.casefold() in contact.name.casefold()]
-    if len(by_name) == 1:
-        return by_name[0]
+    listed = [contact for contact in by_name if contact.archived_at is None]
+    if len(by_name) == 1 or len(listed) == 1:  # an archived namesake (not listed) does not make a name ambiguous
+        return by_name[0] if len(by_name) == 1 else listed[0]
     if not by_name:
         raise UsageError(f"no contact matches {query!r} (try an id, an address or a name from `syncd contacts list`)")
     candidates = "\n".join(f"  {contact.id}  {contact.name} <{contact.email}>" for contact in by_name)

@@ -491,3 +491,16 @@ def test_own_addresses_are_never_contacts(demo):
     assert not [item for item in listed if "sam@rivera.example" in item["emails"]]
     assert by_id(listed)["zoe-field"]["emails"] == ["zoe@field.example"]
     assert "sam" not in {item["id"] for item in demo("cold", "--json", now=NOW).json()}
+
+
+def test_an_archived_namesake_does_not_make_a_name_ambiguous(demo):
+    contacts_file = demo.config.parent / "contacts.toml"
+    blocks = contacts_file.read_text().split("[[contact]]")
+    contacts_file.write_text("[[contact]]".join(block for block in blocks if "margaret@apollo.example" not in block))
+    assert demo("sync", now=NOW).code == 0
+    assert demo("contacts", "add", "Margaret Hamilton", "margaret@mit.example", now=NOW).code == 0
+    touched = demo("touch", "margaret hamilton", now=NOW)
+    assert touched.code == 0, touched.err
+    assert "margaret@mit.example" in touched.out
+    archived = demo("why", "margaret-hamilton", "--json", now=NOW).json()
+    assert archived["hold"]["reason"] == "archived", "the archived one is still found by id"
