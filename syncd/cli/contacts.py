@@ -13,6 +13,7 @@ from syncd.cold import ContactStatus
 from syncd.config_spec import TIERS
 from syncd.cli import contacts_edit, suggest
 from syncd.cli.holds_cmd import report_withdrawal
+from syncd.cli.views import cycle_collection_paused
 from syncd.contact_files import entry_from_fields, read_contact_files
 from syncd.contacts import add_contact, add_manual_touch, import_entries, resolve, set_snooze
 from syncd.errors import UsageError
@@ -87,33 +88,39 @@ def cmd_contacts(app: App, args: argparse.Namespace) -> int:
         print(f"added {contact.id}: {contact_label(contact)}")
         return 0
     if action == "list":
-        rows = all_statuses(app) if args.all else app.statuses()
-        if args.json:
-            items = [contact_json(status, app.config.tz, app.tier_of(status.contact), cold=False) for status in rows]
-            if args.all:
-                for item, status in zip(items, rows, strict=True):
-                    item["archived"] = status.contact.archived_at is not None
-            print(json.dumps(items, indent=2))
-            return 0
-        print(
-            table(
-                ["ID", "NAME", "EMAIL", "TIER", "CADENCE", "LAST TOUCH", ""],
-                [
-                    [
-                        s.contact.id,
-                        s.contact.name,
-                        s.contact.email,
-                        app.tier_of(s.contact),
-                        f"{s.cadence_days}d",
-                        describe_touch(s, app.now, app.config.tz),
-                        _state(s),
-                    ]
-                    for s in rows
-                ],
-            )
-        )
-        return 0
+        with cycle_collection_paused():
+            return _list(app, args)
     return cmd_contact_show(app, args)
+
+
+def _list(app: App, args: argparse.Namespace) -> int:
+    """`contacts list`: every contact with its last touch, as a table or JSON."""
+    rows = all_statuses(app) if args.all else app.statuses()
+    if args.json:
+        items = [contact_json(status, app.config.tz, app.tier_of(status.contact), cold=False) for status in rows]
+        if args.all:
+            for item, status in zip(items, rows, strict=True):
+                item["archived"] = status.contact.archived_at is not None
+        print(json.dumps(items, indent=2))
+        return 0
+    print(
+        table(
+            ["ID", "NAME", "EMAIL", "TIER", "CADENCE", "LAST TOUCH", ""],
+            [
+                [
+                    s.contact.id,
+                    s.contact.name,
+                    s.contact.email,
+                    app.tier_of(s.contact),
+                    f"{s.cadence_days}d",
+                    describe_touch(s, app.now, app.config.tz),
+                    _state(s),
+                ]
+                for s in rows
+            ],
+        )
+    )
+    return 0
 
 
 def _state(status: ContactStatus) -> str:

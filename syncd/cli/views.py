@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from syncd.app import App
@@ -25,7 +28,35 @@ def register(commands: Any) -> None:
     ):
         command = commands.add_parser(name, help=text)
         command.add_argument("--json", action="store_true")
-        command.set_defaults(run=handler)
+        command.set_defaults(run=without_cycle_collection(handler))
+
+
+@contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """A read-only command builds tens of thousands of objects (a contact, a touch, a status
+    and a table row each) that live until it prints, none of them in a cycle; the cycle
+    collector would walk them again and again as they pile up (≈ 6 ms of `contacts list`,
+    some 5 % of the whole command). Reference counting still frees everything; collection
+    resumes after, if it was on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def without_cycle_collection(
+    handler: Callable[[App, argparse.Namespace], int],
+) -> Callable[[App, argparse.Namespace], int]:
+    """`handler` run under :func:`cycle_collection_paused`."""
+
+    def run(app: App, args: argparse.Namespace) -> int:
+        with cycle_collection_paused():
+            return handler(app, args)
+
+    return run
 
 
 def cmd_cold(app: App, args: argparse.Namespace) -> int:
