@@ -99,19 +99,17 @@ def _normalize(address: str) -> str | None:
 _memoised_normalize = lru_cache(maxsize=1 << 14)(_normalize)
 
 
-def parse_address_list(header_values: list[str] | str | None) -> list[str]:
-    """Normalised addresses from raw header values; malformed entries are dropped, not fatal."""
-    return [address for address, _name in parse_mailbox_list(header_values)]
+def parse_address_list(header_values: list[str] | str | None, names: dict[str, str] | None = None) -> list[str]:
+    """Normalised addresses from raw header values; malformed entries are dropped, not fatal.
 
-
-def parse_mailbox_list(header_values: list[str] | str | None) -> list[tuple[str, str]]:
-    """(normalised address, display name or "") from raw header values, each address once
-    (its first mailbox); names are unquoted and RFC 2047-decoded, malformed entries dropped."""
+    With `names`, each address's display name (as written: maybe quoted, RFC 2047 words still
+    encoded) is added to it unless the address already has one, for
+    :func:`syncd.records.display_names` to clean; read in the same pass as the addresses."""
     if not header_values:
         return []
     if isinstance(header_values, str):
         header_values = [header_values]
-    result: list[tuple[str, str]] = []
+    result: list[str] = []
     seen: set[str] = set()
     # Split the raw header first: a decoded display name may contain commas, quotes or
     # even "@", which would otherwise add or swallow addresses. The stdlib parser
@@ -127,7 +125,9 @@ def parse_mailbox_list(header_values: list[str] | str | None) -> list[tuple[str,
         canonical = normalize(address) if address else None
         if canonical and canonical not in seen:
             seen.add(canonical)
-            result.append((canonical, decode_rfc2047(name) if name else ""))
+            result.append(canonical)
+            if name and names is not None and canonical not in names:
+                names[canonical] = name
     return result
 
 
@@ -139,16 +139,17 @@ def common_addresses(text: str) -> list[str] | None:
 
 
 def common_mailboxes(text: str) -> list[tuple[str, str]] | None:
-    """(display name, address) of a header value made only of common shapes, as `getaddresses`
-    would give them (up to runs of whitespace in a name), or None when any part needs the full parser."""
+    """(display name, address) of a header value made only of common shapes, or None when any
+    part needs the full parser. The addresses are those `getaddresses` gives; a name is as
+    written, quotes included (:func:`syncd.records.display_names` unquotes the names it keeps)."""
     mailboxes: list[tuple[str, str]] = []
     position, end = 0, len(text)
     while position < end:
         match = _COMMON_MAILBOX.match(text, position)
         if match is None:
             return None
-        name = match.group(2) or ""
-        mailboxes.append((name[1:-1] if name.startswith('"') else name, match.group(1) or match.group(3)))
+        bare, name, address = match.groups()
+        mailboxes.append((name or "", bare or address))
         position = match.end()
         if position == end and text.endswith(","):
             return None  # an empty last entry: let the parser decide what it means

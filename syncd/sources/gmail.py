@@ -41,7 +41,7 @@ from datetime import datetime, UTC
 from typing import Any
 from collections.abc import Callable, Iterator
 
-from syncd.addresses import parse_mailbox_list
+from syncd.addresses import parse_address_list
 from syncd.errors import CursorInvalid
 from syncd.google.client import MAX_BATCH, GoogleSession
 from syncd.google.failures import GoogleApiError
@@ -77,17 +77,21 @@ def message_record(data: dict[str, Any]) -> Message | None:
     precedence = (headers.get("precedence") or [""])[0].strip().lower()
     bulk = bool(headers.get("list-id") or headers.get("list-unsubscribe")) or precedence in ("bulk", "list", "junk")
     auto = (headers.get("auto-submitted") or [""])[0].strip()
-    sender, to, cc = (parse_mailbox_list(headers.get(name)) for name in ("from", "to", "cc"))
+    named: dict[str, str] = {}
+
+    def addresses(name: str) -> tuple[str, ...]:
+        return tuple(parse_address_list(headers.get(name), named))
+
     return Message(
         item_id=str(data["id"]),
         date=date,
-        sender=tuple(address for address, _name in sender),
-        to=tuple(address for address, _name in to),
-        cc=tuple(address for address, _name in cc),
+        sender=addresses("from"),
+        to=addresses("to"),
+        cc=addresses("cc"),
         bulk=bulk,
         auto_submitted=auto or None,
         labels=tuple(sorted(labels & KEPT_LABELS)),
-        names=display_names(sender + to + cc),
+        names=display_names(named.items()),
     )
 
 

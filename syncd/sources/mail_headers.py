@@ -15,7 +15,7 @@ from email.policy import compat32
 from email.utils import parsedate_to_datetime
 from typing import BinaryIO
 
-from syncd.addresses import decode_rfc2047, parse_mailbox_list
+from syncd.addresses import decode_rfc2047, parse_address_list
 from syncd.records import Message, display_names
 
 _PARSER = BytesHeaderParser(policy=compat32)
@@ -158,19 +158,19 @@ def build_message(
         if mapped:
             labels.add(mapped)
     subject = _header(headers, "Subject")
-    sender, to, cc = (_mailboxes(headers, name) for name in ("From", "To", "Cc"))
+    named: dict[str, str] = {}
     return Message(
         item_id=message_id[:500],
         date=date,
-        sender=tuple(address for address, _name in sender),
-        to=tuple(address for address, _name in to),
-        cc=tuple(address for address, _name in cc),
+        sender=_addresses(headers, "From", named),
+        to=_addresses(headers, "To", named),
+        cc=_addresses(headers, "Cc", named),
         bulk=bulk,
         auto_submitted=(_header(headers, "Auto-Submitted") or None),
         labels=tuple(sorted(labels)),
         subject=decode_rfc2047(subject)[:300] if subject else None,
         headers_cut=headers_cut,
-        names=display_names(sender + to + cc),
+        names=display_names(named.items()),
     )
 
 
@@ -228,7 +228,7 @@ def _header(headers: dict[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def _mailboxes(headers: dict[str, list[str]], name: str) -> list[tuple[str, str]]:
-    """(address, display name) of one address header, read once for both. Malformed addresses,
-    and headers the parser cannot finish, are dropped."""
-    return parse_mailbox_list(_all(headers, name))
+def _addresses(headers: dict[str, list[str]], name: str, named: dict[str, str]) -> tuple[str, ...]:
+    """Malformed addresses, and headers the parser cannot finish, are dropped; display names
+    are added to `named` (the first one an address is given)."""
+    return tuple(parse_address_list(_all(headers, name), named))
