@@ -76,7 +76,10 @@ def new_people(rows: list[AddressTouches], rules: TouchRules, now: datetime) -> 
 
 def with_names(items: list[Suggestion], sightings: Mapping[str, Iterable[tuple[str, int]]]) -> list[Suggestion]:
     """`items` named by the display name seen most with each address (`sightings`: address →
-    (name, epoch seconds) per touch that named it); an address never named keeps its guess."""
+    (name, epoch seconds) per touch that named it); an address never named keeps its guess.
+
+    The name is made inert here, not only where it is printed: `--add` stores it, and a
+    stranger's header must not put a control character into a contact's name."""
     named = []
     for item in items:
         name = name_seen_most(sightings.get(item.email, ()))
