@@ -271,3 +271,6 @@ def test_names_shown_inert_and_rows_stored_without_names_fall_back_to_the_guess(
         item["email"]: item["name"] for item in cli("contacts", "suggest", "--json", now=NOW_TEXT).json()["suggestions"]
     }
     assert names == {evil: "Evil\\x1b[2J", otto: "Old Timer"}
+    assert cli("contacts", "suggest", "--add", evil, now=NOW_TEXT).code == 0
+    (contact,) = cli("contacts", "list", "--json", now=NOW_TEXT).json()
+    assert contact["name"] == "Evil\\x1b[2J"  # stored as shown: no control character in a contact's name
