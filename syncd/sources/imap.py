@@ -317,10 +317,9 @@ class ImapSource:
             date = message_date(headers) or item.internaldate
             if date is None or (since is not None and date < since):
                 return None
-            envelope = _envelope(item.internaldate)
-            record = build_message(headers, date, envelope, labels)
+            record = build_message(headers, date, b"", labels)
             if record.item_id.startswith("sha1:"):  # fingerprinted: hash the block as sent, as earlier versions did
-                return message_from_headers(item.headers, envelope, labels)
+                return message_from_headers(item.headers, _envelope(item.internaldate), labels)
             return record
         except (ValueError, TypeError, LookupError, UnicodeError) as error:
             log.warning("%s: skipping message UID %d: %s", self.name, item.uid, type(error).__name__)
@@ -334,20 +333,12 @@ def _unix_lines(block: bytes) -> bytes:
     return text + b"\n" if text else b""
 
 
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
 def _envelope(internaldate: datetime | None) -> bytes:
-    """The mbox `From ` line INTERNALDATE stands for, as `strftime("%a %b %d %H:%M:%S %Y")` wrote it
-    (the fingerprint of a message without Message-ID hashes it, so it must not change), in a fifth
-    of strftime's time."""
+    """The mbox `From ` line INTERNALDATE stands for; the fingerprint of a message without
+    Message-ID hashes it, so it must not change."""
     if internaldate is None:
         return b""
-    when = internaldate
-    clock = f"{when.hour:02d}:{when.minute:02d}:{when.second:02d}"
-    stamp = f"{_DAYS[when.weekday()]} {_MONTHS[when.month - 1]} {when.day:02d} {clock} {when.year}"
-    return b"From MAILER-DAEMON " + stamp.encode()
+    return b"From MAILER-DAEMON " + internaldate.strftime("%a %b %d %H:%M:%S %Y").encode()
 
 
 def _message_id(headers: bytes) -> str:

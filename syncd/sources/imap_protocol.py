@@ -16,10 +16,10 @@ import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from datetime import datetime, timedelta, UTC
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from syncd.config_spec import LOCAL_HOSTS
 from syncd.errors import NeedsAuth, SourceError, first_line_of
@@ -63,8 +63,12 @@ class FolderStatus:
 class Fetched:
     uid: int
     flags: frozenset[str]
-    internaldate: datetime | None
     headers: bytes
+    internaldate_text: bytes = b""  # as the server sent it: read only for a message without a usable Date
+
+    @cached_property
+    def internaldate(self) -> datetime | None:
+        return _internaldate(self.internaldate_text) if self.internaldate_text else None
 
 
 def describe(error: BaseException) -> str:
@@ -207,7 +211,14 @@ def parse_status(data: list[bytes]) -> FolderStatus:
 _UID = re.compile(rb"\bUID (\d+)")
 _FLAGS = re.compile(rb"\bFLAGS \(([^)]*)\)")
 _INTERNALDATE = re.compile(rb'\bINTERNALDATE "([^"]+)"')
-_LITERAL = re.compile(rb"\{(\d+)\}$")
+_LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
+# A FETCH answer in the order syncd asks for its items (Dovecot's, and most servers'; MODSEQ under
+# CONDSTORE): one match; anything else goes to parse_fetch_answer
+_MODSEQ = rb"(?:MODSEQ \(\d+\) )?"
+_IN_ORDER = re.compile(
+    rb"\* \d+ FETCH \(UID (\d+) " + _MODSEQ + rb"FLAGS \(([^)]*)\) " + _MODSEQ + rb'INTERNALDATE "([^"]+)" '
+)
+_MAX_LINE = 1_000_000  # imaplib's limit on one response line
 
 
 def send_uid_fetch(client: imaplib.IMAP4, uids: str, items: str) -> tuple[str, list[Any]]:
@@ -222,23 +233,38 @@ def read_uid_fetch(client: imaplib.IMAP4, tag: bytes) -> tuple[str, list[Any]]:
 
     imaplib's general response loop (several regular expressions a line, every answer kept as a
     tuple among the untagged data) cost as much as the server's whole work on a header fetch; here a
-    message costs two line reads, one literal read and three searches. Other untagged answers (an
+    message costs two line reads, one literal read and one match. Other untagged answers (an
     unsolicited EXISTS, a FETCH without UID) are dropped: nothing syncd reads comes from them."""
     fetched: list[Any] = []
+    wire = cast(BinaryIO, client.file)  # imaplib opens the socket's file with makefile("rb")
+    readline, read = wire.readline, wire.read
     while True:
-        line = client._get_line()
+        line = _line(client, readline)
         if line.startswith(tag + b" "):
             del client.tagged_commands[tag]
-            status, _, text = line[len(tag) + 1 :].partition(b" ")
+            status, _, text = line[len(tag) + 1 : -2].partition(b" ")
             return status.decode("ascii", "replace"), fetched if status == b"OK" else [text]
         literal = None
         while size := _LITERAL.search(line):  # the answer goes on after each literal
-            data = client.read(int(size.group(1)))
+            data = read(int(size.group(1)))
             literal = data if literal is None else literal
-            line = line[: size.start()] + client._get_line()
-        item = parse_fetch_answer(line, literal or b"") if line.startswith(b"* ") else None
-        if item:
+            line = line[: size.start()] + _line(client, readline)
+        in_order = _IN_ORDER.match(line)
+        if in_order:
+            uid, flags, date = in_order.groups()
+            fetched.append(Fetched(int(uid), _flag_set(flags), literal or b"", date))
+        elif line.startswith(b"* ") and (item := parse_fetch_answer(line, literal or b"")):
             fetched.append(item)
+
+
+def _line(client: imaplib.IMAP4, readline: Callable[[int], bytes]) -> bytes:
+    """One response line with its CRLF, failing as imaplib does on a closed or broken connection."""
+    line = readline(_MAX_LINE + 1)
+    if len(line) > _MAX_LINE:
+        raise client.error(f"got more than {_MAX_LINE} bytes")
+    if not line.endswith(b"\r\n"):
+        raise client.abort("socket error: EOF" if not line else "socket error: unterminated line")
+    return line
 
 
 def parse_fetch_answer(text: bytes, literal: bytes) -> Fetched | None:
@@ -249,10 +275,7 @@ def parse_fetch_answer(text: bytes, literal: bytes) -> Fetched | None:
     flags = _FLAGS.search(text)
     date = _INTERNALDATE.search(text)
     return Fetched(
-        uid=int(uid.group(1)),
-        flags=_flag_set(flags.group(1)) if flags else frozenset(),
-        internaldate=_internaldate(date.group(1)) if date else None,
-        headers=literal,
+        int(uid.group(1)), _flag_set(flags.group(1)) if flags else frozenset(), literal, date.group(1) if date else b""
     )
 
 

@@ -202,15 +202,16 @@ def test_a_fetched_header_block_is_the_record_mbox_would_make_of_it():
     block hashed with the INTERNALDATE `From ` line."""
     block = b"From: Ada <ada@example.com>\r\nTo: me@example.com,\r\n  bob@example.org\r\nSubject: a\r\n b\r\n\r\n"
     when = datetime(2026, 11, 2, 8, 0, 9, tzinfo=UTC)
+    arrived = b"02-Nov-2026 09:00:09 +0100"
     source = ImapSource(ImapAccount(host="localhost", username="me"))
     from_line = b"From MAILER-DAEMON " + when.strftime("%a %b %d %H:%M:%S %Y").encode()
     with_id = b"Message-ID: <m1@example.com>\r\n" + block
-    item = Fetched(uid=1, flags=frozenset({"\\deleted"}), internaldate=when, headers=with_id)
+    item = Fetched(uid=1, flags=frozenset({"\\deleted"}), headers=with_id, internaldate_text=arrived)
     expected = message_from_headers(with_id.replace(b"\r\n", b"\n")[:-1], from_line, ("TRASH",))
     assert expected is not None and expected.subject == "a\n b" and expected.to == ("me@example.com", "bob@example.org")
     assert source._record(item) == expected
     assert source._record(item, since=when + timedelta(seconds=1)) is None
-    fingerprinted = source._record(Fetched(uid=2, flags=frozenset(), internaldate=when, headers=block))
+    fingerprinted = source._record(Fetched(uid=2, flags=frozenset(), headers=block, internaldate_text=arrived))
     assert fingerprinted == message_from_headers(block, from_line)
     assert fingerprinted is not None and fingerprinted.item_id.startswith("sha1:")
 
