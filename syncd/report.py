@@ -5,7 +5,10 @@ JSON field names are a contract (DESIGN.md, README); add fields, never rename.
 
 from __future__ import annotations
 
+import json
+import math
 from datetime import datetime, tzinfo
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from syncd.cold import ContactStatus
@@ -44,6 +47,75 @@ def contact_json(status: ContactStatus, tz: tzinfo, tier: str, cold: bool) -> di
     return data
 
 
+def json_text(value: Any) -> str:
+    """`json.dumps(value, indent=2)`, byte for byte, in about a third of the time: the standard
+    encoder falls back to pure Python generators once it indents, and `contacts list --json`
+    writes some 100,000 values. Anything but str-keyed dicts, lists and JSON scalars goes to
+    the standard encoder whole."""
+    parts: list[str] = []
+    try:
+        _encode(value, "\n", parts)
+    except _Unsupported:
+        return json.dumps(value, indent=2)
+    return "".join(parts)
+
+
+class _Unsupported(Exception):
+    """A value :func:`json_text` leaves to the standard encoder."""
+
+
+_SCALARS: dict[type, Any] = {
+    str: encode_basestring_ascii,
+    int: int.__repr__,
+    bool: {True: "true", False: "false"}.__getitem__,
+    type(None): lambda _: "null",
+}
+
+
+def _encode(value: Any, newline: str, parts: list[str]) -> None:
+    """Append `value` as JSON indented by two from `newline`; strings, whole numbers, booleans
+    and null (nearly every value) are written in place, without a call per value."""
+    scalar = _SCALARS.get(type(value))
+    if scalar is not None:
+        parts.append(scalar(value))
+    elif isinstance(value, float) and math.isfinite(value):
+        parts.append(float.__repr__(value))
+    elif isinstance(value, dict):
+        if not value:
+            parts.append("{}")
+            return
+        inner = newline + "  "
+        opening = "{" + inner
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Unsupported
+            scalar = _SCALARS.get(type(item))
+            if scalar is None:
+                parts.append(opening + encode_basestring_ascii(key) + ": ")
+                _encode(item, inner, parts)
+            else:
+                parts.append(opening + encode_basestring_ascii(key) + ": " + scalar(item))
+            opening = "," + inner
+        parts.append(newline + "}")
+    elif isinstance(value, list | tuple):
+        if not value:
+            parts.append("[]")
+            return
+        inner = newline + "  "
+        opening = "[" + inner
+        for item in value:
+            scalar = _SCALARS.get(type(item))
+            if scalar is None:
+                parts.append(opening)
+                _encode(item, inner, parts)
+            else:
+                parts.append(opening + scalar(item))
+            opening = "," + inner
+        parts.append(newline + "]")
+    else:
+        raise _Unsupported
+
+
 def ago(then: datetime | None, now: datetime) -> str:
     if then is None:
         return "never"
@@ -73,4 +145,4 @@ def contact_label(contact: Contact) -> str:
     return f"{contact.name} <{contact.email}>" if contact.email else contact.name
 
 
-__all__ = ["ago", "contact_json", "contact_label", "describe_touch", "local_iso", "table"]
+__all__ = ["ago", "contact_json", "contact_label", "describe_touch", "json_text", "local_iso", "table"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from syncd.contacts import add_contact, add_manual_touch, import_entries, resolv
 from syncd.errors import UsageError
 from syncd.explain import all_statuses, status_of
 from syncd.holds import withdraw
-from syncd.report import ago, contact_json, contact_label, describe_touch, local_iso, table
+from syncd.report import ago, contact_json, contact_label, describe_touch, json_text, local_iso, table
 from syncd.rules import own_addresses
 from syncd.timeutil import parse_instant
 
@@ -101,7 +100,7 @@ def _list(app: App, args: argparse.Namespace) -> int:
         if args.all:
             for item, status in zip(items, rows, strict=True):
                 item["archived"] = status.contact.archived_at is not None
-        print(json.dumps(items, indent=2))
+        print(json_text(items))
         return 0
     print(
         table(
@@ -147,7 +146,7 @@ def cmd_contact_show(app: App, args: argparse.Namespace) -> int:
         }
     data["last_touch"] = explanation
     if args.json:
-        print(json.dumps(data, indent=2))
+        print(json_text(data))
         return 0
     print(f"{contact.name}  ({contact.id})")
     print(f"  emails:   {', '.join(contact.emails)}")

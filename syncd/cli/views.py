@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ from syncd.contacts import list_contacts
 from syncd.errors import StoreError
 from syncd.health import problems
 from syncd.heartbeat import daemon_info, daemon_problems
-from syncd.report import ago, contact_json, describe_touch, local_iso, table
+from syncd.report import ago, contact_json, describe_touch, json_text, local_iso, table
 from syncd.store_errors import store_error
 
 
@@ -63,10 +62,7 @@ def cmd_cold(app: App, args: argparse.Namespace) -> int:
     cold = app.cold()
     if args.json:
         print(
-            json.dumps(
-                [contact_json(status, app.config.tz, app.tier_of(status.contact), cold=True) for status in cold],
-                indent=2,
-            )
+            json_text([contact_json(status, app.config.tz, app.tier_of(status.contact), cold=True) for status in cold])
         )
         return 0
     if not cold:
@@ -113,7 +109,7 @@ def holds_data(app: App) -> list[dict[str, Any]]:
 def cmd_holds(app: App, args: argparse.Namespace) -> int:
     data = holds_data(app)
     if args.json:
-        print(json.dumps(data, indent=2))
+        print(json_text(data))
     elif not data:
         print("no upcoming holds")
     else:
@@ -184,10 +180,10 @@ def cmd_status(app: App, args: argparse.Namespace) -> int:
         if not args.json:
             raise  # the CLI prints it as one line on stderr, exit 1
         failure = error if isinstance(error, StoreError) else store_error(app.config.store_path, error)
-        print(json.dumps(store_failure_data(failure), indent=2))
+        print(json_text(store_failure_data(failure)))
         return 1
     if args.json:
-        print(json.dumps(data, indent=2))
+        print(json_text(data))
     else:
         print(
             table(
