@@ -2,7 +2,8 @@
 
 Connecting (TLS, STARTTLS or plain to localhost, certificates always verified), logging
 in once, and parsing the few responses syncd reads: LIST with RFC 6154 special-use
-flags, STATUS, and UID FETCH. Every failure becomes one `SourceError` line that names
+flags, STATUS, and UID FETCH (pipelined, its answers read off the connection by syncd
+itself: imaplib's response loop cost as much as the server). Every failure becomes one `SourceError` line that names
 the server and never contains the password.
 """
 
@@ -16,8 +17,8 @@ import socket
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
 from datetime import datetime, timedelta, UTC
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
