@@ -86,8 +86,9 @@ def table(headers: list[str], rows: list[list[str]], width: int | None = None) -
     so an escape cannot break the layout or the terminal, and wide characters count two.
 
     `contacts list` lays out some 35,000 cells, so the work goes a column at a time: the whole
-    table is checked for anything to escape at once, an all-ASCII column is measured and padded
-    by `len`, and only a column that must be cut is cut cell by cell."""
+    table is checked for anything to escape at once, a column without wide or zero-width
+    characters is measured and padded by `len`, and only a column that must be cut is cut
+    cell by cell."""
     texts = [list(map(str, row)) for row in [headers, *rows]]
     everything = " ".join(" ".join(row) for row in texts)  # a space is never escaped: a cell changes alone
     if inert(everything) != everything:
@@ -95,7 +96,9 @@ def table(headers: list[str], rows: list[list[str]], width: int | None = None) -
     columns = list(zip(*texts, strict=False))
     if not columns:
         return "\n".join("" for _ in texts)
-    sizes = [None if "".join(column).isascii() else list(map(display_width, column)) for column in columns]
+    sizes = [
+        None if _one_column_a_character("".join(column)) else list(map(display_width, column)) for column in columns
+    ]
     natural = [
         max(map(len, column)) if measured is None else max(measured)
         for column, measured in zip(columns, sizes, strict=True)
@@ -109,10 +112,15 @@ def table(headers: list[str], rows: list[list[str]], width: int | None = None) -
     return "\n".join(GAP.join(parts).rstrip() for parts in zip(*padded, strict=True))
 
 
+def _one_column_a_character(text: str) -> bool:
+    """No character of `text` is wide or zero-width: ASCII, or nothing from the combining marks (U+0300) on."""
+    return text.isascii() or max(text) < "\u0300"
+
+
 def _padded(column: tuple[str, ...], size: int, measured: list[int] | None, cut: bool) -> list[str]:
     """The column's cells filled to `size` columns, cut to it first when the column is wider.
-    `measured` holds each cell's width, None for an ASCII column: a column a character, when
-    cut too (the `…` is one column)."""
+    `measured` holds each cell's width, None for a column a character: measured by `len`,
+    when cut too (the `…` is one column)."""
     if measured is None:
         return [cell.ljust(size) for cell in ([truncate(cell, size) for cell in column] if cut else column)]
     if cut:
