@@ -99,9 +99,11 @@ def record_time(record: Record) -> datetime:
 
 
 def to_json(record: Record) -> dict[str, Any]:
-    """Written out field by field: `dataclasses.asdict` deep-copies, and ingest pays for it per row."""
+    """Written out field by field: `dataclasses.asdict` deep-copies, and ingest pays for it per row.
+    `names` is left out when there are none (most meetings), as rows written before it were."""
+    data: dict[str, Any]
     if isinstance(record, Meeting):
-        return {
+        data = {
             "item_id": record.item_id,
             "start": record.start.isoformat(),
             "end": record.end.isoformat(),
@@ -115,25 +117,24 @@ def to_json(record: Record) -> dict[str, Any]:
             "transparent": record.transparent,
             "title": record.title,
             "kind": record.kind,
-        } | _names_json(record.names)
-    return {
-        "item_id": record.item_id,
-        "date": record.date.isoformat(),
-        "sender": list(record.sender),
-        "to": list(record.to),
-        "cc": list(record.cc),
-        "bulk": record.bulk,
-        "auto_submitted": record.auto_submitted,
-        "labels": list(record.labels),
-        "subject": record.subject,
-        "headers_cut": record.headers_cut,
-        "kind": record.kind,
-    } | _names_json(record.names)
-
-
-def _names_json(names: Names) -> dict[str, Any]:
-    """`{"names": {address: name}}`, or nothing at all when there are none (most meetings)."""
-    return {"names": dict(names)} if names else {}
+        }
+    else:
+        data = {
+            "item_id": record.item_id,
+            "date": record.date.isoformat(),
+            "sender": list(record.sender),
+            "to": list(record.to),
+            "cc": list(record.cc),
+            "bulk": record.bulk,
+            "auto_submitted": record.auto_submitted,
+            "labels": list(record.labels),
+            "subject": record.subject,
+            "headers_cut": record.headers_cut,
+            "kind": record.kind,
+        }
+    if record.names:
+        data["names"] = dict(record.names)  # {address: name}: one key per name, the smallest JSON
+    return data
 
 
 def from_json(data: dict[str, Any]) -> Record:
