@@ -188,9 +188,9 @@ def test_suggest_json_lists_direct_strangers_most_touched_first(world):
     result = world("contacts", "suggest", "--json", now=NOW_TEXT)
     assert result.code == 0, result.err
     data = result.json()
-    assert set(data) == {"suggestions", "new_people"}
-    assert [item["email"] for item in data["suggestions"]] == ["omar@example.net", "nora.stranger@example.com"]
-    omar, nora = data["suggestions"]
+    assert isinstance(data, list)  # DESIGN: a list of people, like the other list outputs
+    assert [item["email"] for item in data] == ["omar@example.net", "nora.stranger@example.com"]
+    omar, nora = data
     assert omar == {
         "email": "omar@example.net",
         "name": "Omar Khayyam",
@@ -200,11 +200,12 @@ def test_suggest_json_lists_direct_strangers_most_touched_first(world):
         "last_at": "2026-11-07T11:00:00+01:00",
     }
     assert (nora["name"], nora["meetings"], nora["messages"]) == ("Nora Stranger", 0, 4)
-    assert [(item["email"], item["name"]) for item in data["new_people"]] == [(PIA, "Pia Newman")]
+    new = world("contacts", "suggest", "--new", "--json", now=NOW_TEXT).json()
+    assert [(item["email"], item["name"]) for item in new] == [(PIA, "Pia Newman")]
 
 
 def test_suggest_min_and_the_table(world):
-    loose = world("contacts", "suggest", "--json", "--min", "1", now=NOW_TEXT).json()["suggestions"]
+    loose = world("contacts", "suggest", "--json", "--min", "1", now=NOW_TEXT).json()
     assert [item["email"] for item in loose][-1] == "pia.new@example.com"
     assert not {item["email"] for item in loose} & {"news@letters.example", "no-reply@shop.example", ME}
     assert not any(item["email"].startswith(("person", "rex@", "cc.only")) for item in loose)
@@ -225,8 +226,8 @@ def test_suggest_add_makes_contacts_and_they_leave_the_list(world):
     assert contacts["omar@example.net"]["last_touch_kind"] == "email"
     assert "pia.new@example.com" in contacts
     left = world("contacts", "suggest", "--json", now=NOW_TEXT).json()
-    assert [item["email"] for item in left["suggestions"]] == ["nora.stranger@example.com"]
-    assert left["new_people"] == []
+    assert [item["email"] for item in left] == ["nora.stranger@example.com"]
+    assert world("contacts", "suggest", "--new", "--json", now=NOW_TEXT).json() == []
 
 
 def test_suggest_add_of_someone_not_suggested_adds_nobody(world):
@@ -256,9 +257,7 @@ def test_names_shown_inert_and_rows_stored_without_names_fall_back_to_the_guess(
     assert cli("sync", now=NOW_TEXT).code == 0
     table = cli("contacts", "suggest", now=NOW_TEXT)
     assert table.code == 0 and "Evil\\x1b[2J" in table.out and "\x1b" not in table.out and "Otto Timer" in table.out
-    names = {
-        item["email"]: item["name"] for item in cli("contacts", "suggest", "--json", now=NOW_TEXT).json()["suggestions"]
-    }
+    names = {item["email"]: item["name"] for item in cli("contacts", "suggest", "--json", now=NOW_TEXT).json()}
     assert names == {evil: "Evil\\x1b[2J", otto: "Otto Timer"}
 
     store = sqlite3.connect(store_path)  # as a row written before display names were kept
@@ -267,9 +266,7 @@ def test_names_shown_inert_and_rows_stored_without_names_fall_back_to_the_guess(
             "UPDATE interactions SET payload = json_remove(payload, '$.names') WHERE payload LIKE ?", (f"%{otto}%",)
         )
     store.close()
-    names = {
-        item["email"]: item["name"] for item in cli("contacts", "suggest", "--json", now=NOW_TEXT).json()["suggestions"]
-    }
+    names = {item["email"]: item["name"] for item in cli("contacts", "suggest", "--json", now=NOW_TEXT).json()}
     assert names == {evil: "Evil\\x1b[2J", otto: "Old Timer"}
     assert cli("contacts", "suggest", "--add", evil, now=NOW_TEXT).code == 0
     (contact,) = cli("contacts", "list", "--json", now=NOW_TEXT).json()

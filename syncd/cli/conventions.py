@@ -47,6 +47,7 @@ EXAMPLES: dict[str, str] = {
     "syncd contacts show ada@example.com --json",
     "contacts suggest": "syncd contacts suggest          people you meet or write to who are not contacts\n"
     "syncd contacts suggest --min 5 --json\n"
+    "syncd contacts suggest --new         only the people you first met in the last 14 days\n"
     "syncd contacts suggest --add ada@example.com bob@example.org --tier meaningful",
     "touch": "syncd touch ada                 you spoke to Ada just now\n"
     'syncd touch ada --date yesterday --note "dinner"\n'

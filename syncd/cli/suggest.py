@@ -1,4 +1,4 @@
-"""`contacts suggest [--json] [--min N] [--add EMAIL… --tier T]`: people met or written to who are not contacts."""
+"""`contacts suggest [--json] [--min N] [--new] [--add EMAIL…]`: people met or written to who are not contacts."""
 
 from __future__ import annotations
 
@@ -35,7 +35,16 @@ def register_action(actions: Any) -> None:
         "not contacts, most touches first, and the new people you met in the last 14 days. "
         "Example: syncd contacts suggest --add ada@example.com --tier meaningful",
     )
-    command.add_argument("--json", action="store_true", help="print {suggestions, new_people} as JSON")
+    command.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON list of {email, name, meetings, messages, first_at, last_at}, most touches first",
+    )
+    command.add_argument(
+        "--new",
+        action="store_true",
+        help=f"only the new people you met in the last {NEW_PEOPLE_DAYS} days",
+    )
     command.add_argument(
         "--min", type=int, default=DEFAULT_MIN_TOUCHES, metavar="N", help="at least N touches (default 3)"
     )
@@ -53,20 +62,16 @@ def cmd_suggest(app: App, args: argparse.Namespace) -> int:
     rows = non_contact_touches(app.store, app.now - app.config.sources.lookback, app.now)
     if args.add:
         return _add(app, args, {item.email: item for item in suggestions(rows, rules, 1)})
-    found = suggestions(rows, rules, args.min)
-    recent = new_people(rows, rules, app.now)
-    found, recent = _named(app, found), _named(app, recent)
+    found = [] if args.new else _named(app, suggestions(rows, rules, args.min))
+    recent = _named(app, new_people(rows, rules, app.now))
     if args.json:
-        tz = app.config.tz
-        data = {
-            "suggestions": [suggestion_json(item, tz) for item in found],
-            "new_people": [suggestion_json(item, tz) for item in recent],
-        }
-        print(json.dumps(data, indent=2))
+        print(json.dumps([suggestion_json(item, app.config.tz) for item in (recent if args.new else found)], indent=2))
         return 0
-    print(f"People you met or wrote to directly at least {args.min} times who are not contacts:")
-    print(_table(app, found) if found else "  nobody")
-    print(f"\nNew people you met in the last {NEW_PEOPLE_DAYS} days:")
+    if not args.new:
+        print(f"People you met or wrote to directly at least {args.min} times who are not contacts:")
+        print(_table(app, found) if found else "  nobody")
+        print()
+    print(f"New people you met in the last {NEW_PEOPLE_DAYS} days:")
     print(_table(app, recent) if recent else "  nobody")
     if found or recent:
         print("\nAdd them with: syncd contacts suggest --add EMAIL… [--tier TIER]")
