@@ -131,13 +131,6 @@ def parse_address_list(header_values: list[str] | str | None, names: dict[str, s
     return result
 
 
-def common_addresses(text: str) -> list[str] | None:
-    """The addresses of a header value made only of common shapes (as `getaddresses` would
-    give them), or None when any part of it needs the full parser."""
-    mailboxes = common_mailboxes(text)
-    return None if mailboxes is None else [address for _name, address in mailboxes]
-
-
 def common_mailboxes(text: str) -> list[tuple[str, str]] | None:
     """(display name, address) of a header value made only of common shapes, or None when any
     part needs the full parser. The addresses are those `getaddresses` gives; a name is as
