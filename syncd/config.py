@@ -22,6 +22,7 @@ from syncd.config_spec import REPEATED_SECTIONS, SPEC, TIERS, TITLE_FIELDS, Key
 from syncd.config_types import FIELD_OF_SECTION, SECTION_TYPES, CaldavConfig, Config, GoogleConfig, ImapConfig
 from syncd.errors import ConfigError
 from syncd.timeutil import format_duration, local_timezone, parse_duration, parse_hhmm, parse_timezone
+from syncd.windows import parse_window
 
 
 def xdg_config_home() -> Path:
@@ -91,8 +92,6 @@ def _convert(key: Key, value: Any, base: Path | None) -> Any:
         if kind == "paths":
             return [expand_path(item, base) for item in items]
         if kind == "windows":
-            from syncd.planner import parse_window
-
             return tuple(parse_window(item) for item in items)
         return [item.strip() for item in items]
     if kind == "sink":
