@@ -75,6 +75,11 @@ def hold_rules(config: Config) -> HoldRules:
     )
 
 
+def _configured_sink(config: Config, now: datetime) -> HoldSink:
+    """The configured `[holds] sink`; it stamps what it writes with the run's `now` (so `--now` is honoured)."""
+    return make_sink(config.hold_sink or "", config=config, clock=lambda: now)
+
+
 def upcoming_holds(store: Store, now: datetime) -> list[StoredHold]:
     return [hold for hold in holds_store.stored_holds(store) if hold.end > now]
 
@@ -156,7 +161,7 @@ def plan_holds(
     rules = hold_rules(config)
     until = now + rules.horizon
     try:
-        target = sink if sink is not None else make_sink(config.hold_sink or "", config=config, clock=lambda: now)
+        target = sink if sink is not None else _configured_sink(config, now)
         if not dry_run:
             outcome.user_deleted, outcome.user_moved = reconcile(
                 store, target, {status.contact.id: status for status in statuses}, now
@@ -252,7 +257,7 @@ def withdraw(
         for hold in result.holds:
             holds_store.set_state(store, hold.event_id, REMOVED, now, reason)
     try:
-        target = sink if sink is not None else make_sink(config.hold_sink or "", config=config, clock=lambda: now)
+        target = sink if sink is not None else _configured_sink(config, now)
         for hold in result.holds:
             if hold.sink == target.name:
                 target.remove(hold.event_id)
