@@ -18,6 +18,7 @@ from operator import itemgetter
 from typing import Any
 
 from syncd.cold import SECONDS_PER_DAY, ContactStatus
+from syncd.timeutil import local_iso
 
 RHYTHM_WEEKS = 12
 
@@ -245,10 +246,10 @@ def report_json(report: NetworkReport) -> dict[str, Any]:
                 "name": row.status.contact.name,
                 "tier": row.tier,
                 "cadence_days": row.status.cadence_days,
-                "last_touch_at": _iso(row.status.last_touch.at if row.status.last_touch else None, tz),
+                "last_touch_at": local_iso(row.status.last_touch.at if row.status.last_touch else None, tz),
                 "days_since_touch": row.days_since_touch,
                 "cold": row.status.cold,
-                "hold_start": _iso(row.hold_start, tz),
+                "hold_start": local_iso(row.hold_start, tz),
                 "touches_by_week": [
                     {"week": report.weeks[column], "meetings": meetings, "messages": messages}
                     for _, column, meetings, messages in row.weeks
@@ -257,12 +258,8 @@ def report_json(report: NetworkReport) -> dict[str, Any]:
             for row in report.contacts
         ],
         "rhythm": [{"week": week.week, "coffees": week.coffees, "target": week.target} for week in report.rhythm],
-        "generated_at": _iso(report.generated_at, tz),
+        "generated_at": local_iso(report.generated_at, tz),
     }
-
-
-def _iso(moment: datetime | None, tz: tzinfo) -> str | None:
-    return None if moment is None else moment.astimezone(tz).isoformat()
 
 
 def _midnight(day: date, tz: tzinfo) -> datetime:

@@ -14,11 +14,7 @@ from typing import Any
 from syncd.cold import ContactStatus
 from syncd.contacts import Contact
 from syncd.terminal import table
-
-
-def local_iso(value: datetime | None, tz: tzinfo) -> str | None:
-    """Store UTC, show local: every timestamp leaves syncd with the user's offset."""
-    return None if value is None else value.astimezone(tz).isoformat()
+from syncd.timeutil import local_iso
 
 
 def contact_json(status: ContactStatus, tz: tzinfo, tier: str, cold: bool) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from syncd.addresses import is_blocked, is_role_address
 from syncd.textsafe import inert
+from syncd.timeutil import local_iso
 from syncd.touches import TouchRules
 
 DEFAULT_MIN_TOUCHES = 3
@@ -117,8 +118,8 @@ def suggestion_json(item: Suggestion, tz: tzinfo) -> dict[str, Any]:
         "name": item.name,
         "meetings": item.meetings,
         "messages": item.messages,
-        "first_at": item.first_at.astimezone(tz).isoformat(),
-        "last_at": item.last_at.astimezone(tz).isoformat(),
+        "first_at": local_iso(item.first_at, tz),
+        "last_at": local_iso(item.last_at, tz),
     }
 
 

@@ -144,5 +144,10 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
+def local_iso(value: datetime | None, tz: tzinfo) -> str | None:
+    """Store UTC, show local: every timestamp leaves syncd with the user's offset."""
+    return None if value is None else value.astimezone(tz).isoformat()
+
+
 def from_iso(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
