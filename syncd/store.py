@@ -30,6 +30,9 @@ SKIPPED_META = "skipped:"
 ACCEPT_EMPTY_META = "accept_empty:"
 CONTACTS_ERROR_META = "contacts_error"
 
+# In the order _source_state unpacks them.
+_SOURCE_COLUMNS = "name, kind, state, last_attempt_at, last_success_at, error, items, failures, cursor, own_addresses"
+
 _encode = json.JSONEncoder(separators=(",", ":")).encode
 
 
@@ -118,18 +121,11 @@ class Store:
     # --- sources -------------------------------------------------------------------
 
     def source_state(self, name: str) -> SourceState | None:
-        row = self.connection.execute(
-            "SELECT name, kind, state, last_attempt_at, last_success_at, error, items, failures, cursor, own_addresses "
-            "FROM sources WHERE name = ?",
-            (name,),
-        ).fetchone()
+        row = self.connection.execute(f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE name = ?", (name,)).fetchone()
         return _source_state(row) if row else None
 
     def source_states(self) -> list[SourceState]:
-        rows = self.connection.execute(
-            "SELECT name, kind, state, last_attempt_at, last_success_at, error, items, failures, cursor, own_addresses "
-            "FROM sources ORDER BY name"
-        ).fetchall()
+        rows = self.connection.execute(f"SELECT {_SOURCE_COLUMNS} FROM sources ORDER BY name").fetchall()
         return [_source_state(row) for row in rows]
 
     def ensure_source(self, name: str, kind: str) -> None:
@@ -186,10 +182,11 @@ class Store:
                     "UPDATE sources SET own_addresses = ? WHERE name = ?",
                     (json.dumps(sorted(batch.own_addresses)), source),
                 )
+            dropped = _dropped_scopes(connection, source, batch)
             if not accept_empty:
-                _refuse_empty_read(connection, source, batch)
+                _refuse_empty_read(connection, source, batch, dropped)
             gone = list(batch.deletes or [])
-            for scope in _dropped_scopes(connection, source, batch):
+            for scope in dropped:
                 query = "SELECT item_id FROM interactions WHERE source = ? AND scope = ?"
                 gone += _ids(connection, query, source, scope)
             _delete_unless_mail(connection, source, gone)
@@ -308,7 +305,7 @@ def _delete_unless_mail(connection: sqlite3.Connection, source: str, item_ids: l
     connection.executemany("DELETE FROM touches WHERE source = ? AND item_id = ? AND kind != ?", rows)
 
 
-def _refuse_empty_read(connection: sqlite3.Connection, source: str, batch: Batch) -> None:
+def _refuse_empty_read(connection: sqlite3.Connection, source: str, batch: Batch, dropped: set[str]) -> None:
     """vdirsyncer's rule: a storage that suddenly reads empty is far more often a broken
     file (emptied, rotated, replaced) than a user who deleted everything; ask first.
     Runs before the batch writes anything."""
@@ -326,7 +323,6 @@ def _refuse_empty_read(connection: sqlite3.Connection, source: str, batch: Batch
         ).fetchone()
         if held and not found:
             raise EmptyRead(source, batch.scope, held)
-    dropped = _dropped_scopes(connection, source, batch)
     if dropped and not batch.upserts:
         counts = dict(
             connection.execute("SELECT scope, COUNT(*) FROM interactions WHERE source = ? GROUP BY scope", (source,))
