@@ -202,16 +202,16 @@ def parse_config(text: str, path: Path | None) -> Config:
             problems.append(f"{where}: unknown section [{section}]{suggestion}")
             continue
         for name, value in items.items():
+            # `_where` scans the whole text: only a key with a problem pays for its line number.
             key = known.get((section, name))
-            where = _where(label, text, section, name)
             if key is None:
                 suggestion = _did_you_mean(name, [k.name for k in SPEC if k.section == section])
-                problems.append(f"{where}: unknown key [{section}] {name}{suggestion}")
+                problems.append(f"{_where(label, text, section, name)}: unknown key [{section}] {name}{suggestion}")
                 continue
             try:
                 values[section][name] = _convert(key, value, base)
             except ValueError as error:
-                problems.append(f"{where}: [{section}] {name}: {error}")
+                problems.append(f"{_where(label, text, section, name)}: [{section}] {name}: {error}")
     for key in SPEC:
         if key.section in REPEATED_SECTIONS:
             continue
