@@ -262,11 +262,8 @@ class Daemon:
         except Exception as error:  # a bug must not end the daemon; back off and retry
             log.error("unexpected error in the %s job: %s", action.do.value, redact(first_line(error)))
             log.debug("traceback", exc_info=True)
-            self.timing = (
-                after_plan(self.timing, action, now)
-                if action.do is Do.PLAN
-                else after_cycle_failure(self.timing, action, now)
-            )
+            if action.do is not Do.PLAN:  # `_plan` folds itself into the timing before it starts
+                self.timing = after_cycle_failure(self.timing, action, now)
         finally:
             self.signals.end_job()
 
