@@ -1,4 +1,4 @@
-"""What every hold sink offers (Google Calendar, an ICS file, memory), and the types they share.
+"""What every hold sink offers (Google Calendar, CalDAV, an ICS file, memory), and the types they share.
 
 The planner decides; a sink only writes and reports back.  Keeping the interface this
 small lets the sync code treat every sink alike, and lets tests and previews use the
@@ -24,12 +24,10 @@ __all__ = [
     "HoldGone",
     "HoldWrite",
     "apply_all",
-    "Interval",
-    "NewHold",
 ]
 
-#: The marker property carried by every hold syncd writes (ICS); Google uses
-#: ``extendedProperties.private`` with the same name.
+#: The marker property carried by every hold syncd writes as iCalendar (ICS file, CalDAV);
+#: Google's holds carry ``extendedProperties.private`` ``syncd=hold`` instead (:mod:`syncd.sinks.google`).
 MARKER = "X-SYNCD-HOLD"
 CONTACT_PROP = "X-SYNCD-CONTACT"
 
