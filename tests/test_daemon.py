@@ -340,7 +340,7 @@ def test_run_as_a_process_reports_to_systemd_refuses_a_second_and_stops_on_sigte
         statuses = [m["STATUS"] for m in messages if "STATUS" in m]
         assert any(re.search(r"last sync \d\d:\d\d:\d\d: 2/2 sources ok.*; next \d\d:\d\d:\d\d", s) for s in statuses)
 
-        code, _, stderr = stop(daemon, signal.SIGTERM)
+        code, stderr = stop(daemon, signal.SIGTERM)
         assert code == 0, stderr
         assert any(m.get("STOPPING") == "1" for m in notify.drain())
         assert "Traceback" not in stderr
@@ -374,7 +374,7 @@ def test_sigterm_in_the_middle_of_a_sync_exits_cleanly_and_the_next_sync_resumes
             return row is not None and row[0] is not None and row[1] is None
 
         wait_for(mbox_started, 20, interval=0.05, what="the mbox sync to start")
-        code, _, stderr = stop(daemon)
+        code, stderr = stop(daemon)
         assert code == 0, stderr
         assert "abandoned" in stderr, stderr
 
@@ -399,7 +399,7 @@ def test_sigint_stops_too_and_run_honours_syncd_now(tmp_path: Path) -> None:
         assert next_run_text is not None
         next_run = datetime.fromisoformat(next_run_text)
         assert timedelta(minutes=59) < next_run - heartbeat <= timedelta(hours=1)
-        code, _, stderr = stop(daemon, signal.SIGINT)
+        code, stderr = stop(daemon, signal.SIGINT)
         assert code == 0, stderr
         assert json.loads(world.run("status", "--json").stdout)["daemon"]["running"] is False
     finally:

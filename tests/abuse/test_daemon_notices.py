@@ -234,7 +234,7 @@ def test_sighup_reloads_a_running_daemon_and_a_broken_config_does_not_kill_it(tm
         broken = world.run("status")
         assert broken.returncode == 2 and str(world.config) in broken.stderr
 
-        code, _, stderr = stop(daemon)
+        code, stderr = stop(daemon)
         assert code == 0, stderr
         assert "config reloaded on SIGHUP: 3 sources" in stderr
         assert "config not reloaded on SIGHUP, keeping the running one" in stderr
