@@ -9,7 +9,7 @@ nothing) why a cold contact got no hold.
 from __future__ import annotations
 
 from syncd.app import App
-from syncd.cold import ContactStatus, statuses
+from syncd.cold import ContactStatus, contact_status, statuses
 from syncd.contacts_store import interactions_with, last_touches, list_contacts
 from syncd.models import Contact, LastTouch
 from syncd.records import Record
@@ -34,7 +34,9 @@ def all_statuses(app: App) -> list[ContactStatus]:
 
 
 def status_of(app: App, contact: Contact) -> ContactStatus:
-    return next(status for status in all_statuses(app) if status.contact.id == contact.id)
+    """One contact's status, archived or not, without listing every contact again (the caller has resolved it)."""
+    touch = last_touches(app.store, app.now).get(contact.id)
+    return contact_status(contact, app.cadence_of(contact), touch, app.now)
 
 
 def explain_contact(app: App, contact: Contact) -> Why:
