@@ -19,15 +19,13 @@ import icalendar
 
 from syncd.planner import Interval, NewHold
 from syncd.sinks.base import CONTACT_PROP, MARKER, SinkError, SinkHold, SinkSpecError
-from syncd.sinks.ics_file import is_hold_uid
+from syncd.sinks.ics_file import PRODID, hold_event, is_hold_uid
 from syncd.sources.caldav import find_calendar
 from syncd.sources.caldav_dav import CaldavAccount, DavError, DavObject, DavSession
 from syncd.sources.ics import parse_calendar
-from syncd.textsafe import inert, inert_lines
 
 __all__ = ["CaldavHoldSink"]
 
-PRODID = "-//syncd//coffee holds//EN"
 REMOVE_TRIES = 3  # an event the user edits while syncd removes it is read again, a few times
 
 
@@ -181,23 +179,10 @@ class CaldavHoldSink:
         return datetime.combine(value, time(), tzinfo=self._tz).astimezone(UTC)
 
     def _ics(self, hold: NewHold, title: str, description: str) -> str:
-        if not hold.contact_id or any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in hold.contact_id):
-            raise SinkError(f"{self.name}: contact id {hold.contact_id!r} cannot be written to an ICS property")
         calendar = icalendar.Calendar()
         calendar.add("VERSION", "2.0")
         calendar.add("PRODID", PRODID)
-        event = icalendar.Event()
-        event.add("UID", hold.event_id)
-        event.add("DTSTAMP", self._clock().astimezone(UTC).replace(microsecond=0))
-        event.add("DTSTART", hold.start.astimezone(UTC))
-        event.add("DTEND", hold.end.astimezone(UTC))
-        event.add("SUMMARY", inert(title))
-        event.add("DESCRIPTION", inert_lines(description.replace("\r\n", "\n")))
-        event.add("CLASS", "PRIVATE")
-        event.add("TRANSP", "OPAQUE")
-        event.add(CONTACT_PROP, hold.contact_id)
-        event.add(MARKER, "1")
-        calendar.add_component(event)
+        calendar.add_component(hold_event(hold, title, description, self._clock(), self.name))
         return calendar.to_ical().decode("utf-8")
 
 

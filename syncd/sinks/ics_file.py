@@ -16,10 +16,11 @@ from pathlib import Path
 from icalendar import Calendar, Event
 
 from syncd.errors import first_line
+from syncd.planner import NewHold
 from syncd.sinks.base import CONTACT_PROP, MARKER, HoldWrite, SinkError
 from syncd.textsafe import inert, inert_lines
 
-__all__ = ["Block", "Doc", "hold_event_lines", "is_hold_uid", "new_doc", "parse_doc"]
+__all__ = ["Block", "Doc", "hold_event", "hold_event_lines", "is_hold_uid", "new_doc", "parse_doc"]
 
 PRODID = "-//syncd//coffee holds//EN"
 _LINE = re.compile(r"[^\n]*\n|[^\n]+\Z")
@@ -129,23 +130,28 @@ def _scan(text: str, events: list[Event], path: Path) -> Doc:
     return Doc(lines, newline, end_line, [Block(a, b, e) for (a, b), e in zip(blocks, events, strict=True)])
 
 
-def hold_event_lines(write: HoldWrite, stamp: datetime, newline: str, path: Path) -> list[str]:
-    """The physical lines of one new hold's VEVENT, folded and escaped per RFC 5545, with
-    control characters in its title and description written as escapes (``\\x1b``)."""
-    hold = write.hold
+def hold_event(hold: NewHold, title: str, description: str, stamp: datetime, where: str) -> Event:
+    """One hold as a VEVENT, as both iCalendar sinks (this file, CalDAV) write it: times in UTC,
+    syncd's marks on it, and control characters in its title and description written as escapes
+    (``\\x1b``) so a name carrying ESC[2J or BEL cannot act on whatever shows the calendar.
+    A contact id no ICS property can carry is a SinkError naming `where`."""
     if not re.fullmatch(r"[^\x00-\x1f\x7f-\x9f]+", hold.contact_id or ""):
-        raise SinkError(f"{path}: contact id {hold.contact_id!r} cannot be written to an ICS property")
+        raise SinkError(f"{where}: contact id {hold.contact_id!r} cannot be written to an ICS property")
     ev = Event()
     ev.add("UID", hold.event_id)
     ev.add("DTSTAMP", stamp.astimezone(UTC).replace(microsecond=0))
     ev.add("DTSTART", hold.start.astimezone(UTC))
     ev.add("DTEND", hold.end.astimezone(UTC))
-    # a name carrying ESC[2J or BEL must not act on whatever shows the calendar
-    ev.add("SUMMARY", inert(write.title))
-    ev.add("DESCRIPTION", inert_lines(write.description.replace("\r\n", "\n")))
+    ev.add("SUMMARY", inert(title))
+    ev.add("DESCRIPTION", inert_lines(description.replace("\r\n", "\n")))
     ev.add("CLASS", "PRIVATE")
     ev.add("TRANSP", "OPAQUE")
     ev.add(CONTACT_PROP, hold.contact_id)
     ev.add(MARKER, "1")
-    text = ev.to_ical().decode("utf-8")
+    return ev
+
+
+def hold_event_lines(write: HoldWrite, stamp: datetime, newline: str, path: Path) -> list[str]:
+    """The physical lines of one new hold's VEVENT (:func:`hold_event`), folded and escaped per RFC 5545."""
+    text = hold_event(write.hold, write.title, write.description, stamp, str(path)).to_ical().decode("utf-8")
     return [line + newline for line in text.replace("\r\n", "\n").split("\n") if line]
