@@ -9,6 +9,7 @@ from typing import Any
 from syncd.app import App
 from syncd.contacts import resolve
 from syncd.errors import UsageError
+from syncd.explain import status_of
 from syncd.holds import Withdrawal, cancel
 from syncd.report import contact_label
 
@@ -30,10 +31,9 @@ def register(commands: Any) -> None:
 
 def cmd_cancel(app: App, args: argparse.Namespace) -> int:
     contact = resolve(app.store, args.contact)
-    status = next((item for item in app.statuses() if item.contact.id == contact.id), None)
-    if status is None:
+    if contact.archived_at is not None:
         raise UsageError(f"{contact.name} is archived and has no hold")
-    result = cancel(app.config, app.store, status, app.now)
+    result = cancel(app.config, app.store, status_of(app, contact), app.now)
     report_withdrawal(app, result)
     rest = resolve(app.store, contact.id).snoozed_until
     if rest is not None:
