@@ -58,12 +58,17 @@ def hold_facts(app: App, status: ContactStatus) -> HoldFacts:
         return HoldFacts(booked=booked)
     outcome = app.plan_holds(dry_run=True)
     if outcome.blocked is not None:
-        disabled = not app.config.holds.enabled or app.missing_sink() is not None
-        return HoldFacts(blocked=HOLDS_DISABLED if disabled else UNHEALTHY)
+        return blocked_facts(app)
     assert outcome.plan is not None
     skip = next((item.reason for item in outcome.plan.skipped if item.contact_id == contact.id), None)
     planned = next(((hold.start, hold.end) for hold in outcome.plan.create if hold.contact_id == contact.id), None)
     return HoldFacts(skip=skip, planned=planned)
+
+
+def blocked_facts(app: App) -> HoldFacts:
+    """Planning refused to run: the user turned holds off (or named no sink), or the data is not to be trusted."""
+    disabled = not app.config.holds.enabled or app.missing_sink() is not None
+    return HoldFacts(blocked=HOLDS_DISABLED if disabled else UNHEALTHY)
 
 
 def _shown(app: App, touch: LastTouch | None) -> LastTouchShown | None:

@@ -15,6 +15,7 @@ from syncd.cold import ContactStatus
 from syncd.config_spec import TIERS
 from syncd.private_file import write_private
 from syncd.errors import SyncdError
+from syncd.explain import blocked_facts
 from syncd.health import problems
 from syncd.holds import HoldOutcome, plan_holds
 from syncd.network import (
@@ -126,13 +127,11 @@ def _hold_facts(
     ]
     if not waiting:
         return facts
-    missing_sink = app.missing_sink()
     outcome = planning
-    if outcome is None and missing_sink is None:
+    if outcome is None and app.missing_sink() is None:
         outcome = plan_holds(app.config, app.store, lambda: statuses, problems(app.health()), app.now, dry_run=True)
     if outcome is None or outcome.blocked is not None or outcome.plan is None:
-        disabled = not app.config.holds.enabled or missing_sink is not None
-        facts.update(dict.fromkeys(waiting, HoldFacts(blocked=HOLDS_DISABLED if disabled else UNHEALTHY)))
+        facts.update(dict.fromkeys(waiting, blocked_facts(app)))
         return facts
     skips: dict[str, str] = {}
     for skip in outcome.plan.skipped:
