@@ -39,6 +39,7 @@ def _end(process: subprocess.Popen) -> None:
     process.wait()
 
 
+@pytest.mark.slow  # a real holder process
 def test_lock_is_exclusive_across_processes_and_names_the_holder(tmp_path: Path) -> None:
     store = tmp_path / "data" / "syncd.db"
     holder = _holder(store)
@@ -53,6 +54,7 @@ def test_lock_is_exclusive_across_processes_and_names_the_holder(tmp_path: Path)
         _end(holder)
 
 
+@pytest.mark.slow  # a real holder process
 def test_wait_with_timeout_gives_up_after_the_timeout(tmp_path: Path) -> None:
     store = tmp_path / "syncd.db"
     holder = _holder(store)
@@ -67,6 +69,7 @@ def test_wait_with_timeout_gives_up_after_the_timeout(tmp_path: Path) -> None:
         _end(holder)
 
 
+@pytest.mark.slow  # a real holder process
 def test_wait_gets_the_lock_when_the_holder_finishes(tmp_path: Path) -> None:
     store = tmp_path / "syncd.db"
     holder = _holder(store, extra="time.sleep(0.5)")
@@ -80,6 +83,7 @@ def test_wait_gets_the_lock_when_the_holder_finishes(tmp_path: Path) -> None:
         _end(holder)
 
 
+@pytest.mark.slow  # a real holder process
 def test_kill_9_releases_the_lock(tmp_path: Path) -> None:
     store = tmp_path / "syncd.db"
     holder = _holder(store)
@@ -90,6 +94,7 @@ def test_kill_9_releases_the_lock(tmp_path: Path) -> None:
     assert lock_path(store).exists()  # lock files are never removed (unlink races with lockers)
 
 
+@pytest.mark.slow  # a real holder process
 def test_daemon_lock_and_store_lock_are_independent(tmp_path: Path) -> None:
     """The daemon holds its own lock for life; a `sync` can still take the store lock between cycles."""
     store = tmp_path / "syncd.db"
@@ -171,6 +176,7 @@ def test_a_lock_that_cannot_be_created_names_the_file_and_what_to_do(tmp_path: P
     assert caught.value.exit_code == 1
 
 
+@pytest.mark.slow  # a real holder process
 def test_file_lock_waits_for_the_holder_then_gives_up_naming_it(tmp_path: Path) -> None:
     target = tmp_path / "holds.ics.lock"
     holder = _holder(tmp_path / "holds.ics")  # store_lock of "holds.ics" is "holds.ics.lock"
