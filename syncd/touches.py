@@ -9,7 +9,6 @@ query too (it depends on `now`), so future meetings are kept and count once they
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from collections.abc import Iterable
 
 from syncd.addresses import is_blocked, is_role_address
 from syncd.records import Meeting, Message, Record
@@ -142,9 +141,9 @@ def _meeting_verdicts(meeting: Meeting, rules: TouchRules) -> dict[str, str | No
 
 def _message_verdicts(message: Message, rules: TouchRules) -> dict[str, str | None]:
     """Mail between the user and a person directly (To/Cc), neither bulk, automatic nor to a crowd."""
-    recipients = _unique([*message.to, *message.cc])
+    recipients = list(dict.fromkeys([*message.to, *message.cc]))  # in order, each address once
     from_user = any(address in rules.own_addresses for address in message.sender) or "SENT" in message.labels
-    people = recipients if from_user else _unique([*message.sender, *recipients])
+    people = recipients if from_user else list(dict.fromkeys([*message.sender, *recipients]))
     reason = _message_reason(message, recipients, rules)
     if reason is not None:
         return dict.fromkeys(people, reason)
@@ -164,11 +163,3 @@ def _message_reason(message: Message, recipients: list[str], rules: TouchRules) 
     if message.headers_cut or len(recipients) > rules.max_recipients:
         return TOO_MANY_RECIPIENTS  # a cut header block may hide thousands of recipients
     return None
-
-
-def _unique(addresses: Iterable[str]) -> list[str]:
-    seen: list[str] = []
-    for address in addresses:
-        if address not in seen:
-            seen.append(address)
-    return seen
