@@ -14,9 +14,12 @@ of its stderr, never its stdout), never written to the store.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from syncd.errors import NeedsAuth, UsageError, first_line_of
+
+T = TypeVar("T")
 
 KEYRING_SERVICE = "syncd"
 COMMAND_TIMEOUT_SECONDS = 60
@@ -95,22 +98,23 @@ def _keyring_failure(source: str, error: Exception) -> KeyringUnavailable:
 def keyring_password(source: str) -> str | None:
     import keyring
 
-    try:
-        return keyring.get_password(KEYRING_SERVICE, source)
-    except Exception as error:
-        if is_keyring_error(error):
-            raise _keyring_failure(source, error) from None
-        raise
+    return keyring_call(lambda: keyring.get_password(KEYRING_SERVICE, source), lambda e: _keyring_failure(source, e))
 
 
 def store_password(source: str, password: str) -> None:
     import keyring
 
+    keyring_call(lambda: keyring.set_password(KEYRING_SERVICE, source, password), lambda e: _keyring_failure(source, e))
+
+
+def keyring_call(call: Callable[[], T], failure: Callable[[Exception], KeyringUnavailable]) -> T:
+    """`call()`, with a failure of the keyring itself raised as `failure(error)` (one line saying what
+    to do, which differs between IMAP/CalDAV and Google); a bug in syncd still raises as it is."""
     try:
-        keyring.set_password(KEYRING_SERVICE, source, password)
+        return call()
     except Exception as error:
         if is_keyring_error(error):
-            raise _keyring_failure(source, error) from None
+            raise failure(error) from None
         raise
 
 

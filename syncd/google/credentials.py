@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +29,11 @@ from syncd.config_types import GoogleConfig
 from syncd.google import SCOPES
 from syncd.errors import NeedsAuth
 from syncd.private_file import write_private
-from syncd.secrets import KeyringUnavailable, is_keyring_error, keyring_trouble
+from syncd.secrets import KEYRING_SERVICE, KeyringUnavailable, keyring_call, keyring_trouble
 from syncd.sources.base import display_path
 
 log = logging.getLogger("syncd.google")
 
-KEYRING_SERVICE = "syncd"
 # Which accounts `syncd auth` stored (the keyring API cannot list entries portably).
 ACCOUNTS_ENTRY = "syncd-google-accounts"
 REQUIRED_FIELDS = ("refresh_token", "token_uri", "client_id", "client_secret")
@@ -46,13 +46,8 @@ def _no_keyring(error: Exception) -> KeyringUnavailable:
     )
 
 
-def _keyring_call(function, *args):
-    try:
-        return function(*args)
-    except Exception as error:
-        if is_keyring_error(error):
-            raise _no_keyring(error) from None
-        raise
+def _keyring_call(function: Callable[..., Any], *args: str) -> Any:
+    return keyring_call(lambda: function(*args), _no_keyring)
 
 
 # --- the stored form ---------------------------------------------------------------
