@@ -8,7 +8,6 @@ import os
 from syncd.config import Config
 from syncd.daemon.clock import Clock
 from syncd.daemon.runner import Daemon
-from syncd.daemon.timing import backoff_delay, decide
 from syncd.timeutil import resolve_now
 
 log = logging.getLogger("syncd.daemon")
@@ -32,4 +31,4 @@ def run_daemon(config: Config, now_option: str | None) -> int:
     return Daemon(config, Clock(start)).run()
 
 
-__all__ = ["Clock", "Daemon", "backoff_delay", "decide", "run_daemon"]
+__all__ = ["Clock", "Daemon", "run_daemon"]
