@@ -24,8 +24,8 @@ def run_daemon(config: Config, now_option: str | None) -> int:
     after the start nothing ends it but a signal. `--now`/SYNCD_NOW start a clock that
     advances with real time.
     """
-    text = now_option or os.environ.get("SYNCD_NOW")
-    start = resolve_now(text, config.tz) if text else None
+    fixed = bool(now_option or os.environ.get("SYNCD_NOW"))
+    start = resolve_now(now_option, config.tz) if fixed else None  # its precedence, and its error naming the setting
     if log.getEffectiveLevel() > logging.INFO:
         log.setLevel(logging.INFO)  # the daemon's own lines (no addresses) go to the journal by default
     return Daemon(config, Clock(start)).run()
