@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable, Iterator
 
-from syncd.records import Message
+from syncd.errors import first_line
+from syncd.records import Batch, Message
 from syncd.sources.base import SourceError, SyncContext, display_path, file_signature, log
 from syncd.sources.mail_headers import build_message, header_block_in, message_date, parse_headers, read_header_block
 from syncd.sources.mbox_scan import header_blocks
 from syncd.sources.progress import Progress
-from syncd.records import Batch
 
 BATCH_SIZE = 5000
 _FIRST_READ = 64 * 1024  # holds the header block of nearly every message
@@ -56,12 +56,7 @@ def _record(
             return Passed.TOO_OLD
         return build_message(parsed, date, from_line, labels, headers_cut=cut)
     except (ValueError, TypeError, LookupError, UnicodeError, OverflowError) as error:
-        log.debug(
-            "%s: skipping message %s: %s",
-            label,
-            key,
-            str(error).splitlines()[0] if str(error) else type(error).__name__,
-        )
+        log.debug("%s: skipping message %s: %s", label, key, first_line(error))
         return Passed.UNUSABLE
 
 
