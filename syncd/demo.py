@@ -16,6 +16,8 @@ from syncd.config import load_config
 from syncd.report import table
 from syncd.timeutil import resolve_now
 from syncd.errors import UsageError
+from syncd.models import LastTouch
+from syncd.why import record_title
 
 DEMO_NOW = "2026-11-20T09:00:00+01:00"
 DEMO_FILES = ("contacts.toml", "calendar.ics", "mail.mbox")
@@ -94,20 +96,17 @@ def _run(folder: Path, now_text: str) -> int:
             )
             rows.append([status.contact.name, f"every {status.cadence_days}d", verdict, why])
         print(table(["CONTACT", "RHYTHM", "STATE", "LAST TOUCH"], rows))
-        plan_holds = getattr(app, "plan_holds", None)
-        if plan_holds is not None:
-            print()
-            outcome = plan_holds()
-            print(outcome.summary(config.tz))
-            print(f"\nholds file: {folder / 'holds.ics'} (open it in any calendar app)")
+        print()
+        print(app.plan_holds().summary(config.tz))
+        print(f"\nholds file: {folder / 'holds.ics'} (open it in any calendar app)")
         return 1 if result.failed else 0
     finally:
         app.close()
 
 
-def _title(app: App, touch) -> str:
-    if touch.source is None:
+def _title(app: App, touch: LastTouch) -> str:
+    if touch.source is None or touch.item_id is None:
         return ""
     record = app.store.interaction(touch.source, touch.item_id)
-    title = getattr(record, "title", None) or getattr(record, "subject", None)
+    title = record_title(record) if record is not None else None
     return f": {title}" if title else ""
