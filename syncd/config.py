@@ -13,6 +13,7 @@ import shlex
 import string
 import tomllib
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -182,10 +183,9 @@ def parse_config(text: str, path: Path | None) -> Config:
         raise ConfigError([f"{label}: not valid TOML: {error}"]) from None
     base = path.parent if path else None
     known = {(key.section, key.name): key for key in SPEC}
-    repeated, problems = account_tables(data, label, text, lambda key, value: _convert(key, value, base), _did_you_mean)
-    google_accounts, google_problems = google_account_tables(
-        data, label, text, lambda key, value: _convert(key, value, base), _did_you_mean
-    )
+    convert = partial(_convert, base=base)
+    repeated, problems = account_tables(data, label, text, convert, _did_you_mean)
+    google_accounts, google_problems = google_account_tables(data, label, text, convert, _did_you_mean)
     problems += google_problems
     known_sections = {key.section for key in SPEC if key.section not in REPEATED_SECTIONS}
     values: dict[str, dict[str, Any]] = {section: {} for section in known_sections}
