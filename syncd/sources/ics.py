@@ -20,9 +20,8 @@ from collections.abc import Iterator
 
 from syncd.addresses import normalize
 from syncd.errors import first_line
-from syncd.records import Attendee, Meeting, display_names
+from syncd.records import Attendee, Batch, Meeting, display_names
 from syncd.sources.base import SourceError, SyncContext, display_path, file_signature, log
-from syncd.records import Batch
 from syncd.sources.ics_series import as_datetime, as_list, drop_runaway_series
 
 if TYPE_CHECKING:  # the libraries load when a file is parsed, not when `status` lists this source
@@ -76,6 +75,10 @@ class IcsSource:
             return [self.path]
         raise SourceError(f"{display_path(self.path)}: no such file or folder")
 
+    def _scope(self, path: Path) -> str:
+        """A file's rows are scoped by its path inside the folder (its name for a lone file)."""
+        return path.name if path == self.path else str(path.relative_to(self.path))
+
     def sync(self, cursor: dict[str, Any] | None, context: SyncContext) -> Iterator[Batch]:
         cursor = cursor or {}
         files_seen: dict[str, list[int]] = dict(cursor.get("files", {}))
@@ -94,9 +97,8 @@ class IcsSource:
             return {"files": dict(files_seen), "expanded_at": expanded_at, "skipped": dict(skipped)}
 
         broken: list[str] = []
-        current = self._files()
-        for path in current:
-            scope = str(path.relative_to(self.path)) if self.path.is_dir() else path.name
+        current = {self._scope(path): path for path in self._files()}
+        for scope, path in current.items():
             try:
                 signature = file_signature(path)
             except OSError as error:
@@ -120,12 +122,11 @@ class IcsSource:
                 found=read.events,
                 skipped=sum(skipped.values()),
             )
-        present = {str(path.relative_to(self.path)) if self.path.is_dir() else path.name for path in current}
-        gone = [scope for scope in files_seen if scope not in present]
+        gone = [scope for scope in files_seen if scope not in current]
         for scope in gone:
             del files_seen[scope]
             skipped.pop(scope, None)
-        yield Batch(upserts=[], cursor=next_cursor(), scopes=sorted(present), skipped=sum(skipped.values()))
+        yield Batch(upserts=[], cursor=next_cursor(), scopes=sorted(current), skipped=sum(skipped.values()))
         if broken:
             raise SourceError("cannot parse " + "; ".join(broken))
 
