@@ -2,7 +2,8 @@
 
 A sentence (the description) and examples (the epilog, kept as written) in every `--help`;
 `-v`/`-q` accepted after the command as well as before it. A command module may set its own
-`description` and `epilog`; :data:`EXAMPLES` fills in for the modules that do not, so a new
+`description` and `epilog`; :data:`EXAMPLES` fills in for the commands that do not (and only
+for those: an entry for a command with its own epilog would never show), so a new
 command needs either an epilog or a line here (tests/test_cli_conventions.py checks both).
 """
 
@@ -32,13 +33,6 @@ EXAMPLES: dict[str, str] = {
     "contacts list": "syncd contacts list             a table: id, name, tier, cadence, last touch\n"
     "syncd contacts list --json      the stable JSON list (fields in the README)\n"
     "syncd contacts list --all       archived contacts too (gone from your contacts files)",
-    "contacts edit": "syncd contacts edit ada --tier intimate --cadence-days 14\n"
-    'syncd contacts edit ada --name "Ada King" --notes "now at Analytical Engines"\n'
-    "syncd contacts edit ada --add-email ada@work.example --remove-email ada@old.example\n"
-    "syncd contacts edit ada --tag python --tag berlin\n"
-    "syncd contacts edit dan --ignore   (--no-ignore undoes it)",
-    "contacts remove": "syncd contacts remove ada       forget Ada; her upcoming hold leaves the calendar\n"
-    "syncd contacts remove ada@example.com",
     "contacts add": 'syncd contacts add "Ada Lovelace" ada@example.com ada@work.example\n'
     'syncd contacts add "Bob Stone" bob@example.org --tier intimate --cadence-days 10 '
     '--notes "met at PyCon" --tag python --tag berlin\n'
@@ -66,10 +60,6 @@ EXAMPLES: dict[str, str] = {
     "holds": "syncd holds                     upcoming holds, soonest first\n"
     "syncd holds --json\n"
     "syncd holds cancel ada          not this one: remove the hold, snooze Ada for a cadence",
-    "holds cancel": "syncd holds cancel ada          remove Ada's hold and snooze her for a cadence\n"
-    "syncd holds cancel ada@example.com",
-    "why": "syncd why ada                   the touch that counted, what did not and why, the hold or why none\n"
-    "syncd why ada@example.com --json",
     "report": "syncd report                    days since touch against cadence, by tier\n"
     "syncd report --html ~/network.html   one self-contained page\n"
     "syncd report --json",
