@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import time
 
+from syncd.timeutil import parse_hhmm
+
 __all__ = ["Window", "parse_window"]
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -40,11 +42,13 @@ def _parse_day(token: str, text: str) -> int:
 
 
 def _parse_hhmm(token: str, text: str) -> time:
-    hh, mm = token.split(":")
-    h, m = int(hh), int(mm)
-    if not (0 <= h <= 23 and 0 <= m <= 59):
-        raise ValueError(f"invalid window {text!r}: {token!r} is not a time of day (00:00-23:59); {_EXPECTED}")
-    return time(h, m)
+    """timeutil.parse_hhmm, with the error naming the whole window."""
+    try:
+        return parse_hhmm(token)
+    except ValueError:
+        raise ValueError(
+            f"invalid window {text!r}: {token!r} is not a time of day (00:00-23:59); {_EXPECTED}"
+        ) from None
 
 
 def parse_window(text: str) -> Window:
