@@ -63,7 +63,8 @@ def cmd_suggest(app: App, args: argparse.Namespace) -> int:
     if args.add:
         return _add(app, args, {item.email: item for item in suggestions(rows, rules, 1)})
     found = [] if args.new else _named(app, suggestions(rows, rules, args.min))
-    recent = _named(app, new_people(rows, rules, app.now))
+    shows_recent = args.new or not args.json  # `--json` alone lists `found` only: no names to read for the rest
+    recent = _named(app, new_people(rows, rules, app.now)) if shows_recent else []
     if args.json:
         print(json.dumps([suggestion_json(item, app.config.tz) for item in (recent if args.new else found)], indent=2))
         return 0
