@@ -41,6 +41,7 @@ from syncd.report_html import render_html
 from syncd.why import (
     BOOKED,
     HOLDS_DISABLED,
+    HOW_TOUCHED,
     NO_FREE_SLOT,
     NOT_PLANNED_YET,
     SNOOZED,
@@ -104,7 +105,7 @@ def cold_reasons(
         if touch is None:
             said = "no meeting, direct mail or logged touch counted in the look-back"
         else:
-            what = {"meeting": "met", "email": "exchanged mail", "manual": "logged by hand"}.get(touch.kind, touch.kind)
+            what = HOW_TOUCHED.get(touch.kind, touch.kind)
             title = titles.get((touch.source, touch.item_id or "")) if touch.source else touch.note
             said = f"last {what} {touch.at.astimezone(tz):%Y-%m-%d}" + (f" ({title})" if title else "")
             said += f", {ago(touch.at, app.now)}; cadence {status.cadence_days}d"

@@ -30,6 +30,9 @@ NOT_PLANNED_YET = "not_planned_yet"  # cold, and a slot is free: the next planni
 BOOKED = "booked"
 NONE = "none"
 
+# How the last touch happened, in the words `why` and the report page use.
+HOW_TOUCHED = {"meeting": "met", "email": "exchanged mail", "manual": "logged by hand"}
+
 
 @dataclass(frozen=True)
 class JudgedInteraction:

@@ -11,7 +11,7 @@ from syncd.app import App
 from syncd.contacts import resolve
 from syncd.explain import explain_contact
 from syncd.report import local_iso
-from syncd.why import BOOKED, Why
+from syncd.why import BOOKED, HOW_TOUCHED, Why
 
 REASON_WORDS = {
     "declined": "declined (by you, or by them)",
@@ -97,7 +97,7 @@ def cmd_why(app: App, args: argparse.Namespace) -> int:
     if touch is None:
         print("  last touch: never (no meeting, direct mail or logged touch counted)")
     else:
-        what = {"meeting": "met", "email": "exchanged mail", "manual": "logged by hand"}[touch.kind]
+        what = HOW_TOUCHED[touch.kind]
         title = f" {touch.title!r}" if touch.title else ""
         origin = f" (from {touch.source})" if touch.source else ""
         print(f"  last touch: {touch.at.astimezone(tz):%Y-%m-%d %H:%M}, {what}{title}{origin}")
