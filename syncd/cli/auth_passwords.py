@@ -1,9 +1,9 @@
 """`syncd auth imap:NAME` / `caldav:NAME`: ask for an account's password and keep it in the OS keyring.
 
 The password is read without echo from the terminal, or as one line from stdin when
-stdin is not a terminal (`pass show mail | syncd auth imap:work`). For IMAP it is tried
-against the server once before it is stored, so a typo is caught here and not at 3 am
-by the daemon.
+stdin is not a terminal (`pass show mail | syncd auth imap:work`). It is tried against
+the server once before it is stored (an IMAP login, a CalDAV calendar listing), so a typo
+is caught here and not at 3 am by the daemon.
 """
 
 from __future__ import annotations
