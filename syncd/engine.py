@@ -112,6 +112,10 @@ def _failed(store: Store, source: Source, error: SourceError, written: int) -> S
 def run_cycle(
     config: Config, store: Store, sources: list[Source], now: datetime, interactive: bool = False
 ) -> CycleResult:
+    """Contacts files, then each source in turn. The touch rules are built again before each
+    source because a source may report the user's own addresses (the Gmail profile, a calendar's
+    `self`), which the next must already judge by; the stored touches are re-derived before and
+    after whenever those rules changed, so no touch stays counted for an address now known as own."""
     result = CycleResult(contacts_error=import_contact_files(config, store, now))
     store.ensure_touch_rules(touch_rules(config, store))
     for source in sources:
