@@ -57,5 +57,6 @@ def display_path(path: Path) -> str:
 
 
 def file_signature(path: Path) -> list[int]:
+    """Size and modification time, kept in a cursor: an unchanged file (or Maildir folder) is not read again."""
     stat = path.stat()
     return [stat.st_size, stat.st_mtime_ns]
