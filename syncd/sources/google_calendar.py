@@ -145,18 +145,19 @@ class GoogleCalendarSource:
                 ) from None
             raise
 
-    def _own(self, cursor: dict[str, Any], events: list[dict[str, Any]]) -> list[str] | None:
-        """The account's own addresses seen on the primary calendar (`self`), if new ones."""
+    def _own(self, state: dict[str, Any], events: list[dict[str, Any]]) -> list[str] | None:
+        """The account's own addresses seen on the primary calendar (`self`), if new ones; they
+        are added to `state["own"]`, which the cursor carries so a later page or sync knows them."""
         if self.calendar_id != "primary":
             return None
-        known = set(cursor.get("own") or [])
+        known = set(state.get("own") or [])
         found = set(known)
         for event in events:
             found |= own_addresses_of(event)
         if found == known:
             return None
-        cursor["own"] = sorted(found)
-        return sorted(found)
+        state["own"] = sorted(found)
+        return state["own"]
 
     def _full(self, resume: dict[str, Any] | None, context: SyncContext) -> Iterator[Batch]:
         if resume:
