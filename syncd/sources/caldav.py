@@ -64,9 +64,7 @@ class CaldavSource:
             if error.needs_auth:
                 _REFUSED[login] = (context.now, str(error))
                 raise NeedsAuth(str(error)) from None
-            if error.token_invalid:
-                raise CursorInvalid(str(error)) from None
-            if error.status == 404:
+            if error.token_invalid or error.status == 404:  # a gone collection is found again by a full read
                 raise CursorInvalid(str(error)) from None
             raise SourceError(str(error)) from None
 
