@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Sequence
 from typing import TextIO
 
 from syncd.textsafe import display_width, inert
@@ -83,19 +84,33 @@ def fit_widths(widths: list[int], limit: int, minimum: int = 8) -> list[int]:
 
 def table(headers: list[str], rows: list[list[str]], width: int | None = None) -> str:
     """Aligned columns that fit `width` (default: the terminal's); every cell made inert first,
-    so an escape cannot break the layout or the terminal, and wide characters count two.
+    so an escape cannot break the layout or the terminal, and wide characters count two."""
+    texts = [list(map(str, row)) for row in [headers, *rows]]
+    columns = list(zip(*texts, strict=False))
+    if not columns:
+        return "\n".join("" for _ in texts)
+    return _laid_out(columns, width)
+
+
+def column_table(headers: list[str], columns: list[list[str]], width: int | None = None) -> str:
+    """What :func:`table` makes of the same cells, given a column at a time, every cell a str.
+
+    For the long tables (`contacts list`: 5,000 rows): the caller builds each column in one
+    comprehension instead of a list a row, and the cells are neither converted nor transposed
+    on the way in (≈ 3 ms of the 5,000 rows)."""
+    return _laid_out([[header, *column] for header, column in zip(headers, columns, strict=True)], width)
+
+
+def _laid_out(columns: Sequence[Sequence[str]], width: int | None) -> str:
+    """The table of these columns (each headed by its header), one line a row.
 
     `contacts list` lays out some 35,000 cells, so the work goes a column at a time: the whole
     table is checked for anything to escape at once, a column without wide or zero-width
     characters is measured and padded by `len`, and only a column that must be cut is cut
     cell by cell."""
-    texts = [list(map(str, row)) for row in [headers, *rows]]
-    everything = " ".join(" ".join(row) for row in texts)  # a space is never escaped: a cell changes alone
+    everything = " ".join(" ".join(column) for column in columns)  # a space is never escaped: a cell changes alone
     if inert(everything) != everything:
-        texts = [[inert(cell) for cell in row] for row in texts]
-    columns = list(zip(*texts, strict=False))
-    if not columns:
-        return "\n".join("" for _ in texts)
+        columns = [[inert(cell) for cell in column] for column in columns]
     sizes = [
         None if _one_column_a_character("".join(column)) else list(map(display_width, column)) for column in columns
     ]
@@ -117,7 +132,7 @@ def _one_column_a_character(text: str) -> bool:
     return text.isascii() or max(text) < "\u0300"
 
 
-def _padded(column: tuple[str, ...], size: int, measured: list[int] | None, cut: bool) -> list[str]:
+def _padded(column: Sequence[str], size: int, measured: list[int] | None, cut: bool) -> list[str]:
     """The column's cells filled to `size` columns, cut to it first when the column is wider.
     `measured` holds each cell's width, None for a column a character: measured by `len`,
     when cut too (the `…` is one column)."""

@@ -18,7 +18,7 @@ from syncd.contacts import add_contact, add_manual_touch, import_entries, resolv
 from syncd.errors import UsageError
 from syncd.explain import all_statuses, status_of
 from syncd.holds import withdraw
-from syncd.report import ago, contact_json, contact_label, describe_touch, json_text, local_iso, table
+from syncd.report import ago, column_table, contact_json, contact_label, describe_touches, json_text, local_iso
 from syncd.rules import own_addresses
 from syncd.timeutil import parse_instant
 
@@ -102,20 +102,18 @@ def _list(app: App, args: argparse.Namespace) -> int:
                 item["archived"] = status.contact.archived_at is not None
         print(json_text(items))
         return 0
+    contacts = [status.contact for status in rows]
     print(
-        table(
+        column_table(
             ["ID", "NAME", "EMAIL", "TIER", "CADENCE", "LAST TOUCH", ""],
             [
-                [
-                    s.contact.id,
-                    s.contact.name,
-                    s.contact.email,
-                    app.tier_of(s.contact),
-                    f"{s.cadence_days}d",
-                    describe_touch(s, app.now, app.config.tz),
-                    _state(s),
-                ]
-                for s in rows
+                [contact.id for contact in contacts],
+                [contact.name for contact in contacts],
+                [contact.email for contact in contacts],
+                [app.tier_of(contact) for contact in contacts],
+                [f"{status.cadence_days}d" for status in rows],
+                describe_touches(rows, app.now, app.config.tz),
+                [_state(status) for status in rows],
             ],
         )
     )

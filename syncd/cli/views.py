@@ -15,7 +15,7 @@ from syncd.contacts import list_contacts
 from syncd.errors import StoreError
 from syncd.health import problems
 from syncd.heartbeat import daemon_info, daemon_problems
-from syncd.report import ago, contact_json, describe_touch, json_text, local_iso, table
+from syncd.report import ago, column_table, contact_json, describe_touches, json_text, local_iso, table
 from syncd.store_errors import store_error
 
 
@@ -69,18 +69,15 @@ def cmd_cold(app: App, args: argparse.Namespace) -> int:
         print("nobody is cold")
         return 0
     print(
-        table(
+        column_table(
             ["NAME", "EMAIL", "LAST TOUCH", "CADENCE", "OVERDUE", ""],
             [
-                [
-                    s.contact.name,
-                    s.contact.email,
-                    describe_touch(s, app.now, app.config.tz),
-                    f"{s.cadence_days}d",
-                    "never touched" if s.overdue_days is None else f"{s.overdue_days}d",
-                    "snoozed" if s.snoozed else "",
-                ]
-                for s in cold
+                [s.contact.name for s in cold],
+                [s.contact.email for s in cold],
+                describe_touches(cold, app.now, app.config.tz),
+                [f"{s.cadence_days}d" for s in cold],
+                ["never touched" if s.overdue_days is None else f"{s.overdue_days}d" for s in cold],
+                ["snoozed" if s.snoozed else "" for s in cold],
             ],
         )
     )
