@@ -160,31 +160,33 @@ class GoogleHoldSink:
                 answer = self._call("read free/busy", query)
                 calendars = answer.get("calendars") or {}
                 for calendar_id in chunk:
-                    entry = calendars.get(calendar_id)
-                    if entry is None:
-                        raise SinkError(
-                            f"{self._where}: free/busy: Google Calendar sent nothing for {self._label(calendar_id)}; "
-                            "booking nothing"
-                        )
-                    errors = entry.get("errors") or []
-                    if errors:
-                        reason = next(
-                            (str(e.get("reason")) for e in errors if isinstance(e, dict) and e.get("reason")), "error"
-                        )
-                        raise SinkError(
-                            f"{self._where}: free/busy of {self._label(calendar_id)} is unavailable ({reason}); "
-                            "booking nothing"
-                        )
-                    for item in entry.get("busy") or []:
-                        try:
-                            b_start, b_end = parse_instant(item["start"]), parse_instant(item["end"])
-                        except (KeyError, TypeError, ValueError):
-                            raise SinkError(
-                                f"{self._where}: free/busy: Google Calendar sent an unreadable busy period"
-                            ) from None
-                        if b_start < b_end:
-                            out.append(Interval(b_start, b_end))
+                    out += self._busy_of(calendar_id, calendars.get(calendar_id))
         return merge_intervals(out)  # periods split across ranges are joined again
+
+    def _busy_of(self, calendar_id: str, entry: dict[str, Any] | None) -> list[Interval]:
+        """One calendar's busy periods from a free/busy answer. A calendar Google left out or
+        answered with errors fails the whole call: booking around busy time that could not be
+        seen would double-book the user."""
+        if entry is None:
+            raise SinkError(
+                f"{self._where}: free/busy: Google Calendar sent nothing for {self._label(calendar_id)}; "
+                "booking nothing"
+            )
+        errors = entry.get("errors") or []
+        if errors:
+            reason = next((str(e.get("reason")) for e in errors if isinstance(e, dict) and e.get("reason")), "error")
+            raise SinkError(
+                f"{self._where}: free/busy of {self._label(calendar_id)} is unavailable ({reason}); booking nothing"
+            )
+        busy = []
+        for item in entry.get("busy") or []:
+            try:
+                start, end = parse_instant(item["start"]), parse_instant(item["end"])
+            except (KeyError, TypeError, ValueError):
+                raise SinkError(f"{self._where}: free/busy: Google Calendar sent an unreadable busy period") from None
+            if start < end:
+                busy.append(Interval(start, end))
+        return busy
 
     # ------------------------------------------------------------------ writing
 
