@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cli
-from tests.servers.radicale import PASSWORD, USER, Radicale, event_ics, start_radicale
-from tests.sinks.test_caldav_sink import live_holds
+from tests.servers.radicale import Radicale, event_ics, start_radicale
+from tests.sinks.test_caldav_sink import calendar_world_config, live_holds
 
 pytestmark = pytest.mark.slow
 
@@ -80,23 +80,7 @@ class World:
             address = "bob@example.org" if who == "bob" else f"{who}@example.com"
             self.server.put(f"{self.work}{who}.ics", event_ics(who, start, start[:9] + "100000Z", attendees=(address,)))
         (home / "contacts.toml").write_text(CONTACTS)
-        self.cli.write_config(f"""
-            [user]
-            emails = ["me@example.com"]
-            timezone = "Europe/Berlin"
-            [contacts]
-            files = ["contacts.toml"]
-            [[sources.caldav]]
-            name = "home"
-            url = "{self.server.url}"
-            username = "{USER}"
-            password_command = ["printf", "%s\\n", "{PASSWORD}"]
-            calendars = ["Work"]
-            [holds]
-            sink = "caldav:home/Coffee"
-            per_week = 1
-            per_day = 1
-        """)
+        self.cli.write_config(calendar_world_config(self.server.url, per_week=1))
         if busy_run:
             assert self.cli("sync", now=BEFORE).code == 0
             booked = live_holds(self.server)

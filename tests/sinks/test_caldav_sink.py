@@ -25,6 +25,27 @@ def account(server: Radicale, password: str = PASSWORD) -> CaldavAccount:
     return CaldavAccount("home", server.url, USER, ["printf", "%s\\n", password])
 
 
+def calendar_world_config(url: str, per_week: int) -> str:
+    """A user whose meetings are in the Radicale calendar "Work" and whose holds go to "Coffee"."""
+    return f"""
+        [user]
+        emails = ["me@example.com"]
+        timezone = "Europe/Berlin"
+        [contacts]
+        files = ["contacts.toml"]
+        [[sources.caldav]]
+        name = "home"
+        url = "{url}"
+        username = "{USER}"
+        password_command = ["printf", "%s\\n", "{PASSWORD}"]
+        calendars = ["Work"]
+        [holds]
+        sink = "caldav:home/Coffee"
+        per_week = {per_week}
+        per_day = 1
+    """
+
+
 def new_hold(contact: str = "c1", days: int = 3, attempt: int = 0) -> NewHold:
     start = NOW + timedelta(days=days)
     return NewHold(
@@ -209,23 +230,7 @@ def account_world(cli, radicale):
         '[[contact]]\nname = "Ada Lovelace"\nemails = ["ada@example.com"]\ntier = "meaningful"\n\n'
         '[[contact]]\nname = "Bob Stone"\nemails = ["bob@example.org"]\ntier = "meaningful"\n'
     )
-    cli.write_config(f"""
-        [user]
-        emails = ["me@example.com"]
-        timezone = "Europe/Berlin"
-        [contacts]
-        files = ["contacts.toml"]
-        [[sources.caldav]]
-        name = "home"
-        url = "{radicale.url}"
-        username = "{USER}"
-        password_command = ["printf", "%s\\n", "{PASSWORD}"]
-        calendars = ["Work"]
-        [holds]
-        sink = "caldav:home/Coffee"
-        per_week = 2
-        per_day = 1
-    """)
+    cli.write_config(calendar_world_config(radicale.url, per_week=2))
     cli.server = radicale
     return cli
 
