@@ -120,6 +120,9 @@ def _laid_out(columns: Sequence[Sequence[str]], width: int | None) -> str:
     ]
     limit = width if width is not None else terminal_width()
     widths = natural if limit is None else fit_widths(natural, limit)
+    if widths == natural and all(measured is None for measured in sizes):  # nothing to cut, a column a character
+        line = GAP.join(f"%-{size}s" for size in widths)  # `%-Ns` pads a str as `ljust(N)` does
+        return "\n".join([(line % row).rstrip() for row in zip(*columns, strict=True)])
     padded = [
         _padded(column, size, measured, cut=size < full)
         for column, size, full, measured in zip(columns, widths, natural, sizes, strict=True)
