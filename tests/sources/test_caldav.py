@@ -103,19 +103,20 @@ def touches(store: Store, address: str) -> list[datetime]:
     return SourceContract.touches_of(None, store, address, NOW + timedelta(days=30))  # type: ignore[arg-type]
 
 
+def private_calendar_with_bob(server: Radicale) -> None:
+    """A second calendar, "Private", holding one meeting with bob@example.com five days ago."""
+    private = server.make_calendar("private", "Private")
+    start = NOW - timedelta(days=5)
+    server.put(
+        f"{private}b.ics",
+        event_ics("b", stamp(start), stamp(start + timedelta(hours=1)), attendees=("bob@example.com",)),
+    )
+
+
 def test_discovery_from_the_server_root_principal_and_calendar_url(radicale, store, config):
     world = CaldavWorld(radicale)
     world.add("a", "ada@example.com", NOW - timedelta(days=2))
-    other = radicale.make_calendar("private", "Private")
-    radicale.put(
-        f"{other}b.ics",
-        event_ics(
-            "b",
-            stamp(NOW - timedelta(days=5)),
-            stamp(NOW - timedelta(days=5, hours=-1)),
-            attendees=("bob@example.com",),
-        ),
-    )
+    private_calendar_with_bob(radicale)
     radicale.make_calendar("tasks", "Tasks", components=("VTODO",))
     for url in (radicale.url, radicale.url + f"{USER}/"):
         outcome = run(CaldavSource(account(radicale, url)), store, config)
@@ -131,16 +132,7 @@ def test_discovery_from_the_server_root_principal_and_calendar_url(radicale, sto
 def test_calendars_by_display_name_or_path_each_a_source(radicale, store, config):
     world = CaldavWorld(radicale)
     world.add("a", "ada@example.com", NOW - timedelta(days=2))
-    private = radicale.make_calendar("private", "Private")
-    radicale.put(
-        f"{private}b.ics",
-        event_ics(
-            "b",
-            stamp(NOW - timedelta(days=5)),
-            stamp(NOW - timedelta(days=5, hours=-1)),
-            attendees=("bob@example.com",),
-        ),
-    )
+    private_calendar_with_bob(radicale)
     sources = caldav_sources([account(radicale, calendars=("work", "/ada/private/"))])
     assert [source.name for source in sources] == ["caldav:home/work", "caldav:home//ada/private/"]
     for source in sources:
