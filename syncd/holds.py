@@ -39,6 +39,7 @@ from syncd.lifecycle import (
     close,
     existing_holds,
     last_touch_at,
+    rest_from,
 )
 from syncd.hold_outcome import HoldOutcome, hold_text
 from syncd.intervals import Interval
@@ -273,9 +274,8 @@ def cancel(
     result = withdraw(config, store, status.contact.id, "cancelled by you", now, sink)
     if not result.holds:
         raise UsageError(f"{status.contact.name} has no upcoming hold (to rest them anyway: `syncd snooze`)")
-    rest_until = now + timedelta(days=status.cadence_days)
-    current = status.contact.snoozed_until
-    if current is None or current < rest_until:
+    rest_until = rest_from(status, now)
+    if rest_until is not None:
         with store.transaction():
             set_snooze(store, status.contact.id, rest_until)
     return result

@@ -166,11 +166,15 @@ def close(hold: StoredHold, state: str, reason: str, status: ContactStatus | Non
     """
     snooze_until = None
     if status is not None and last_touch_at(status) == hold.cycle:
-        rest_until = (hold.end if state == PAST else now) + timedelta(days=status.cadence_days)
-        current = status.contact.snoozed_until
-        if current is None or current < rest_until:
-            snooze_until = rest_until
+        snooze_until = rest_from(status, hold.end if state == PAST else now)
     return Close(hold, state, reason, snooze_until)
+
+
+def rest_from(status: ContactStatus, start: datetime) -> datetime | None:
+    """The snooze that rests the contact for a cadence from ``start``; None when theirs already runs longer."""
+    rest_until = start + timedelta(days=status.cadence_days)
+    current = status.contact.snoozed_until
+    return rest_until if current is None or current < rest_until else None
 
 
 def busy_from_meetings(
