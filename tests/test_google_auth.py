@@ -18,8 +18,6 @@ import urllib.request
 from pathlib import Path
 
 import keyring
-import keyring.backend
-import keyring.errors
 import pytest
 
 from syncd.config import parse_config
@@ -36,30 +34,7 @@ from syncd.google.credentials import (
 )
 from syncd.sources.base import NeedsAuth
 from tests.fakegoogle import FakeGoogle
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.entries.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.entries.pop((service, username), None)
-
-
-class LockedKeyring(MemoryKeyring):
-    def get_password(self, service, username):
-        raise keyring.errors.KeyringLocked("collection is locked")
-
-    set_password = get_password
+from tests.test_secrets import LockedKeyring, MemoryKeyring
 
 
 @pytest.fixture
