@@ -5,7 +5,9 @@ The store holds C contacts and N interactions (mail to and from them, written th
 real engine and store from generated records, so every touch row exists); each command runs
 as a user runs it, a fresh process with its bytecode cached and its output into a pipe,
 interleaved round by round, and the medians are compared: wall time (the goal) and CPU time
-(user + system of the process, steadier when others share the cores).
+(user + system of the process, steadier when others share the cores). "paired" is the median
+of each round's own ratio (a command against the `--version` run just before it), which a
+load that comes and goes between rounds moves less than a ratio of two medians.
 
     .venv/bin/python benchmarks/bench_cli.py [--contacts 5000] [--interactions 100000] [--rounds 9] [--keep DIR]
 
@@ -150,7 +152,7 @@ def main() -> int:
     cpu_floor = statistics.median(cpu for _, cpu in runs["--version"])
     load = os.getloadavg()[0]
     print(f"\nsyncd read-only commands vs `syncd --version` — medians of {args.rounds} rounds, load {load:.1f}")
-    print(f"  {'':16} {'wall':>7}  {'ratio':>5}   {'cpu':>7}  {'ratio':>5}")
+    print(f"  {'':16} {'wall':>7}  {'ratio':>5}   {'cpu':>7}  {'ratio':>5}  {'paired':>6}")
     print(f"  {'--version':16} {floor:6.3f} s         {cpu_floor:6.3f} s")
     ok = True
     for command in COMMANDS:
@@ -158,9 +160,13 @@ def main() -> int:
         median = statistics.median(wall for wall, _ in runs[label])
         cpu = statistics.median(cpu for _, cpu in runs[label])
         ratio = median / floor
+        paired = statistics.median(
+            wall / version for (wall, _), (version, _) in zip(runs[label], runs["--version"], strict=True)
+        )
         ok &= ratio <= RATIO_TARGET or label == "holds"
         target = f"(target ≤ {RATIO_TARGET}×) {'ok' if ratio <= RATIO_TARGET else 'MISSED'}" if label != "holds" else ""
-        print(f"  {label:16} {median:6.3f} s  {ratio:4.2f}×   {cpu:6.3f} s  {cpu / cpu_floor:4.2f}×  {target}")
+        times = f"{median:6.3f} s  {ratio:4.2f}×   {cpu:6.3f} s  {cpu / cpu_floor:4.2f}×  {paired:5.2f}×"
+        print(f"  {label:16} {times}  {target}")
     return 0 if ok else 1
 
 
