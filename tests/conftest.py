@@ -161,3 +161,10 @@ def mbox_message(
         lines.append(f"Cc: {', '.join(cc)}")
     lines += [f"Date: {date}", f"Message-ID: <{message_id}>", "Subject: hello", *extra, "", "body line", ""]
     return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def daemon_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """The daemon's own log lines at INFO, for tests that check what it told the user."""
+    caplog.set_level(logging.INFO, logger="syncd.daemon")
+    return caplog

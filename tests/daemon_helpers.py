@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
+import pytest
+
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 NOW_ISO = NOW.isoformat()
 ME = "me@example.com"
@@ -412,3 +414,8 @@ def status_in_process(world: World, now: datetime) -> tuple[int, dict[str, Any]]
         return code, json.loads(out.getvalue())
     except json.JSONDecodeError:
         raise AssertionError(f"status --json exited {code} without JSON:\n{err.getvalue()}") from None
+
+
+def daemon_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What the daemon logged, as the user reads it."""
+    return [record.getMessage() for record in caplog.records if record.name == "syncd.daemon"]

@@ -8,7 +8,6 @@ did (syncs, retries, log lines, the store), never on how long something took.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import signal
@@ -39,22 +38,13 @@ from tests.daemon_helpers import (
     run_in_process,
     status_in_process,
     stop,
+    daemon_messages,
     wait_for,
 )
 
 
-@pytest.fixture
-def daemon_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    caplog.set_level(logging.INFO, logger="syncd.daemon")
-    return caplog
-
-
 def _sources(world: World, now: datetime) -> dict[str, dict]:
     return {source["kind"]: source for source in status_in_process(world, now)[1]["sources"]}
-
-
-def _messages(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [record.getMessage() for record in caplog.records if record.name == "syncd.daemon"]
 
 
 # --- in-process, on a fake clock ------------------------------------------------------------
@@ -86,7 +76,7 @@ def test_syncs_at_once_then_every_period_and_picks_up_a_new_event(tmp_path: Path
     assert status["daemon"]["running"] is True and status["daemon"]["pid"] == os.getpid()
     assert datetime.fromisoformat(status["next_run_at"]) == NOW + timedelta(seconds=2)
     assert clock.naps == [2.0, 2.0, 2.0]  # it sleeps exactly until the next sync
-    syncs = [m for m in _messages(daemon_log) if m.startswith("last sync")]
+    syncs = [m for m in daemon_messages(daemon_log) if m.startswith("last sync")]
     assert syncs[0] == "last sync 12:00:00: 2/2 sources ok, 5 items updated"
     assert syncs[1].startswith("last sync 12:00:02: 2/2 sources ok")  # the new event, on the next cycle
     assert _sources(world, clock.now())["ics"]["items"] == 3
@@ -115,7 +105,7 @@ def test_an_unparseable_source_backs_off_alone_while_the_other_keeps_its_rhythm_
     by_kind = {source["kind"]: source for source in data["sources"]}
     assert code == 1 and by_kind["ics"]["state"] == "error" and "cannot parse" in by_kind["ics"]["error"]
     assert by_kind["mbox"]["state"] == "ok"
-    messages = _messages(daemon_log)
+    messages = daemon_messages(daemon_log)
     delays = [re.search(r"failed (\d+) times? in a row; next try in (\w+)", m) for m in messages]
     assert [d.groups() for d in delays if d][:3] == [("1", "1s"), ("2", "2s"), ("3", "4s")]
     assert any(m.endswith("recovered") for m in messages)
@@ -153,7 +143,7 @@ def test_while_another_process_holds_the_store_it_skips_then_catches_up(tmp_path
     clock.on_sleep = script
     run_in_process(world.config, clock, lambda d: len(clock.naps) >= 5)
     assert states == [{"never"}] * 3  # three turns with the lock held: nothing synced
-    skipped = [m for m in _messages(daemon_log) if "skipping this scheduled sync" in m]
+    skipped = [m for m in daemon_messages(daemon_log) if "skipping this scheduled sync" in m]
     assert len(skipped) == 3 and f"(pid {os.getpid()})" in skipped[0]
     assert {source["state"] for source in _sources(world, clock.now()).values()} == {"ok"}
 
@@ -168,7 +158,7 @@ def test_a_wall_clock_jump_syncs_soon_after_and_plans_only_after_that_sync(tmp_p
 
     clock.on_sleep = script
     daemon = run_in_process(world.config, clock, lambda d: len(clock.naps) >= 3)
-    messages = _messages(daemon_log)
+    messages = daemon_messages(daemon_log)
     assert any("the wall clock jumped ahead by 20h" in m for m in messages), messages
     assert clock.naps[1] == RESUME_DELAY.total_seconds()
     assert clock.naps[0] == 60.0  # it looks around at least every minute

@@ -27,18 +27,9 @@ from tests.daemon_helpers import (
     run_in_process,
     status_in_process,
     stop,
+    daemon_messages,
     wait_for,
 )
-
-
-@pytest.fixture
-def daemon_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    caplog.set_level(logging.INFO, logger="syncd.daemon")
-    return caplog
-
-
-def _messages(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [record.getMessage() for record in caplog.records if record.name == "syncd.daemon"]
 
 
 def _add_calendar(world: World) -> Path:
@@ -67,7 +58,9 @@ def test_an_edited_config_is_reloaded_between_cycles_and_its_new_source_syncs(tm
     daemon = run_in_process(world.config, clock, lambda d: len(clock.naps) >= 2)
     new = next(source for name, source in _by_name(world, clock.now()).items() if name.endswith("work.ics"))
     assert new["state"] == "ok" and new["items"] == 1  # synced at once, not an hour later
-    assert any(m.startswith("config reloaded after the config file changed: 3 sources") for m in _messages(daemon_log))
+    assert any(
+        m.startswith("config reloaded after the config file changed: 3 sources") for m in daemon_messages(daemon_log)
+    )
     assert len(daemon.timing.sources) == 3
 
 
@@ -96,7 +89,7 @@ def test_sighup_reloads_even_an_unchanged_file_and_a_touched_file_does_not(tmp_p
 
     daemon.sleep = sleep
     assert daemon.run() == 0
-    reloads = [m for m in _messages(daemon_log) if m.startswith("config reloaded")]
+    reloads = [m for m in daemon_messages(daemon_log) if m.startswith("config reloaded")]
     assert reloads == ["config reloaded on SIGHUP: 2 sources, syncing now"]
 
 
@@ -121,7 +114,7 @@ def test_a_broken_edit_keeps_the_old_config_running_and_says_so_until_fixed(tmp_
     daemon = run_in_process(world.config, clock, lambda d: len(clock.naps) >= 5)
     error = str(seen["error"])
     assert str(world.config) in error and "sync_every" in error
-    messages = _messages(daemon_log)
+    messages = daemon_messages(daemon_log)
     refused = [m for m in messages if m.startswith("config not reloaded")]
     assert len(refused) == 1  # reported once, not on every turn
     syncs = [m for m in messages if m.startswith("last sync")]
@@ -200,7 +193,7 @@ def test_a_store_deleted_or_replaced_under_it_is_reopened(tmp_path: Path, daemon
     assert data["daemon"]["running"] is True  # the heartbeat lands in the file status reads
     assert data["next_run_at"] is not None
     assert {source["state"] for source in data["sources"]} == {"ok"}  # filled again at once, not "never"
-    assert any(f"the store {world.store} was {how.split()[0]}" in m for m in _messages(daemon_log))
+    assert any(f"the store {world.store} was {how.split()[0]}" in m for m in daemon_messages(daemon_log))
 
 
 # --- real processes ------------------------------------------------------------------------------
