@@ -153,22 +153,26 @@ def _hold_words(hold: HoldExplanation, tz: tzinfo) -> str:
     return f"no hold: {hold.detail or words}"
 
 
-def render_page(app: App, planning: HoldOutcome | None = None) -> str:
-    """The page; `planning` is the outcome of a planning run just made (else a dry run explains missing holds)."""
+def render_page(app: App, planning: HoldOutcome | None = None) -> tuple[str, NetworkReport]:
+    """The page, and the report it shows (for `--json` beside `--html`, so it is built once).
+
+    `planning` is the outcome of a planning run just made (else a dry run explains missing holds).
+    """
     statuses = app.statuses()
     report = network_report(app, statuses)
-    return render_html(report, cold_reasons(app, report, statuses, planning))
+    return render_html(report, cold_reasons(app, report, statuses, planning)), report
 
 
-def write_page(app: App, path: Path, planning: HoldOutcome | None = None) -> int:
-    """Write the HTML report to `path` atomically; returns its size in bytes.
+def write_page(app: App, path: Path, planning: HoldOutcome | None = None) -> tuple[int, NetworkReport]:
+    """Write the HTML report to `path` atomically; returns its size in bytes and the report.
 
     A place it cannot write is a :class:`SyncdError` naming the file: one line for the CLI
     (exit 1) and for the daemon's log.
     """
-    page = render_page(app, planning).encode("utf-8")
+    text, report = render_page(app, planning)
+    page = text.encode("utf-8")
     try:
         write_private(Path(path), page)
     except OSError as error:
         raise SyncdError(f"{path}: cannot write the report page there ({error.strerror or error})") from None
-    return len(page)
+    return len(page), report

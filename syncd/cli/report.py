@@ -30,12 +30,13 @@ def register(commands: Any) -> None:
 
 
 def cmd_report(app: App, args: argparse.Namespace) -> int:
+    report = None
     if args.html is not None:
-        size = write_page(app, args.html)
+        size, report = write_page(app, args.html)
         if not args.json:
             print(f"wrote {args.html} ({size / 1024:.0f} KB)")
     if args.json:  # compact: a year of weeks for thousands of contacts is large, and indenting is slow
-        print(json.dumps(report_json(network_report(app))))
+        print(json.dumps(report_json(report or network_report(app))))
     elif args.html is None:
         _print_terminal(app)
     return 0
