@@ -60,7 +60,7 @@ def hold_facts(app: App, status: ContactStatus) -> HoldFacts:
     if outcome.blocked is not None:
         return blocked_facts(app)
     assert outcome.plan is not None
-    skip = next((item.reason for item in outcome.plan.skipped if item.contact_id == contact.id), None)
+    skip = next((item for item in outcome.plan.skipped if item.contact_id == contact.id), None)
     planned = next(((hold.start, hold.end) for hold in outcome.plan.create if hold.contact_id == contact.id), None)
     return HoldFacts(skip=skip, planned=planned)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from syncd.app import App
 from syncd.cold import ContactStatus
 from syncd.config_spec import TIERS
+from syncd.planner import Skip
 from syncd.private_file import write_private
 from syncd.errors import SyncdError
 from syncd.explain import blocked_facts
@@ -134,9 +135,9 @@ def _hold_facts(
     if outcome is None or outcome.blocked is not None or outcome.plan is None:
         facts.update(dict.fromkeys(waiting, blocked_facts(app)))
         return facts
-    skips: dict[str, str] = {}
+    skips: dict[str, Skip] = {}
     for skip in outcome.plan.skipped:
-        skips.setdefault(skip.contact_id, skip.reason)
+        skips.setdefault(skip.contact_id, skip)
     planned = {hold.contact_id: (hold.start, hold.end) for hold in outcome.plan.create}
     facts.update(
         {contact_id: HoldFacts(skip=skips.get(contact_id), planned=planned.get(contact_id)) for contact_id in waiting}

@@ -120,8 +120,16 @@ class Removal:
 
 @dataclass(frozen=True)
 class Skip:
+    """A contact passed over: `reason` in words for the user, `code` as `syncd why` names it.
+
+    Codes are `why`'s hold reasons (DESIGN "Living with it"): ignored, snoozed (also a contact
+    whose cycle already had a hold: they rest until a new touch), upcoming_meeting,
+    limits_reached, no_free_slot.
+    """
+
     contact_id: str
     reason: str
+    code: str = "no_free_slot"
 
 
 @dataclass
@@ -238,18 +246,18 @@ def plan(
 
     planned: list[tuple[datetime, datetime]] = []
     horizon_text = format_duration(rules.horizon)
-    no_slot: str | None = None  # once nothing fits, nothing fits for anyone after either
+    no_slot: Skip | None = None  # once nothing fits, nothing fits for anyone after either
 
     for c in candidates:
         if c.ignore:
-            result.skipped.append(Skip(c.contact_id, "ignored"))
+            result.skipped.append(Skip(c.contact_id, "ignored", "ignored"))
             continue
         if c.snoozed_until is not None and _utc(c.snoozed_until, "snoozed_until") > now:
             until = c.snoozed_until.astimezone(tz).date().isoformat()
-            result.skipped.append(Skip(c.contact_id, f"snoozed until {until}"))
+            result.skipped.append(Skip(c.contact_id, f"snoozed until {until}", "snoozed"))
             continue
         if c.has_upcoming_meeting:
-            result.skipped.append(Skip(c.contact_id, f"already meeting you within {horizon_text}"))
+            result.skipped.append(Skip(c.contact_id, f"already meeting you within {horizon_text}", "upcoming_meeting"))
             continue
         if c.contact_id in future_hold:
             when = future_hold[c.contact_id].astimezone(tz)
@@ -257,10 +265,10 @@ def plan(
             continue
         event_id = hold_event_id(c.contact_id, c.last_touch_at, c.attempt)
         if event_id in used_ids:
-            result.skipped.append(Skip(c.contact_id, "already had a hold since the last touch"))
+            result.skipped.append(Skip(c.contact_id, "already had a hold since the last touch", "snoozed"))
             continue
         if no_slot is not None:
-            result.skipped.append(Skip(c.contact_id, no_slot))
+            result.skipped.append(Skip(c.contact_id, no_slot.reason, no_slot.code))
             continue
 
         chosen: datetime | None = None
@@ -277,8 +285,8 @@ def plan(
                 chosen = s
                 break
         if chosen is None:
-            no_slot = _no_slot_reason(why, rules, horizon_text)
-            result.skipped.append(Skip(c.contact_id, no_slot))
+            no_slot = _no_slot(c.contact_id, why, rules, horizon_text)
+            result.skipped.append(no_slot)
             continue
 
         end = chosen + rules.duration
@@ -296,20 +304,24 @@ def plan(
     return result
 
 
-def _no_slot_reason(why: set[str], rules: HoldRules, horizon_text: str) -> str:
+def _no_slot(contact_id: str, why: set[str], rules: HoldRules, horizon_text: str) -> Skip:
     """Say why nothing fits, naming the limit when a limit is the only obstacle."""
     if why == {"week"}:
-        return f"per-week limit of {rules.per_week} reached in every week with a free slot within {horizon_text}"
+        text = f"per-week limit of {rules.per_week} reached in every week with a free slot within {horizon_text}"
+        return Skip(contact_id, text, "limits_reached")
     if why == {"day"}:
-        return f"per-day limit of {rules.per_day} reached on every day with a free slot within {horizon_text}"
+        text = f"per-day limit of {rules.per_day} reached on every day with a free slot within {horizon_text}"
+        return Skip(contact_id, text, "limits_reached")
     if why == {"day", "week"}:
-        return (
+        text = (
             f"per-day ({rules.per_day}) and per-week ({rules.per_week}) limits reached "
             f"on every free slot within {horizon_text}"
         )
+        return Skip(contact_id, text, "limits_reached")
     if why - {"busy"}:
-        return (
+        text = (
             f"no free slot in the windows within {horizon_text}: the rest is at the per-day ({rules.per_day}) "
             f"or per-week ({rules.per_week}) limit"
         )
-    return f"no free slot in the windows within {horizon_text}"
+        return Skip(contact_id, text, "no_free_slot")
+    return Skip(contact_id, f"no free slot in the windows within {horizon_text}", "no_free_slot")

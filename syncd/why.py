@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from syncd.cold import ContactStatus
+from syncd.planner import Skip
 from syncd.records import Record, record_time
 from syncd.touches import FUTURE
 
@@ -56,13 +57,13 @@ class HoldFacts:
     """What the hold module knows about this contact's hold, gathered by the caller.
 
     ``blocked`` is HOLDS_DISABLED or UNHEALTHY when no planning happens at all;
-    ``skip`` is the planner's reason for passing them over; ``planned`` the slot a
+    ``skip`` is the planner's word for passing them over (its text and code); ``planned`` the slot a
     planning run would book now.
     """
 
     booked: tuple[datetime, datetime] | None = None
     blocked: str | None = None
-    skip: str | None = None
+    skip: Skip | None = None
     planned: tuple[datetime, datetime] | None = None
 
 
@@ -142,7 +143,7 @@ def hold_explanation(status: ContactStatus, facts: HoldFacts) -> HoldExplanation
     if facts.blocked is not None:
         return _none(facts.blocked, "")
     if facts.skip is not None:
-        return _none(_skip_reason(facts.skip), facts.skip)
+        return _none(facts.skip.code, facts.skip.reason)
     if facts.planned is not None:
         return HoldExplanation(
             NONE, facts.planned[0], facts.planned[1], NOT_PLANNED_YET, "the next planning run books it"
@@ -152,20 +153,6 @@ def hold_explanation(status: ContactStatus, facts: HoldFacts) -> HoldExplanation
 
 def _none(reason: str, detail: str) -> HoldExplanation:
     return HoldExplanation(NONE, None, None, reason, detail)
-
-
-def _skip_reason(text: str) -> str:
-    """The planner's words for passing a contact over (syncd.planner.plan), as a reason code."""
-    for prefix, reason in (
-        ("ignored", IGNORED),
-        ("snoozed", SNOOZED),
-        ("already meeting", UPCOMING_MEETING),
-        ("already had a hold", SNOOZED),  # one hold per cycle: it went by or was deleted, they rest
-        ("per-", LIMITS_REACHED),
-    ):
-        if text.startswith(prefix):
-            return reason
-    return NO_FREE_SLOT
 
 
 def explain(

@@ -10,6 +10,7 @@ import pytest
 from syncd.cold import contact_status
 from syncd.demo import DEMO_NOW
 from syncd.models import Contact, LastTouch
+from syncd.planner import Skip
 from syncd.records import Attendee, Meeting, Message
 from syncd.touches import REASONS, TouchRules, judge, touched_addresses
 from syncd.why import HoldFacts, JudgedInteraction, hold_explanation, not_counted, reason_for
@@ -129,14 +130,30 @@ def status(now: datetime = START, touched_days_ago: int | None = None, **fields)
         (status(ignore=True), HoldFacts(blocked="unhealthy"), "ignored"),
         (status(touched_days_ago=3), HoldFacts(blocked="unhealthy"), "warm"),
         (status(snoozed_until=START + timedelta(days=1)), HoldFacts(blocked="holds_disabled"), "snoozed"),
-        (status(), HoldFacts(blocked="holds_disabled", skip="per-week limit"), "holds_disabled"),
-        (status(), HoldFacts(skip="already meeting you within 2w"), "upcoming_meeting"),
         (
             status(),
-            HoldFacts(skip="per-week limit of 1 reached in every week with a free slot within 2w"),
+            HoldFacts(blocked="holds_disabled", skip=Skip("ada", "per-week limit", "limits_reached")),
+            "holds_disabled",
+        ),
+        (
+            status(),
+            HoldFacts(skip=Skip("ada", "already meeting you within 2w", "upcoming_meeting")),
+            "upcoming_meeting",
+        ),
+        (
+            status(),
+            HoldFacts(
+                skip=Skip(
+                    "ada", "per-week limit of 1 reached in every week with a free slot within 2w", "limits_reached"
+                )
+            ),
             "limits_reached",
         ),
-        (status(), HoldFacts(skip="no free slot in the windows within 2w"), "no_free_slot"),
+        (
+            status(),
+            HoldFacts(skip=Skip("ada", "no free slot in the windows within 2w", "no_free_slot")),
+            "no_free_slot",
+        ),
     ],
 )
 def test_hold_explanation_gives_the_first_reason_there_is_none(the_status, facts, reason):
