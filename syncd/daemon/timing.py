@@ -27,9 +27,14 @@ class Do(Enum):
 
 @dataclass(frozen=True)
 class Action:
+    """One thing to do now; `reason` is logged, and DAILY marks the once-a-day plan at `plan_at`."""
+
     do: Do
     sources: tuple[str, ...] = ()  # SYNC/RETRY: the sources to run; empty SYNC with sources configured: all back off
     reason: str = ""
+
+
+DAILY = "daily"
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ def decide(state: TimingState, now: datetime) -> Decision:
     if state.plan_pending:
         return Decision((Action(Do.PLAN, reason="after a sync that changed something"),), now, next_sync)
     if daily <= now:
-        return Decision((Action(Do.PLAN, reason="daily"),), now, next_sync)
+        return Decision((Action(Do.PLAN, reason=DAILY),), now, next_sync)
     return Decision((), min(next_sync, daily), next_sync)
 
 
@@ -175,7 +180,7 @@ def after_skipped_sync(state: TimingState, action: Action, now: datetime) -> Tim
 def after_plan(state: TimingState, action: Action, now: datetime) -> TimingState:
     """Planning done (or failed; it is retried on the next occasion, not in a loop)."""
     daily = (
-        action.reason == "daily"
+        action.reason == DAILY
         or next_plan_at(state.plan_at, state.zone, state.last_daily_plan_at or state.started_at) <= now
     )
     return replace(state, plan_pending=False, last_daily_plan_at=now if daily else state.last_daily_plan_at)
