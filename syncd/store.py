@@ -59,6 +59,10 @@ class SourceState:
     own_addresses: list[str]
 
 
+# How long a writer waits for another (the daemon, a `syncd sync`) before "database is locked".
+BUSY_TIMEOUT_S = 30
+
+
 class Store:
     def __init__(self, connection: sqlite3.Connection, path: Path):
         self.connection = connection
@@ -79,7 +83,7 @@ class Store:
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             old_umask = os.umask(0o077)
             try:
-                connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+                connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_S)
                 connection.execute("PRAGMA journal_mode=WAL")
             finally:
                 os.umask(old_umask)

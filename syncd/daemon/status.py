@@ -18,13 +18,12 @@ from syncd.heartbeat import (
     META_SYNC_EVERY,
 )
 from syncd.sdnotify import Notifier
-from syncd.store import Store
+from syncd.store import BUSY_TIMEOUT_S, Store
 from syncd.timeutil import format_duration, iso
 
 log = logging.getLogger("syncd.daemon")
 
 HEARTBEAT_BUSY_MS = 2000  # a long `syncd sync` transaction: skip this beat rather than stall the loop
-STORE_BUSY_MS = 30000  # Store.open's timeout, restored after a heartbeat
 
 
 class StatusWriter:
@@ -96,6 +95,6 @@ class StatusWriter:
                     for key in remove:
                         connection.execute("DELETE FROM meta WHERE key = ?", (key,))
             finally:
-                store.connection.execute(f"PRAGMA busy_timeout = {STORE_BUSY_MS}")
+                store.connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
         except sqlite3.Error as error:
             log.debug("daemon status not written: %s", error)
