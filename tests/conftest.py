@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,9 @@ class Result:
 
     def json(self):
         return json.loads(self.out)
+
+
+_IN_PROCESS = threading.Lock()
 
 
 @dataclass
@@ -88,7 +92,15 @@ class Cli:
         return Result(completed.returncode, completed.stdout, completed.stderr)
 
     def _in_process(self, argv: list[str], env: dict[str, str]) -> Result:
-        """`syncd.cli.main(argv)` under the user's environment, cwd and time zone, then restore ours."""
+        """`syncd.cli.main(argv)` under the user's environment, cwd and time zone, then restore ours.
+
+        Environment, cwd and stdout belong to the whole process, so calls from several threads
+        (the crash harness drives worlds in parallel) take turns.
+        """
+        with _IN_PROCESS:
+            return self._in_process_alone(argv, env)
+
+    def _in_process_alone(self, argv: list[str], env: dict[str, str]) -> Result:
         from syncd.cli import main
 
         saved_env, saved_cwd = dict(os.environ), os.getcwd()
