@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 
 from syncd.models import Contact, LastTouch
+from syncd.newest_touches import Row, newest_rows
 from syncd.records import Record, from_json
 from syncd.store import Store, ts
 
@@ -173,37 +174,25 @@ def add_manual_touch(store: Store, contact_id: str, at: datetime, note: str, now
 def last_touches(store: Store, now: datetime) -> dict[str, LastTouch]:
     """Newest touch at or before `now` per contact; a meeting counts once it has started.
 
-    Per address the newest touch is one step back along the (address, at) index (the
-    correlated subquery) rather than a scan of every touch the address has; the addresses go
-    in the index's order, so each page of it is read once (≈ 3 of 18 ms on 5,000 contacts with
-    an empty page cache, as every command starts). A contact with several addresses gets one
-    row each and keeps the newest. At the same instant the last
-    in (kind, source, item) order wins, so a meeting beats a mail; a manual touch beats both."""
-    newest: dict[str, tuple[int, str, str, str]] = {}
-    rows = store.connection.execute(
-        """SELECT e.contact_id, t.at, t.kind, t.source, t.item_id
-           FROM contact_emails e CROSS JOIN touches t ON t.address = e.address
-            AND (t.at, t.kind, t.source, t.item_id) = (
-                SELECT at, kind, source, item_id FROM touches
-                WHERE address = e.address AND at <= ? ORDER BY at DESC LIMIT 1)
-           ORDER BY e.address""",
-        (ts(now),),
-    )
-    for contact_id, at, kind, source, item_id in rows:
-        touch = (at, kind, source, item_id)
-        held = newest.get(contact_id)
-        if held is None or touch > held:
-            newest[contact_id] = touch
+    Each contact address's newest touch comes from :mod:`syncd.newest_touches` (cached, since
+    every read-only command asks); a contact with several addresses keeps the newest. At the
+    same instant the last in (kind, source, item) order wins, so a meeting beats a mail; a
+    manual touch beats both."""
+    newest: dict[str, Row] = {}
+    for row in newest_rows(store.connection, int(now.timestamp())):  # ts(now), never None here
+        held = newest.get(row[0])
+        if held is None or row > held:  # the same contact: compares (at, kind, source, item)
+            newest[row[0]] = row
     result = {
-        contact_id: LastTouch(at=datetime.fromtimestamp(at, UTC), kind=kind, source=source, item_id=item_id)
-        for contact_id, (at, kind, source, item_id) in newest.items()
+        contact_id: LastTouch(datetime.fromtimestamp(at, UTC), kind, source, item_id)
+        for contact_id, at, kind, source, item_id in newest.values()
     }
     manual = store.connection.execute(
         "SELECT contact_id, MAX(at), note FROM manual_touches WHERE at <= ? GROUP BY contact_id", (ts(now),)
     )
     for contact_id, at, note in manual:
         current = newest.get(contact_id)
-        if current is None or at >= current[0]:
+        if current is None or at >= current[1]:
             result[contact_id] = LastTouch(
                 at=datetime.fromtimestamp(at, UTC), kind="manual", source=None, item_id=None, note=note
             )

@@ -99,6 +99,17 @@ STEPS: list[str] = [
     """
     CREATE INDEX interactions_kind_end ON interactions(kind, end_at);
     """,
+    # 5: each contact address's newest touch, derived once and kept while `touches` and the
+    # instant allow (syncd/newest_touches.py): every read-only command needs it.
+    """
+    CREATE TABLE newest_touches (
+        address TEXT PRIMARY KEY,
+        at INTEGER,
+        kind TEXT,
+        source TEXT,
+        item_id TEXT
+    ) WITHOUT ROWID;
+    """,
 ]
 
 

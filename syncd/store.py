@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 
 from syncd.errors import SourceError, StoreError
 from syncd.migrations import migrate
+from syncd.newest_touches import touches_changed
 from syncd.store_errors import store_error
 from syncd.records import Batch, Meeting, Record, from_json, record_time, to_json
 from syncd.touches import TouchRules, touched_addresses
@@ -249,6 +250,7 @@ class Store:
         connection.executemany("DELETE FROM touches WHERE source = ? AND item_id = ?", ids)
         connection.executemany("INSERT OR REPLACE INTO interactions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         connection.executemany("INSERT OR REPLACE INTO touches VALUES (?, ?, ?, ?, ?)", touch_rows)
+        touches_changed(connection)
 
     def ensure_touch_rules(self, rules: TouchRules) -> bool:
         """Re-derive every touch when the rules changed since they were last derived."""
@@ -266,6 +268,7 @@ class Store:
                         (address, at, source, item_id, kind) for address in touched_addresses(record, rules)
                     )
                 connection.executemany("INSERT OR REPLACE INTO touches VALUES (?, ?, ?, ?, ?)", touch_rows)
+            touches_changed(connection)
             self.set_meta("touch_rules", fingerprint, connection)
         return True
 
@@ -307,6 +310,8 @@ def _delete_unless_mail(connection: sqlite3.Connection, source: str, item_ids: l
     rows = [(source, item_id, MESSAGE_KIND) for item_id in item_ids]
     connection.executemany("DELETE FROM interactions WHERE source = ? AND item_id = ? AND kind != ?", rows)
     connection.executemany("DELETE FROM touches WHERE source = ? AND item_id = ? AND kind != ?", rows)
+    if rows:
+        touches_changed(connection)
 
 
 def _refuse_empty_read(connection: sqlite3.Connection, source: str, batch: Batch, dropped: set[str]) -> None:

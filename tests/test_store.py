@@ -527,7 +527,7 @@ def test_migrating_a_version_1_store_keeps_its_rows(tmp_path: Path) -> None:
     connection.close()
     store = Store.open(path)
     try:
-        assert store.connection.execute("PRAGMA user_version").fetchone()[0] == len(STEPS) == 4
+        assert store.connection.execute("PRAGMA user_version").fetchone()[0] == len(STEPS) == 5
         assert store.connection.execute("SELECT address, at, kind FROM touches").fetchall() == [
             ("ada@example.com", 100, "meeting")
         ]
