@@ -12,6 +12,7 @@ on every value the fast path accepts (Hypothesis, tests/test_addresses.py).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from email.errors import MessageError
 from email.header import decode_header, make_header
@@ -109,26 +110,45 @@ def parse_address_list(header_values: list[str] | str | None, names: dict[str, s
         return []
     if isinstance(header_values, str):
         header_values = [header_values]
-    result: list[str] = []
-    seen: set[str] = set()
+    if len(header_values) == 1 and len(value := str(header_values[0])) <= _MEMO_HEADER_LENGTH:
+        mailboxes = _memoised_mailboxes(value)
+    else:
+        mailboxes = _mailboxes([str(value) for value in header_values])
+    if names is not None:
+        for canonical, name in mailboxes:
+            if name and canonical not in names:
+                names[canonical] = name
+    return [canonical for canonical, _ in mailboxes]
+
+
+def _mailboxes(values: list[str]) -> tuple[tuple[str, str], ...]:
+    """(canonical address, display name as written) of each distinct mailbox, in order."""
     # Split the raw header first: a decoded display name may contain commas, quotes or
     # even "@", which would otherwise add or swallow addresses. The stdlib parser
     # recurses once per nested comment, so a hostile `((((…` costs this header only.
-    values = [str(value) for value in header_values]
     mailboxes = common_mailboxes(", ".join(values))
     if mailboxes is None:
         try:
             mailboxes = getaddresses(values)
         except (RecursionError, ValueError, TypeError, LookupError, UnicodeError, MessageError):
-            return []
+            return ()
+    found: dict[str, str] = {}
     for name, address in mailboxes:
         canonical = normalize(address) if address else None
-        if canonical and canonical not in seen:
-            seen.add(canonical)
-            result.append(canonical)
-            if name and names is not None and canonical not in names:
-                names[canonical] = name
-    return result
+        if canonical and canonical not in found:
+            found[canonical] = name
+    return tuple(found.items())
+
+
+# The same From, To and Cc values come back message after message (a correspondent's From, the
+# user's own To): each distinct short value is parsed once. Long values (a list of recipients)
+# are parsed each time, so a hostile mailbox cannot grow the cache past ~4 MB.
+_MEMO_HEADER_LENGTH = 1000
+
+
+@lru_cache(maxsize=1 << 12)
+def _memoised_mailboxes(value: str) -> tuple[tuple[str, str], ...]:
+    return _mailboxes([value])
 
 
 def common_mailboxes(text: str) -> list[tuple[str, str]] | None:
@@ -161,13 +181,23 @@ def decode_rfc2047(value: str) -> str:
 
 
 def is_role_address(address: str) -> bool:
-    """Role and no-reply mailboxes speak for systems, never for a person you know."""
+    """Role and no-reply mailboxes speak for systems, never for a person you know. Memoised like
+    `normalize` (each touch row asks it of every address), for strings of an address's length."""
+    return _memoised_is_role(address) if len(address) <= MEMO_MAX_LENGTH else _is_role(address)
+
+
+def _is_role(address: str) -> bool:
     local = address.partition("@")[0]
     return local in _ROLE_LOCALPARTS or bool(_ROLE_PATTERN.search(local))
 
 
-def is_blocked(address: str, blocklist: list[str]) -> bool:
+_memoised_is_role = lru_cache(maxsize=1 << 14)(_is_role)
+
+
+def is_blocked(address: str, blocklist: Sequence[str]) -> bool:
     """Blocklist entries are whole addresses or domains (a domain also covers its subdomains)."""
+    if not blocklist:
+        return False
     domain = address.partition("@")[2]
     for entry in blocklist:
         entry = entry.strip().lower().lstrip("@")

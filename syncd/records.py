@@ -125,20 +125,28 @@ def to_json(record: Record) -> dict[str, Any]:
             "sender": list(record.sender),
             "to": list(record.to),
             "cc": list(record.cc),
-            "bulk": record.bulk,
-            "auto_submitted": record.auto_submitted,
-            "labels": list(record.labels),
-            "subject": record.subject,
-            "headers_cut": record.headers_cut,
             "kind": record.kind,
         }
+        # Fields at their defaults are left out (from_json gives them back): a mailbox is mostly
+        # plain mail, and each byte left out is one the store does not write, 100,000 times.
+        if record.bulk:
+            data["bulk"] = True
+        if record.auto_submitted is not None:
+            data["auto_submitted"] = record.auto_submitted
+        if record.labels:
+            data["labels"] = list(record.labels)
+        if record.subject is not None:
+            data["subject"] = record.subject
+        if record.headers_cut:
+            data["headers_cut"] = True
     if record.names:
         data["names"] = dict(record.names)  # {address: name}: one key per name, the smallest JSON
     return data
 
 
 def from_json(data: dict[str, Any]) -> Record:
-    """Rows written before display names were kept have no `names`: they read as none."""
+    """Rows written before display names were kept have no `names`: they read as none; a message's
+    fields at their defaults may be left out (as `to_json` writes them) or written out (older rows)."""
     data = dict(data)
     kind = data.pop("kind")
     data["names"] = tuple(data.pop("names", {}).items())
@@ -146,7 +154,7 @@ def from_json(data: dict[str, Any]) -> Record:
         attendees = tuple(Attendee(**item) for item in data.pop("attendees"))
         return Meeting(attendees=attendees, start=_when(data.pop("start")), end=_when(data.pop("end")), **data)
     for name in ("sender", "to", "cc", "labels"):
-        data[name] = tuple(data[name])
+        data[name] = tuple(data.get(name, ()))
     return Message(date=_when(data.pop("date")), **data)
 
 

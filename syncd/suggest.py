@@ -125,7 +125,7 @@ def suggestion_json(item: Suggestion, tz: tzinfo) -> dict[str, Any]:
 
 def _may_suggest(address: str, rules: TouchRules) -> bool:
     return not (
-        address in rules.own_addresses or is_role_address(address) or is_blocked(address, list(rules.blocklist))
+        address in rules.own_addresses or is_role_address(address) or is_blocked(address, rules.blocklist)
     )
 
 

@@ -92,7 +92,7 @@ def judge(record: Record, rules: TouchRules) -> dict[str, str | None]:
 def _address_reason(address: str, rules: TouchRules) -> str | None:
     if is_role_address(address):
         return ROLE_ADDRESS
-    if is_blocked(address, list(rules.blocklist)):
+    if is_blocked(address, rules.blocklist):
         return BLOCKLISTED
     return None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import string
 from datetime import datetime, UTC
+from email.utils import parsedate_to_datetime
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from syncd.addresses import decode_rfc2047, normalize, parse_address_list
 from syncd.records import Message
-from syncd.sources.mail_headers import _PARSER, _index, message_from_headers, parse_headers
+from syncd.sources.mail_headers import _PARSER, _index, message_from_headers, parse_date, parse_headers
 from tests.mail_strategies import (
     FAST,
     assert_canonical,
@@ -284,3 +285,44 @@ FIELD_PIECES = [
 @example(b"X Y: a space in the name ends the fields\nDate: Mon, 2 Mar 2026 10:00:00 +0000\n")
 def test_the_header_split_gives_what_the_feed_parser_gives(raw: bytes):
     assert parse_headers(raw) == _index(_PARSER.parsebytes(raw))
+
+
+# --- Date: the common shape read by hand, the stdlib for the rest ------------------------------
+
+
+def stdlib_date(text: str) -> datetime | None:
+    """What `parse_date` answered before it read the common shape itself: the oracle."""
+    try:
+        parsed = parsedate_to_datetime(text.strip())
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+_MONTH_WORDS = ["Jan", "Feb", "Mar", "Dec", "dec", "DEC", "Xyz", "Mai"]
+
+
+@FAST
+@given(
+    st.sampled_from(["", "Wed, ", "Wed,", "wed, ", "Xyz, ", "Wed "]),
+    st.integers(0, 40).map(str) | st.integers(0, 40).map("{:02d}".format),
+    st.sampled_from(_MONTH_WORDS),
+    st.integers(0, 9999).map("{:04d}".format) | st.integers(0, 99).map(str),
+    st.tuples(st.integers(0, 25), st.integers(0, 61), st.integers(0, 61)),
+    st.sampled_from("+-"),
+    st.integers(0, 99),
+    st.integers(0, 99),
+)
+@example("Wed, ", "02", "Dec", "0001", (0, 15, 26), "+", 1, 0)  # a year below 100 is a two-digit year
+@example("", "31", "Dec", "9999", (23, 59, 59), "-", 1, 0)  # past the last datetime
+@example("", "2", "Dec", "2026", (4, 15, 26), "+", 99, 99)  # an offset of a day or more
+def test_the_common_date_shape_gives_what_the_stdlib_gives(weekday, day, month, year, clock, sign, hours, minutes):
+    text = f"{weekday}{day} {month} {year} {clock[0]:02d}:{clock[1]:02d}:{clock[2]:02d} {sign}{hours:02d}{minutes:02d}"
+    assert parse_date(text) == stdlib_date(text)
+    assert parse_date(f"  {text}\n") == stdlib_date(text)
+
+
+def test_the_common_date_shape_is_read_by_hand():
+    """The fast path is taken (it gives UTC directly) and gives the instant the offset says."""
+    assert parse_date("Wed, 02 Dec 2026 09:30:00 +0130") == datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    assert parse_date("2 Dec 2026 09:30:00 -0000") == datetime(2026, 12, 2, 9, 30, tzinfo=UTC)

@@ -23,6 +23,7 @@ from syncd.engine import sync_source, touch_rules
 from syncd.sources.ics import IcsSource
 from syncd.sources.mail import MboxSource
 from syncd.sources.mail_headers import MAX_HEADER_BYTES
+from syncd.records import from_json
 from syncd.store import Store
 from tests.conftest import ics_calendar, ics_event, mbox_message
 
@@ -129,8 +130,8 @@ def test_a_cc_cut_at_the_header_cap_is_never_a_direct_touch(tmp_path, store, con
     assert sync_source(source, store, config, touch_rules(config, store), NOW).ok
     assert touches(store, "ada@example.com") == []
     assert touches(store, "bob@example.com") == ["direct@x"]
-    payloads = [json.loads(row[0]) for row in store.connection.execute("SELECT payload FROM interactions")]
-    assert sorted(payload["headers_cut"] for payload in payloads) == [False, True]
+    payloads = [from_json(json.loads(row[0])) for row in store.connection.execute("SELECT payload FROM interactions")]
+    assert sorted(record.headers_cut for record in payloads) == [False, True]
 
 
 @pytest.mark.slow
