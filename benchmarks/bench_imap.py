@@ -12,6 +12,17 @@ and prints the medians and their ratios, wall (the target, ≤ 2×) and this pro
 when other jobs share the cores; Dovecot's own CPU is in neither), then a no-change sync's time (its
 commands, one STATUS per folder and no FETCH, are checked in tests/sources/test_imap.py).
 
+Where a sync's time goes is printed beside it, each part measured in the same rounds:
+
+  * syncd's wire: the same FETCHes through syncd's own reader (`imap_protocol`, pipelined), nothing
+    parsed — what syncd's IMAP code costs next to imaplib's;
+  * + header split: each answer's header block split into fields and its Date read (the shared
+    `mail_headers` parser every mail source uses), no record built;
+  * raw SQLite: the rows the sync stored (interactions and touches) written again with a bare
+    `executemany` into a fresh store — the floor of storing them at all.
+
+bare + header split + raw SQLite is the least any sync that parses and stores each message can take.
+
     .venv/bin/python benchmarks/bench_imap.py [--messages 20000] [--rounds 3]
 """
 
@@ -34,8 +45,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from syncd.config import parse_config  # noqa: E402
 from syncd.engine import sync_source, touch_rules  # noqa: E402
-from syncd.sources.imap import HEADER_ITEMS, UID_RANGE, ImapAccount, ImapSource  # noqa: E402
-from syncd.sources.imap_protocol import uid_ranges  # noqa: E402
+from syncd.sources.imap import HEADER_ITEMS, UID_RANGE, ImapAccount, ImapSource, _unix_lines  # noqa: E402
+from syncd.sources.imap_protocol import read_uid_fetch, send_uid_fetch, uid_ranges  # noqa: E402
+from syncd.sources.mail_headers import message_date, parse_headers  # noqa: E402
 from syncd.store import Store  # noqa: E402
 from tests.servers.dovecot import Dovecot, running_dovecot  # noqa: E402
 
@@ -89,6 +101,49 @@ def bare_fetch(server: Dovecot, username: str, password: str) -> tuple[float, fl
     return time.perf_counter() - started, time.process_time() - cpu, messages
 
 
+def syncd_wire(server: Dovecot, username: str, password: str, split: bool) -> float:
+    """Wall seconds of the same FETCHes through syncd's reader, pipelined as the source sends them;
+    with `split`, each header block is also split and its Date read (no record is built)."""
+    started = time.perf_counter()
+    context = ssl.create_default_context(cafile=str(server.ca_file))
+    client = imaplib.IMAP4_SSL(server.host, server.tls_port, ssl_context=context)
+    client.login(username, password)
+    client.select("INBOX", readonly=True)
+    _, uidnext = client.status("INBOX", "(UIDNEXT)")
+    ranges = uid_ranges(1, int(uidnext[0].split()[-1].strip(b")")) - 1, UID_RANGE)
+    tags = [send_uid_fetch(client, ranges[0], HEADER_ITEMS)[1][0]]
+    for index in range(len(ranges)):
+        if index + 1 < len(ranges):
+            tags.append(send_uid_fetch(client, ranges[index + 1], HEADER_ITEMS)[1][0])
+        _, fetched = read_uid_fetch(client, tags[index])
+        if split:
+            for item in fetched:
+                message_date(parse_headers(_unix_lines(item.headers)))
+    client.logout()
+    return time.perf_counter() - started
+
+
+def raw_store(store: Store, path: Path) -> float:
+    """Wall seconds to write the rows `store` holds again, 5,000 interactions a transaction as the
+    sync wrote them, with a bare executemany into a fresh store file (same schema and PRAGMAs)."""
+    interactions = store.connection.execute("SELECT * FROM interactions").fetchall()
+    touch_rows = store.connection.execute("SELECT * FROM touches").fetchall()
+    by_item: dict[str, list[tuple]] = {}
+    for row in touch_rows:
+        by_item.setdefault(row[3], []).append(row)
+    raw = Store.open(path)
+    started = time.perf_counter()
+    for start in range(0, len(interactions), UID_RANGE):
+        chunk = interactions[start : start + UID_RANGE]
+        with raw.transaction() as connection:
+            connection.executemany("INSERT INTO interactions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", chunk)
+            rows = [touch for row in chunk for touch in by_item.get(row[1], ())]
+            connection.executemany("INSERT INTO touches VALUES (?, ?, ?, ?, ?)", rows)
+    elapsed = time.perf_counter() - started
+    raw.close()
+    return elapsed
+
+
 def syncd_fetch(account: ImapAccount, config, folder: Path) -> tuple[float, float, Store]:
     """(wall seconds, this process's CPU seconds, the store written): a fresh store each round."""
     store = Store.open(folder / "syncd.db")
@@ -124,23 +179,38 @@ def main() -> None:
         print(f"seeded {args.messages} messages; Dovecot indexed {warm_count} in {warm_seconds:.2f} s (not timed)")
         bare: list[tuple[float, float]] = []
         ours: list[tuple[float, float]] = []
+        parts: dict[str, list[float]] = {"wire": [], "split": [], "raw": []}
         for round_number in range(args.rounds):
             seconds, cpu, count = bare_fetch(server, username, password)
             bare.append((seconds, cpu))
+            parts["wire"].append(syncd_wire(server, username, password, split=False))
+            parts["split"].append(syncd_wire(server, username, password, split=True))
             folder = work / f"round{round_number}"
             folder.mkdir()
             seconds, cpu, store = syncd_fetch(account, config, folder)
             ours.append((seconds, cpu))
+            parts["raw"].append(raw_store(store, folder / "raw.db"))
             rows = store.interaction_count()
             print(
                 f"round {round_number + 1}: bare imaplib {bare[-1][0]:.2f} s (cpu {bare[-1][1]:.2f} s, "
-                f"{count} messages), syncd {seconds:.2f} s (cpu {cpu:.2f} s, {rows} rows)"
+                f"{count} messages), syncd {seconds:.2f} s (cpu {cpu:.2f} s, {rows} rows); "
+                f"syncd's wire {parts['wire'][-1]:.2f} s, + header split {parts['split'][-1]:.2f} s, "
+                f"raw SQLite {parts['raw'][-1]:.2f} s"
             )
             if round_number < args.rounds - 1:
                 store.close()
         for what, index in (("wall", 0), ("cpu", 1)):
             floor, syncd = statistics.median(run[index] for run in bare), statistics.median(run[index] for run in ours)
             print(f"median {what}: bare {floor:.2f} s, syncd {syncd:.2f} s, syncd ÷ bare {syncd / floor:.2f}×")
+        floor = statistics.median(run[0] for run in bare)
+        wire, split, raw = (statistics.median(parts[name]) for name in ("wire", "split", "raw"))
+        print(
+            f"median wall: syncd's wire {wire:.2f} s ({wire / floor:.2f}× bare), + header split {split:.2f} s "
+            f"({split / floor:.2f}×), raw SQLite of the stored rows {raw:.2f} s"
+        )
+        least = floor + (split - wire) + raw
+        print(f"least a sync that parses and stores takes: bare + split + raw SQLite = {least:.2f} s", end=" ")
+        print(f"({least / floor:.2f}× bare)")
         print("target: wall within 2× of bare")
         started = time.perf_counter()
         outcome = sync_source(ImapSource(account), store, config, touch_rules(config, store), NOW)
