@@ -51,6 +51,7 @@ from syncd.google.pacing import AdaptiveRate
 from syncd.sources.progress import Progress
 from syncd.records import Batch, Message, display_names
 from syncd.sources.base import SyncContext
+from syncd.sources.mail_headers import list_and_auto
 
 log = logging.getLogger("syncd.sources.gmail")
 
@@ -74,9 +75,7 @@ def message_record(data: dict[str, Any]) -> Message | None:
     except (KeyError, TypeError, ValueError, OverflowError):
         return None
 
-    precedence = (headers.get("precedence") or [""])[0].strip().lower()
-    bulk = bool(headers.get("list-id") or headers.get("list-unsubscribe")) or precedence in ("bulk", "list", "junk")
-    auto = (headers.get("auto-submitted") or [""])[0].strip()
+    bulk, auto_submitted = list_and_auto(headers)
     named: dict[str, str] = {}
 
     def addresses(name: str) -> tuple[str, ...]:
@@ -89,7 +88,7 @@ def message_record(data: dict[str, Any]) -> Message | None:
         to=addresses("to"),
         cc=addresses("cc"),
         bulk=bulk,
-        auto_submitted=auto or None,
+        auto_submitted=auto_submitted,
         labels=tuple(sorted(labels & KEPT_LABELS)),
         names=display_names(named.items()),
     )

@@ -176,12 +176,7 @@ def build_message(
     if not message_id:
         fingerprint = "|".join(_header(headers, name) or "" for name in ("from", "to", "cc", "date", "subject"))
         message_id = "sha1:" + hashlib.sha1(fingerprint.encode("utf-8", "replace") + from_line).hexdigest()
-    precedence = headers.get("precedence")
-    bulk = (
-        bool(_header(headers, "list-id") or _header(headers, "list-unsubscribe"))
-        or precedence is not None
-        and precedence[0].strip().lower() in ("bulk", "list", "junk")
-    )
+    bulk, auto_submitted = list_and_auto(headers)
     labels = extra_labels
     gmail_labels = headers.get("x-gmail-labels")
     if gmail_labels or extra_labels:
@@ -200,12 +195,26 @@ def build_message(
         _addresses(headers, "to", named),
         _addresses(headers, "cc", named),
         bulk,
-        _header(headers, "auto-submitted") or None,
+        auto_submitted,
         labels,
         decode_rfc2047(subject)[:300] if subject else None,
         headers_cut,
         display_names(named.items()) if named else (),
     )
+
+
+def list_and_auto(headers: dict[str, list[str]]) -> tuple[bool, str | None]:
+    """(sent to a list or in bulk, the Auto-Submitted value) from headers by lower-case name.
+
+    One rule for every mail source, Gmail's metadata included: a List-Id or List-Unsubscribe
+    with a value (RFC 2369/2919) or Precedence bulk/list/junk is bulk; Auto-Submitted is kept
+    stripped, and a blank one is no header at all (RFC 3834 gives it no meaning)."""
+    precedence = _header(headers, "precedence")
+    bulk = any(value.strip() for name in ("list-id", "list-unsubscribe") for value in headers.get(name, ())) or (
+        precedence is not None and precedence.strip().lower() in ("bulk", "list", "junk")
+    )
+    auto_submitted = (_header(headers, "auto-submitted") or "").strip()
+    return bulk, auto_submitted or None
 
 
 def _text(value: str) -> str:
