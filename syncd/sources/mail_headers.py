@@ -210,11 +210,17 @@ def list_and_auto(headers: dict[str, list[str]]) -> tuple[bool, str | None]:
     with a value (RFC 2369/2919) or Precedence bulk/list/junk is bulk; Auto-Submitted is kept
     stripped, and a blank one is no header at all (RFC 3834 gives it no meaning)."""
     precedence = _header(headers, "precedence")
-    bulk = any(value.strip() for name in ("list-id", "list-unsubscribe") for value in headers.get(name, ())) or (
-        precedence is not None and precedence.strip().lower() in ("bulk", "list", "junk")
+    bulk = (
+        _any_value(headers.get("list-id"))
+        or _any_value(headers.get("list-unsubscribe"))
+        or (precedence is not None and precedence.strip().lower() in ("bulk", "list", "junk"))
     )
-    auto_submitted = (_header(headers, "auto-submitted") or "").strip()
-    return bulk, auto_submitted or None
+    auto_submitted = _header(headers, "auto-submitted")
+    return bulk, (auto_submitted.strip() or None) if auto_submitted else None
+
+
+def _any_value(values: list[str] | None) -> bool:
+    return values is not None and any(value.strip() for value in values)
 
 
 def _text(value: str) -> str:
