@@ -29,8 +29,12 @@ class Contact:
         return self.name.split()[0] if self.name.split() else self.name
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class LastTouch:
+    """A contact's newest touch. Read-only by convention, not frozen: every read-only command
+    builds one per contact (5,000 and more), and a frozen dataclass's `__init__` costs twice
+    as much."""
+
     at: datetime
     kind: str  # meeting | email | manual
     source: str | None
