@@ -5,12 +5,13 @@
 #   make test-all  — every test, the real servers (Dovecot, Radicale, Chromium) included
 #   make lint      — ruff and mypy with the settings in pyproject.toml
 #   make bench     — the benchmarks; results go to docs/benchmarks.md by hand
+#   make man       — regenerate docs/syncd.1 from the CLI's parser (tests/test_manpage.py checks it)
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-all lint bench install clean
+.PHONY: demo test test-all lint bench man install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -43,6 +44,9 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_gmail.py
 	$(BIN)/python benchmarks/bench_imap.py
 	$(BIN)/python benchmarks/bench_report.py
+
+man: $(STAMP)
+	$(BIN)/python tools/manpage.py > docs/syncd.1.tmp && mv docs/syncd.1.tmp docs/syncd.1
 
 clean:
 	rm -rf $(VENV) demo-out build *.egg-info .pytest_cache .hypothesis
