@@ -33,8 +33,8 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -q --timeout=600
 
 lint: $(STAMP)
-	$(BIN)/ruff check syncd tests benchmarks
-	$(BIN)/ruff format --check syncd tests benchmarks
+	$(BIN)/ruff check syncd tests benchmarks tools
+	$(BIN)/ruff format --check syncd tests benchmarks tools
 	$(BIN)/mypy syncd
 
 bench: $(STAMP)
