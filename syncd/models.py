@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-@dataclass
+@dataclass(slots=True)
 class Contact:
+    """A contact as the store keeps it. Slots: every read-only command builds one a contact."""
+
     id: str
     name: str
     emails: list[str]
