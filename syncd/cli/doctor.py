@@ -18,6 +18,7 @@ EXAMPLES = """\
 examples:
   syncd doctor                  one line per check: ok, warn or fail
   syncd doctor --json | jq '.[] | select(.state != "ok")'
+
 exit status: 0 when nothing failed (warnings allowed), 1 on any fail, 2 when the config cannot be loaded"""
 
 

@@ -18,7 +18,13 @@ def register(commands: Any) -> None:
     auth = commands.add_parser("auth", help="authorise Google access, or keep an IMAP/CalDAV password in the keyring")
     auth.add_argument("source", nargs="?", metavar="SOURCE", help="imap:NAME or caldav:NAME (default: Google)")
     auth.add_argument("--no-browser", action="store_true", help="print the URL instead of opening a browser (headless)")
-    auth.add_argument("--port", type=int, default=0, help="local port for the OAuth redirect (for SSH forwarding)")
+    auth.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="local port for the OAuth redirect, to forward over SSH (default 0: a free one); e.g. --port 8765",
+    )
     auth.add_argument("--account", metavar="ADDRESS", help="which [[sources.google]] account to authorise")
     auth.set_defaults(run=cmd_auth)
     commands.add_parser("run", help="the daemon, in the foreground (what systemd starts)").set_defaults(run=cmd_run)
@@ -26,7 +32,7 @@ def register(commands: Any) -> None:
     install.add_argument("--print", action="store_true", dest="print_only", help="print the unit instead of writing it")
     install.set_defaults(run=cmd_install_service)
     demo = commands.add_parser("demo", help="the whole pipeline on bundled sample data")
-    demo.add_argument("--keep", type=Path, help="keep the demo's store and holds file in this folder")
+    demo.add_argument("--keep", type=Path, metavar="DIR", help="keep the demo's store and holds file in this folder")
     demo.set_defaults(run=cmd_demo, needs_app=False)
 
 
