@@ -75,11 +75,14 @@ def newest_rows(connection: sqlite3.Connection, at: int) -> list[Row]:
     connection.execute("PRAGMA busy_timeout = 0")
     try:
         connection.execute("BEGIN IMMEDIATE")
-    except sqlite3.Error as error:
-        log.debug("newest touches derived without caching: %s", error)
-        return _merged(connection.execute(_DERIVE, (at,)))
+        refused = None
+    except sqlite3.Error as error:  # another process is writing, or the store cannot be written
+        refused = error
     finally:
         connection.execute(f"PRAGMA busy_timeout = {busy}")
+    if refused is not None:
+        log.debug("newest touches derived without caching: %s", refused)
+        return _merged(connection.execute(_DERIVE, (at,)))
     derived: list[tuple] | None = None
     try:
         version = _version(connection)
@@ -113,8 +116,11 @@ def _cached(connection: sqlite3.Connection, at: int) -> list[Row] | None:
         state = connection.execute("SELECT value FROM meta WHERE key = ?", (CACHE_KEY,)).fetchone()
         if state is None:
             return None
-        version, start, until = json.loads(state[0])
-        if version != _version(connection) or at < start or (until is not None and at >= until):
+        try:
+            version, start, until = json.loads(state[0])
+            if version != _version(connection) or at < start or (until is not None and at >= until):
+                return None
+        except (ValueError, TypeError):  # not what this module writes: derive it again
             return None
         rows = connection.execute(_CACHED).fetchall()
         return None if any(row[1] is None for row in rows) else rows  # an address the cache lacks
