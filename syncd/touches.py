@@ -158,7 +158,7 @@ def _message_reason(message: Message, recipients: list[str], rules: TouchRules) 
         return SPAM_OR_TRASH
     if message.bulk:
         return BULK
-    if message.auto_submitted and message.auto_submitted.strip().lower() != "no":
+    if message.auto_submitted is not None and message.auto_submitted.strip().lower() != "no":
         return AUTO_SUBMITTED
     if message.headers_cut or len(recipients) > rules.max_recipients:
         return TOO_MANY_RECIPIENTS  # a cut header block may hide thousands of recipients

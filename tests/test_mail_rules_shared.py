@@ -2,7 +2,8 @@
 
 They used to differ: an empty List-Id made Gmail mail bulk but not mbox mail, and a blank
 Auto-Submitted made mbox mail automatic but not Gmail mail. The same headers must now give the
-same record flags whichever source read them."""
+same record flags whichever source read them, and DESIGN.md's words decide the blank cases: a
+List-Id is a bulk marker, and an Auto-Submitted other than `no` is never a touch."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from hypothesis import strategies as st
 
 from syncd.sources.gmail import message_record
 from syncd.sources.mail_headers import message_from_headers
+from syncd.touches import AUTO_SUBMITTED, TouchRules, judge
 from tests.mail_strategies import FAST
+
+DATED = b"Date: Mon, 02 Nov 2026 09:00:00 +0000\n"
 
 VALUES = st.sampled_from(["", " ", "\t", "list.example.org", "<ada.example.org>", "bulk", " List ", "junk", "no"])
 OPTIONAL = st.none() | VALUES
@@ -51,9 +55,19 @@ def test_gmail_and_mail_files_flag_the_same_headers_alike(list_id, unsubscribe, 
     assert gmail == local
 
 
-def test_blank_list_and_auto_headers_mean_nothing():
+def test_blank_list_and_auto_headers_still_mark_the_message():
     gmail, local = gmail_and_file({"List-Id": " ", "Auto-Submitted": " "})
-    assert gmail == local == (False, None)
+    assert gmail == local == (True, "")
+    message = message_from_headers(b"From: ada@example.com\nTo: me@example.com\nAuto-Submitted: \n" + DATED)
+    assert message is not None
+    rules = TouchRules(own_addresses=frozenset({"me@example.com"}))
+    assert judge(message, rules) == {"ada@example.com": AUTO_SUBMITTED}
+
+
+def test_auto_submitted_no_is_a_person_writing():
+    message = message_from_headers(b"From: ada@example.com\nTo: me@example.com\nAuto-Submitted: No \n" + DATED)
+    assert message is not None
+    assert judge(message, TouchRules(own_addresses=frozenset({"me@example.com"}))) == {"ada@example.com": None}
 
 
 def test_a_list_id_or_bulk_precedence_is_bulk_and_auto_submitted_is_kept_stripped():

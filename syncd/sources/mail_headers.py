@@ -206,21 +206,18 @@ def build_message(
 def list_and_auto(headers: dict[str, list[str]]) -> tuple[bool, str | None]:
     """(sent to a list or in bulk, the Auto-Submitted value) from headers by lower-case name.
 
-    One rule for every mail source, Gmail's metadata included: a List-Id or List-Unsubscribe
-    with a value (RFC 2369/2919) or Precedence bulk/list/junk is bulk; Auto-Submitted is kept
-    stripped, and a blank one is no header at all (RFC 3834 gives it no meaning)."""
+    One rule for every mail source, Gmail's metadata included, read as DESIGN.md words it: a
+    List-Id or List-Unsubscribe header is a bulk marker whatever it holds (list servers add
+    them, people do not), as is Precedence bulk/list/junk; an Auto-Submitted header is kept
+    (stripped, so a blank one is "" and still not `no`)."""
     precedence = _header(headers, "precedence")
     bulk = (
-        _any_value(headers.get("list-id"))
-        or _any_value(headers.get("list-unsubscribe"))
+        "list-id" in headers
+        or "list-unsubscribe" in headers
         or (precedence is not None and precedence.strip().lower() in ("bulk", "list", "junk"))
     )
     auto_submitted = _header(headers, "auto-submitted")
-    return bulk, (auto_submitted.strip() or None) if auto_submitted else None
-
-
-def _any_value(values: list[str] | None) -> bool:
-    return values is not None and any(value.strip() for value in values)
+    return bulk, None if auto_submitted is None else auto_submitted.strip()
 
 
 def _text(value: str) -> str:
