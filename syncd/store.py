@@ -236,6 +236,8 @@ class Store:
         generation: str,
         rules: TouchRules,
     ) -> None:
+        if not records:
+            return  # nothing written, and the cached newest touches stay valid (a no-change sync)
         records = list({record.item_id: record for record in records}.values())  # last version wins
         rows = []
         touch_rows: list[tuple[str, int | None, str, str, str]] = []

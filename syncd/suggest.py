@@ -124,9 +124,7 @@ def suggestion_json(item: Suggestion, tz: tzinfo) -> dict[str, Any]:
 
 
 def _may_suggest(address: str, rules: TouchRules) -> bool:
-    return not (
-        address in rules.own_addresses or is_role_address(address) or is_blocked(address, rules.blocklist)
-    )
+    return not (address in rules.own_addresses or is_role_address(address) or is_blocked(address, rules.blocklist))
 
 
 def _suggestion(row: AddressTouches) -> Suggestion:

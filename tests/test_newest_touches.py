@@ -282,6 +282,16 @@ def test_a_repeated_read_comes_from_the_cache(store: Store) -> None:
     assert last_touches(store, T0)["ada"].item_id == "a"  # a write: derived again
 
 
+def test_a_no_change_sync_keeps_the_cache(store: Store) -> None:
+    """A daemon cycle whose sources found nothing new (a batch with only a cursor) writes no
+    touch, so the next read still comes from the cache."""
+    store.apply_batch(MAIL, Batch([mail("a", (ADA,), T0)], None), RULES)
+    last_touches(store, T0)
+    before = (version(store), cache_state(store))
+    store.apply_batch(MAIL, Batch([], {"history": "2"}), RULES)
+    assert (version(store), cache_state(store)) == before
+
+
 def test_an_address_given_after_caching_is_read(store: Store) -> None:
     store.apply_batch(MAIL, Batch([mail("a", ("dan@example.com",), T0)], None), RULES)
     assert "ada" not in last_touches(store, T0)
