@@ -43,7 +43,7 @@ def test_bare_syncd_prints_help_and_exits_0(cli):
 def test_a_usage_error_has_one_prefix_and_names_the_command(cli):
     result = cli("touch", config=False)
     assert result.code == 2
-    assert "syncd: touch: the following arguments are required: contact" in result.err
+    assert "syncd: touch: the following arguments are required: CONTACT" in result.err
     assert "syncd: syncd" not in result.err
 
 

@@ -37,16 +37,18 @@ def register(commands: Any) -> None:
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--all", action="store_true", help="archived contacts too (gone from your contacts files)")
     adding = actions.add_parser("add", help="add one contact")
-    adding.add_argument("name", help="the name, as it should appear on holds")
+    adding.add_argument("name", metavar="NAME", help="the name, as it should appear on holds")
     adding.add_argument("emails", nargs="+", metavar="EMAIL", help="their addresses (the first is the primary)")
     adding.add_argument(
         "--tier",
         choices=TIERS,
         help="how close: the tier gives the default cadence ([tiers] in the config)",
     )
-    adding.add_argument("--cadence-days", type=int, help="see them every N days (overrides the tier's cadence)")
-    adding.add_argument("--notes", help="free text, shown in the hold's description")
-    adding.add_argument("--tag", action="append", dest="tags", help="a tag; repeat for several")
+    adding.add_argument(
+        "--cadence-days", type=int, metavar="N", help="see them every N days (overrides the tier's cadence)"
+    )
+    adding.add_argument("--notes", metavar="TEXT", help="free text, shown in the hold's description")
+    adding.add_argument("--tag", action="append", dest="tags", metavar="TAG", help="a tag; repeat for several")
     adding.add_argument(
         "--ignore", action="store_true", default=None, help="known but never cold and never booked (e.g. a colleague)"
     )
@@ -58,13 +60,15 @@ def register(commands: Any) -> None:
 
     touch = commands.add_parser("touch", help="log a manual touch (a call, a dinner)")
     touch.add_argument("contact")
-    touch.add_argument("--date", help="when: today, yesterday, -3d, a date or a datetime in your zone (default: now)")
-    touch.add_argument("--note", default="", help="what it was (kept with the touch)")
+    touch.add_argument(
+        "--date", metavar="WHEN", help="when: today, yesterday, -3d, a date or a datetime in your zone (default: now)"
+    )
+    touch.add_argument("--note", default="", metavar="TEXT", help="what it was (kept with the touch)")
     touch.set_defaults(run=cmd_touch)
 
     snooze = commands.add_parser("snooze", help="do not book holds for a contact for N days")
     snooze.add_argument("contact")
-    snooze.add_argument("--days", type=int, required=True, help="how many days from now; 0 ends a snooze")
+    snooze.add_argument("--days", type=int, required=True, metavar="N", help="how many days from now; 0 ends a snooze")
     snooze.set_defaults(run=cmd_snooze)
 
 

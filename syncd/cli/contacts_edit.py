@@ -29,13 +29,13 @@ def register_actions(actions: Any) -> None:
         "  syncd contacts edit bob --cadence-days 45 --tag python --tag berlin   the tags become these two\n"
         "  syncd contacts edit dan --ignore          never cold, never booked; his hold leaves the calendar",
     )
-    editing.add_argument("contact", help="an id, an address or a name (as in `contacts list`)")
-    editing.add_argument("--name", help="the new name")
+    editing.add_argument("contact")
+    editing.add_argument("--name", metavar="NAME", help="the new name")
     editing.add_argument("--tier", choices=TIERS, help="the tier (it gives the default cadence)")
     editing.add_argument(
         "--cadence-days", type=int, metavar="N", help="keep in touch every N days (overrides the tier)"
     )
-    editing.add_argument("--notes", help="replace the notes")
+    editing.add_argument("--notes", metavar="TEXT", help="replace the notes")
     editing.add_argument(
         "--add-email", action="append", default=[], metavar="EMAIL", help="add an address (repeatable)"
     )
@@ -59,7 +59,7 @@ def register_actions(actions: Any) -> None:
         "from the calendar.",
         epilog="examples:\n  syncd contacts remove ada@example.com   (also delete her from your contacts files)",
     )
-    removing.add_argument("contact", help="an id, an address or a name (as in `contacts list`)")
+    removing.add_argument("contact")
     removing.set_defaults(run=cmd_remove)
 
 

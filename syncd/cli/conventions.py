@@ -112,6 +112,8 @@ def finish(parser: argparse.ArgumentParser) -> None:
         for action in command._actions:
             if action.help is None and action.dest in ARGUMENT_HELP:
                 action.help = ARGUMENT_HELP[action.dest]
+            if action.dest == "contact" and action.metavar is None:
+                action.metavar = "CONTACT"  # positionals read as the placeholders they are, like EMAIL and FILE
         if path:
             add_verbosity(command, depth=len(path))
 

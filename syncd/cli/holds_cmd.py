@@ -25,7 +25,7 @@ def register(commands: Any) -> None:
         "as deleting the hold in your calendar app does.",
         epilog="examples:\n  syncd holds cancel ada           not this week: no hold for Ada for one cadence",
     )
-    command.add_argument("contact", help="an id, an address or a name (as in `contacts list`)")
+    command.add_argument("contact")
     command.set_defaults(run=cmd_cancel)
 
 

@@ -53,7 +53,7 @@ def register(commands: Any) -> None:
         "  syncd why ada                   the touch that set Ada's date, what did not count, her hold\n"
         "  syncd why ada@example.com --json   the same as JSON (fields in the README)",
     )
-    command.add_argument("contact", help="an id, an address or a name (as in `contacts list`)")
+    command.add_argument("contact")
     command.add_argument("--json", action="store_true", help="print the explanation as JSON")
     command.set_defaults(run=cmd_why)
 
