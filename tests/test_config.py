@@ -166,6 +166,18 @@ def test_tilde_expanded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     assert config.hold_sink == f"ics:{tmp_path / 'home' / 'holds.ics'}"
 
 
+def test_environment_variables_expanded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """As the README says: `$VAR` and `${VAR}` in a path are the environment's."""
+    monkeypatch.setenv("SYNCD_TEST_MAIL", str(tmp_path / "mail"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    config = parse(
+        '[store]\npath = "${XDG_DATA_HOME}/syncd/syncd.db"\n[sources.mail]\nmbox = ["$SYNCD_TEST_MAIL/sent.mbox"]\n',
+        tmp_path / "cfg" / "config.toml",
+    )
+    assert config.store.path == tmp_path / "data" / "syncd" / "syncd.db"
+    assert config.mail.mbox == [tmp_path / "mail" / "sent.mbox"]
+
+
 def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
     path = tmp_path / "cfg" / "config.toml"
     config = parse(
