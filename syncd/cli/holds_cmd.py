@@ -21,7 +21,7 @@ def register(commands: Any) -> None:
     command = actions.add_parser(
         "cancel",
         help="remove a contact's hold and snooze them for a cadence",
-        description="Remove the contact's upcoming hold from the calendar and snoozes them for one cadence, "
+        description="Remove the contact's upcoming hold from the calendar and snooze them for one cadence, "
         "as deleting the hold in your calendar app does.",
         epilog="examples:\n  syncd holds cancel ada           not this week: no hold for Ada for one cadence",
     )
