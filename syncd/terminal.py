@@ -28,9 +28,8 @@ def colour_enabled(stream: TextIO | None = None) -> bool:
 
 
 def styled_stream() -> TextIO:
-    """Where coloured lines and long tables go: stdout past the CLI's inert filter (which would
-    show the codes as text, and would scan a table whose cells :func:`column_table` made inert
-    a second time). Whatever goes here must be made inert first (:func:`syncd.textsafe.inert`)."""
+    """Where coloured lines go: stdout past the CLI's inert filter (which would show the codes as
+    text). Whatever is painted must be made inert first (:func:`syncd.textsafe.inert`)."""
     return getattr(sys.stdout, "unfiltered", sys.stdout)
 
 
