@@ -12,6 +12,15 @@ import re
 from datetime import date, datetime, time, timedelta, tzinfo, UTC
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+# Month abbreviations (lower case) → number, as mail and IMAP dates write them: read by hand
+# where `strptime` would cost more than the rest of a message's parsing.
+MONTH_NUMBERS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+
 _DURATION = re.compile(r"^\s*([0-9]+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # Longer than any setting makes sense for, far shorter than what overflows a datetime

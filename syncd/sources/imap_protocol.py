@@ -24,6 +24,7 @@ from typing import Any, BinaryIO, cast
 
 from syncd.config_spec import LOCAL_HOSTS
 from syncd.errors import NeedsAuth, SourceError, first_line_of
+from syncd.timeutil import MONTH_NUMBERS
 
 CONNECT_TIMEOUT_SECONDS = 10  # a refused or unreachable server fails well within the 15 s promise
 READ_TIMEOUT_SECONDS = 60
@@ -288,13 +289,12 @@ def _flag_set(raw: bytes) -> frozenset[str]:
 
 # INTERNALDATE's date-time (RFC 3501): ` 2-Nov-2026 09:00:00 +0100`
 _DATE_TIME = re.compile(rb" ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")
-_MONTHS = {name: number for number, name in enumerate(b"jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
 
 
 def _internaldate(raw: bytes) -> datetime | None:
     """INTERNALDATE in UTC, read field by field: `strptime` cost more than the rest of a FETCH's parsing."""
     match = _DATE_TIME.fullmatch(raw.strip())
-    month = _MONTHS.get(match.group(2).lower()) if match else None
+    month = MONTH_NUMBERS.get(match.group(2).decode("ascii").lower()) if match else None
     if not match or not month:
         return None
     day, _, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()

@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from syncd.addresses import decode_rfc2047, parse_address_list
 from syncd.records import Message, display_names
+from syncd.timeutil import MONTH_NUMBERS
 
 _PARSER = BytesHeaderParser(policy=compat32)
 _GMAIL_LABELS = {"spam": "SPAM", "trash": "TRASH", "sent": "SENT", "bin": "TRASH", "papierkorb": "TRASH"}
@@ -74,7 +75,7 @@ def parse_date(value: str | None) -> datetime | None:
     common = _COMMON_DATE.fullmatch(text)
     if common is not None:
         day, month_name, year, hour, minute, second, sign, zone_hours, zone_minutes = common.groups()
-        month = _MONTHS.get(month_name.lower())
+        month = MONTH_NUMBERS.get(month_name.lower())
         offset = int(zone_hours) * 3600 + int(zone_minutes) * 60
         if month is not None and offset < 86400:
             try:
@@ -100,8 +101,6 @@ def parse_date(value: str | None) -> datetime | None:
 _COMMON_DATE = re.compile(
     r"(?:[A-Za-z]{3}, ?)?(\d{1,2}) ([A-Za-z]{3}) ([1-9]\d{3}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)"
 )
-_MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_MONTHS = {name: number for number, name in enumerate(_MONTH_NAMES, 1)}
 
 
 def from_line_date(from_line: bytes) -> datetime | None:
