@@ -14,7 +14,7 @@ commands, one STATUS per folder and no FETCH, are checked in tests/sources/test_
 
 Where a sync's time goes is printed beside it, each part measured in the same rounds:
 
-  * syncd's wire: the same FETCHes through syncd's own reader (`imap_protocol`, pipelined), nothing
+  * syncd's wire: the same FETCHes through the source's own pipelined reader (`_Run.fetch_each`), nothing
     parsed — what syncd's IMAP code costs next to imaplib's;
   * + header split: each answer's header block split into fields and its Date read (the shared
     `mail_headers` parser every mail source uses), no record built;
@@ -45,8 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from syncd.config import parse_config  # noqa: E402
 from syncd.engine import sync_source, touch_rules  # noqa: E402
-from syncd.sources.imap import HEADER_ITEMS, UID_RANGE, ImapAccount, ImapSource, _unix_lines  # noqa: E402
-from syncd.sources.imap_protocol import read_uid_fetch, send_uid_fetch, uid_ranges  # noqa: E402
+from syncd.sources.base import SyncContext  # noqa: E402
+from syncd.sources.imap import HEADER_ITEMS, UID_RANGE, ImapAccount, ImapSource, _Run, _unix_lines  # noqa: E402
+from syncd.sources.imap_protocol import Folder, uid_ranges  # noqa: E402
+from syncd.sources.progress import Progress  # noqa: E402
 from syncd.sources.mail_headers import message_date, parse_headers  # noqa: E402
 from syncd.store import Store  # noqa: E402
 from tests.servers.dovecot import Dovecot, running_dovecot  # noqa: E402
@@ -101,8 +103,8 @@ def bare_fetch(server: Dovecot, username: str, password: str) -> tuple[float, fl
     return time.perf_counter() - started, time.process_time() - cpu, messages
 
 
-def syncd_wire(server: Dovecot, username: str, password: str, split: bool) -> float:
-    """Wall seconds of the same FETCHes through syncd's reader, pipelined as the source sends them;
+def syncd_wire(server: Dovecot, account: ImapAccount, username: str, password: str, split: bool) -> float:
+    """Wall seconds of the same FETCHes through the source's own pipelined reader (`_Run.fetch_each`);
     with `split`, each header block is also split and its Date read (no record is built)."""
     started = time.perf_counter()
     context = ssl.create_default_context(cafile=str(server.ca_file))
@@ -111,11 +113,9 @@ def syncd_wire(server: Dovecot, username: str, password: str, split: bool) -> fl
     client.select("INBOX", readonly=True)
     _, uidnext = client.status("INBOX", "(UIDNEXT)")
     ranges = uid_ranges(1, int(uidnext[0].split()[-1].strip(b")")) - 1, UID_RANGE)
-    tags = [send_uid_fetch(client, ranges[0], HEADER_ITEMS)[1][0]]
-    for index in range(len(ranges)):
-        if index + 1 < len(ranges):
-            tags.append(send_uid_fetch(client, ranges[index + 1], HEADER_ITEMS)[1][0])
-        _, fetched = read_uid_fetch(client, tags[index])
+    sync_context = SyncContext(now=NOW, since=NOW, until=NOW, tz=UTC)
+    run = _Run(client, account.endpoint, set(), {}, NOW, set, Progress("bench", sync_context))
+    for _, fetched in run.fetch_each(Folder("INBOX", frozenset()), ranges, HEADER_ITEMS):
         if split:
             for item in fetched:
                 message_date(parse_headers(_unix_lines(item.headers)))
@@ -183,8 +183,8 @@ def main() -> None:
         for round_number in range(args.rounds):
             seconds, cpu, count = bare_fetch(server, username, password)
             bare.append((seconds, cpu))
-            parts["wire"].append(syncd_wire(server, username, password, split=False))
-            parts["split"].append(syncd_wire(server, username, password, split=True))
+            parts["wire"].append(syncd_wire(server, account, username, password, split=False))
+            parts["split"].append(syncd_wire(server, account, username, password, split=True))
             folder = work / f"round{round_number}"
             folder.mkdir()
             seconds, cpu, store = syncd_fetch(account, config, folder)
