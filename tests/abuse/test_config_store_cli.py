@@ -17,7 +17,8 @@ import pytest
 
 from syncd.textsafe import display_width
 from tests.abuse.mounts import fill, read_only, small_disk
-from tests.conftest import ics_calendar, ics_event, mbox_message
+from tests.abuse.worlds import write_world
+from tests.conftest import mbox_message
 
 NOW = "2026-11-20T09:00:00+01:00"
 COLD = "2026-12-18T09:00:00+01:00"  # Ada, last touched on 2026-11-04, is cold by then
@@ -37,30 +38,11 @@ def one_line_error(result, *needles: str) -> None:
 @pytest.fixture
 def world(cli):
     """A synced user: contacts, a calendar and a mailbox, holds into an .ics file they named."""
-    (cli.home / "contacts.toml").write_text(
-        '[[contact]]\nname = "Ada Lovelace"\nemails = ["ada@example.com"]\ntier = "meaningful"\n'
+    write_world(
+        cli,
+        '[[contact]]\nname = "Ada Lovelace"\nemails = ["ada@example.com"]\ntier = "meaningful"\n',
+        "mail.mbox",
     )
-    (cli.home / "cal.ics").write_text(
-        ics_calendar(ics_event("m1", "20261001T090000Z", "20261001T100000Z", [ME, "ada@example.com"], organizer=ME))
-    )
-    (cli.home / "mail.mbox").write_text(
-        mbox_message("1@x", f"Me <{ME}>", ["ada@example.com"], "Wed, 04 Nov 2026 10:00:00 +0000")
-    )
-    cli.write_config(f"""
-        [user]
-        emails = ["{ME}"]
-        timezone = "Europe/Berlin"
-        [store]
-        path = "data/syncd.db"
-        [contacts]
-        files = ["contacts.toml"]
-        [sources.ics]
-        paths = ["cal.ics"]
-        [sources.mail]
-        mbox = "mail.mbox"
-        [holds]
-        sink = "ics:holds.ics"
-    """)
     cli.store = cli.home / "data" / "syncd.db"
     return cli
 

@@ -14,6 +14,7 @@ import os
 
 import pytest
 
+from tests.abuse.worlds import write_world
 from tests.conftest import ics_calendar, ics_event, mbox_message
 
 NOW = "2026-11-20T09:00:00+01:00"
@@ -25,31 +26,12 @@ ADA_MEETING = "2026-10-01T11:00:00+02:00"  # the calendar event below
 @pytest.fixture
 def world(cli):
     """A synced user with Ada and Bob as contacts, a calendar and a mailbox they named."""
-    (cli.home / "contacts.toml").write_text(
+    write_world(
+        cli,
         '[[contact]]\nname = "Ada Lovelace"\nemails = ["ada@example.com"]\n'
-        '[[contact]]\nname = "Bob Babbage"\nemails = ["bob@example.com"]\n'
+        '[[contact]]\nname = "Bob Babbage"\nemails = ["bob@example.com"]\n',
+        "sent.mbox",
     )
-    (cli.home / "cal.ics").write_text(
-        ics_calendar(ics_event("m1", "20261001T090000Z", "20261001T100000Z", [ME, "ada@example.com"], organizer=ME))
-    )
-    (cli.home / "sent.mbox").write_text(
-        mbox_message("1@x", f"Me <{ME}>", ["ada@example.com"], "Wed, 04 Nov 2026 10:00:00 +0000")
-    )
-    cli.write_config(f"""
-        [user]
-        emails = ["{ME}"]
-        timezone = "Europe/Berlin"
-        [store]
-        path = "data/syncd.db"
-        [contacts]
-        files = ["contacts.toml"]
-        [sources.ics]
-        paths = ["cal.ics"]
-        [sources.mail]
-        mbox = "sent.mbox"
-        [holds]
-        sink = "ics:holds.ics"
-    """)
     result = cli("sync", "--no-holds", now=NOW)
     assert result.code == 0, result.err
     assert last_touch(cli, "Ada Lovelace") == ADA_MAIL
